@@ -1,0 +1,237 @@
+package entra
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Claims is a validated access token's caller. Handlers read it with
+// [FromContext]; they never parse tokens. A *Claims may be shared between
+// requests: treat it as read-only.
+type Claims struct {
+	// Issuer is iss, the token service that issued the token.
+	Issuer string
+	// Audience is the aud value that matched the validator's audiences.
+	Audience string
+	// Subject is sub: a pairwise caller ID, unique per application.
+	Subject string
+	// ObjectID is oid: the caller's immutable ID across applications of the
+	// tenant — the ID to key data on.
+	ObjectID string
+	// TenantID is tid: the tenant the caller signed in to.
+	TenantID string
+	// Name is name: the user's display name.
+	Name string
+	// PreferredUsername is preferred_username (v2 tokens).
+	PreferredUsername string
+	// UPN is upn (v1 tokens).
+	UPN string
+	// UniqueName is unique_name (v1 tokens).
+	UniqueName string
+	// AuthorizedParty is azp (v2 tokens): the client application's ID.
+	AuthorizedParty string
+	// AppID is appid (v1 tokens): the client application's ID.
+	AppID string
+	// IDType is idtyp: "app" or "user" when the optional claim is configured.
+	IDType string
+	// Version is ver: "1.0" or "2.0".
+	Version string
+	// Scopes is scp: the delegated permissions of a signed-in user.
+	Scopes Set
+	// Roles is roles: app roles, the application permissions of an app-only
+	// token or the roles assigned to a user.
+	Roles Set
+	// ExpiresAt is exp.
+	ExpiresAt time.Time
+	// NotBefore is nbf, or the zero time when absent.
+	NotBefore time.Time
+	// IssuedAt is iat, or the zero time when absent.
+	IssuedAt time.Time
+
+	keyID   string // kid of the key that verified the token
+	payload []byte // the token's decoded claims, for Raw
+}
+
+// ClientID returns the ID of the client application that requested the
+// token: azp for v2 tokens, appid for v1 tokens.
+func (c *Claims) ClientID() string {
+	if c.AuthorizedParty != "" {
+		return c.AuthorizedParty
+	}
+	return c.AppID
+}
+
+// IsAppOnly reports whether the token was issued to an application acting as
+// itself (client credentials) rather than to a signed-in user: idtyp is
+// "app", or, without idtyp, the token carries no delegated scopes.
+func (c *Claims) IsAppOnly() bool {
+	switch c.IDType {
+	case "app":
+		return true
+	case "user":
+		return false
+	}
+	return c.Scopes.Len() == 0
+}
+
+// HasScope reports whether scp lists scope (exact, case-sensitive).
+func (c *Claims) HasScope(scope string) bool { return c.Scopes.Has(scope) }
+
+// HasRole reports whether roles lists role (exact, case-sensitive).
+func (c *Claims) HasRole(role string) bool { return c.Roles.Has(role) }
+
+// Raw returns every claim of the token, decoded afresh on each call, for
+// claims this type has no field for.
+func (c *Claims) Raw() map[string]any {
+	m := make(map[string]any)
+	_ = json.Unmarshal(c.payload, &m) // validated as a JSON object already
+	return m
+}
+
+// Set is an immutable set of names (scopes or roles).
+type Set struct{ names []string }
+
+// NewSet returns a set of the given names; duplicates and empty names are
+// dropped.
+func NewSet(names ...string) Set {
+	var s Set
+	for _, n := range names {
+		if n != "" && !slices.Contains(s.names, n) {
+			s.names = append(s.names, n)
+		}
+	}
+	return s
+}
+
+// Has reports whether name is in the set. Sets are small: a scan beats a map.
+func (s Set) Has(name string) bool { return slices.Contains(s.names, name) }
+
+// Len is the number of names.
+func (s Set) Len() int { return len(s.names) }
+
+// Names returns the names, sorted, in a new slice.
+func (s Set) Names() []string {
+	out := slices.Clone(s.names)
+	slices.Sort(out)
+	return out
+}
+
+// String joins the sorted names with spaces, as in the scp claim.
+func (s Set) String() string { return strings.Join(s.Names(), " ") }
+
+type claimsKey struct{}
+
+// NewContext returns a copy of ctx that carries c.
+func NewContext(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// FromContext returns the validated caller that the interceptor stored in
+// ctx, and whether there is one. Anonymous methods called without a token
+// have none.
+func FromContext(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	return c, ok && c != nil
+}
+
+// tokenClaims is the JSON shape of the claims we read. Decoding fails on a
+// claim of the wrong type, and the token with it.
+type tokenClaims struct {
+	Iss               string       `json:"iss"`
+	Aud               audience     `json:"aud"`
+	Exp               *numericDate `json:"exp"`
+	Nbf               *numericDate `json:"nbf"`
+	Iat               *numericDate `json:"iat"`
+	Sub               string       `json:"sub"`
+	Oid               string       `json:"oid"`
+	Tid               string       `json:"tid"`
+	Name              string       `json:"name"`
+	PreferredUsername string       `json:"preferred_username"`
+	Upn               string       `json:"upn"`
+	UniqueName        string       `json:"unique_name"`
+	Azp               string       `json:"azp"`
+	Appid             string       `json:"appid"`
+	Idtyp             string       `json:"idtyp"`
+	Ver               string       `json:"ver"`
+	Scp               string       `json:"scp"`
+	Roles             []string     `json:"roles"`
+}
+
+// audience is aud: a string or an array of strings (RFC 7519 §4.1.3).
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("aud is neither a string nor an array of strings")
+	}
+	*a = many
+	return nil
+}
+
+// numericDate is a JWT NumericDate: seconds since the epoch, possibly
+// fractional.
+type numericDate struct{ time.Time }
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return errors.New("a time claim is not a number")
+	}
+	if math.IsNaN(f) || f < 0 || f > 1<<40 {
+		return fmt.Errorf("time claim %v out of range", f)
+	}
+	sec, frac := math.Modf(f)
+	d.Time = time.Unix(int64(sec), int64(frac*1e9))
+	return nil
+}
+
+// parseClaims decodes a verified payload.
+func parseClaims(payload []byte) (*tokenClaims, error) {
+	var tc tokenClaims
+	if err := json.Unmarshal(payload, &tc); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	return &tc, nil
+}
+
+func (tc *tokenClaims) claims(aud, kid string, payload []byte) *Claims {
+	c := &Claims{
+		Issuer:            tc.Iss,
+		Audience:          aud,
+		Subject:           tc.Sub,
+		ObjectID:          tc.Oid,
+		TenantID:          tc.Tid,
+		Name:              tc.Name,
+		PreferredUsername: tc.PreferredUsername,
+		UPN:               tc.Upn,
+		UniqueName:        tc.UniqueName,
+		AuthorizedParty:   tc.Azp,
+		AppID:             tc.Appid,
+		IDType:            tc.Idtyp,
+		Version:           tc.Ver,
+		Scopes:            NewSet(strings.Fields(tc.Scp)...),
+		Roles:             NewSet(tc.Roles...),
+		ExpiresAt:         tc.Exp.Time,
+		keyID:             kid,
+		payload:           payload,
+	}
+	if tc.Nbf != nil {
+		c.NotBefore = tc.Nbf.Time
+	}
+	if tc.Iat != nil {
+		c.IssuedAt = tc.Iat.Time
+	}
+	return c
+}

@@ -1,0 +1,198 @@
+package entra
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+)
+
+// Authority hosts of the Microsoft clouds.
+const (
+	PublicCloud  = "https://login.microsoftonline.com"
+	USGovernment = "https://login.microsoftonline.us"
+	China        = "https://login.partner.microsoftonline.cn"
+)
+
+// Defaults of the options.
+const (
+	// DefaultClockSkew is how far exp and nbf may be off the validator's
+	// clock. It absorbs clock drift between Entra ID and this server.
+	DefaultClockSkew = 2 * time.Minute
+	// DefaultMaxTokenBytes bounds a token before any decoding. Entra access
+	// tokens are 1–4 KB; group and role claims can make them grow, rarely
+	// past 8 KB.
+	DefaultMaxTokenBytes = 16 << 10
+	// DefaultRefreshInterval is how old the key set may grow before it is
+	// fetched again in the background (Microsoft recommends 12–24 h).
+	DefaultRefreshInterval = 12 * time.Hour
+	// DefaultMinRefreshInterval is the least time between two fetches
+	// triggered by tokens naming a key the set does not hold.
+	DefaultMinRefreshInterval = 5 * time.Minute
+	// DefaultRetryInterval is the least time between two attempts while no
+	// key set has been fetched yet.
+	DefaultRetryInterval = 10 * time.Second
+	// DefaultFetchTimeout bounds one fetch of discovery document and key set.
+	DefaultFetchTimeout = 10 * time.Second
+)
+
+// Option configures a [Validator].
+type Option func(*config)
+
+type config struct {
+	authorityHost string
+	tenant        string
+	discoveryURL  string
+	audiences     []string
+	algorithms    []string
+	clockSkew     time.Duration
+	maxTokenBytes int
+	client        *http.Client
+	now           func() time.Time
+	logger        *slog.Logger
+	refresh       time.Duration
+	minRefresh    time.Duration
+	retry         time.Duration
+	fetchTimeout  time.Duration
+}
+
+// WithTenant sets the tenant whose tokens are accepted: its ID (a GUID) or
+// one of its domains (contoso.onmicrosoft.com). Required.
+func WithTenant(tenant string) Option { return func(c *config) { c.tenant = tenant } }
+
+// WithAuthorityHost sets the Entra ID host: [PublicCloud] (the default),
+// [USGovernment], [China], or a development identity provider. It must be
+// https, or http on a loopback host.
+func WithAuthorityHost(host string) Option {
+	return func(c *config) { c.authorityHost = host }
+}
+
+// WithDiscoveryURL replaces the discovery document URL derived from the
+// authority host and tenant.
+func WithDiscoveryURL(url string) Option { return func(c *config) { c.discoveryURL = url } }
+
+// WithAudiences sets the accepted aud values: the API's client ID and, if its
+// tokens use it, the Application ID URI (api://…). Compared exactly.
+// Required.
+func WithAudiences(audiences ...string) Option {
+	return func(c *config) { c.audiences = append(c.audiences, audiences...) }
+}
+
+// WithAlgorithms replaces the accepted signing algorithms, RS256 by default
+// (the only one Entra ID uses). Only RSA algorithms (RS256, RS384, RS512,
+// PS256, PS384, PS512) are possible: Entra's keys are RSA, and HMAC or
+// "none" would let anyone holding the public key forge tokens.
+func WithAlgorithms(algs ...string) Option { return func(c *config) { c.algorithms = algs } }
+
+// WithClockSkew sets the tolerance for exp and nbf, [DefaultClockSkew] by
+// default. Zero means exact.
+func WithClockSkew(d time.Duration) Option { return func(c *config) { c.clockSkew = d } }
+
+// WithMaxTokenBytes bounds a token's size before any decoding,
+// [DefaultMaxTokenBytes] by default.
+func WithMaxTokenBytes(n int) Option { return func(c *config) { c.maxTokenBytes = n } }
+
+// WithHTTPClient sets the client for discovery and key fetches, for proxies
+// or custom CAs. Default: a client with [DefaultFetchTimeout].
+func WithHTTPClient(client *http.Client) Option { return func(c *config) { c.client = client } }
+
+// WithClock sets the validator's clock, time.Now by default.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithLogger sets where key fetches are logged, slog.Default() by default.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithRefreshInterval sets how old the key set may grow before it is fetched
+// again in the background, [DefaultRefreshInterval] by default.
+func WithRefreshInterval(d time.Duration) Option { return func(c *config) { c.refresh = d } }
+
+// WithMinRefreshInterval sets the least time between two fetches triggered
+// by unknown key IDs, [DefaultMinRefreshInterval] by default.
+func WithMinRefreshInterval(d time.Duration) Option {
+	return func(c *config) { c.minRefresh = d }
+}
+
+var (
+	tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)
+	rsaAlgorithms = map[string]bool{"RS256": true, "RS384": true, "RS512": true, "PS256": true, "PS384": true, "PS512": true}
+)
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{
+		authorityHost: PublicCloud,
+		clockSkew:     DefaultClockSkew,
+		maxTokenBytes: DefaultMaxTokenBytes,
+		now:           time.Now,
+		refresh:       DefaultRefreshInterval,
+		minRefresh:    DefaultMinRefreshInterval,
+		retry:         DefaultRetryInterval,
+		fetchTimeout:  DefaultFetchTimeout,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	var errs []error
+	host := trimSlash(c.authorityHost)
+	if _, err := checkURL(host); err != nil {
+		errs = append(errs, fmt.Errorf("authority host: %w", err))
+	}
+	switch t := strings.ToLower(c.tenant); {
+	case t == "":
+		errs = append(errs, errors.New("tenant is required"))
+	case t == "common" || t == "organizations" || t == "consumers":
+		errs = append(errs, fmt.Errorf("tenant %q is multi-tenant; a single-tenant validator needs a tenant ID or domain", c.tenant))
+	case !tenantPattern.MatchString(c.tenant):
+		errs = append(errs, fmt.Errorf("tenant %q is not a tenant ID or domain", c.tenant))
+	}
+	if c.discoveryURL == "" {
+		c.discoveryURL = host + "/" + c.tenant + "/v2.0/.well-known/openid-configuration"
+	} else if _, err := checkURL(c.discoveryURL); err != nil {
+		errs = append(errs, fmt.Errorf("discovery URL: %w", err))
+	}
+	if len(c.audiences) == 0 {
+		errs = append(errs, errors.New("at least one audience is required"))
+	}
+	for _, a := range c.audiences {
+		if strings.TrimSpace(a) != a || a == "" {
+			errs = append(errs, fmt.Errorf("audience %q is empty or has surrounding spaces", a))
+		}
+	}
+	if len(c.algorithms) == 0 {
+		c.algorithms = []string{jwa.RS256.String()}
+	}
+	for _, a := range c.algorithms {
+		if !rsaAlgorithms[a] {
+			errs = append(errs, fmt.Errorf("algorithm %q is not allowed: only RSA algorithms (RS256, RS384, RS512, PS256, PS384, PS512)", a))
+		}
+	}
+	if c.clockSkew < 0 || c.clockSkew > time.Hour {
+		errs = append(errs, fmt.Errorf("clock skew %v: want 0 to 1h", c.clockSkew))
+	}
+	if c.maxTokenBytes < 1024 || c.maxTokenBytes > 1<<20 {
+		errs = append(errs, fmt.Errorf("max token bytes %d: want 1 KiB to 1 MiB", c.maxTokenBytes))
+	}
+	if c.refresh < time.Minute {
+		errs = append(errs, fmt.Errorf("refresh interval %v: want at least 1m", c.refresh))
+	}
+	if c.minRefresh < 0 || c.minRefresh > c.refresh {
+		errs = append(errs, fmt.Errorf("min refresh interval %v: want 0 to the refresh interval", c.minRefresh))
+	}
+	if c.now == nil {
+		errs = append(errs, errors.New("clock is nil"))
+	}
+	if c.client == nil {
+		c.client = &http.Client{Timeout: c.fetchTimeout}
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("entra: invalid configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}

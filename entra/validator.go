@@ -1,0 +1,181 @@
+package entra
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
+)
+
+// Validator validates Entra ID access tokens for one API. It is safe for
+// concurrent use; create one per process and share it.
+type Validator struct {
+	keys       *keySource
+	audiences  []string
+	algorithms []jwa.SignatureAlgorithm
+	skew       time.Duration
+	maxBytes   int
+	now        func() time.Time
+}
+
+// NewValidator returns a validator configured by opts. It checks the
+// configuration and returns an error naming every problem; it does not reach
+// the network. Keys are fetched on first use, or by [Validator.Preload].
+func NewValidator(opts ...Option) (*Validator, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	v := &Validator{
+		keys: &keySource{
+			discoveryURL:  c.discoveryURL,
+			client:        c.client,
+			now:           c.now,
+			logger:        c.logger,
+			refreshEvery:  c.refresh,
+			minInterval:   c.minRefresh,
+			retryInterval: min(c.retry, c.minRefresh),
+			fetchTimeout:  c.fetchTimeout,
+		},
+		audiences: slices.Clone(c.audiences),
+		skew:      c.clockSkew,
+		maxBytes:  c.maxTokenBytes,
+		now:       c.now,
+	}
+	for _, a := range c.algorithms {
+		v.algorithms = append(v.algorithms, jwa.SignatureAlgorithm(a))
+	}
+	return v, nil
+}
+
+// Preload fetches the discovery document and key set now, so the first
+// request does not wait for them. An error leaves the validator usable: it
+// keeps trying when tokens arrive.
+func (v *Validator) Preload(ctx context.Context) error {
+	if done := v.keys.refresh(true); done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if !v.Ready() {
+		return v.keys.err()
+	}
+	return nil
+}
+
+// Ready reports whether a key set has been loaded.
+func (v *Validator) Ready() bool { return v.keys.state.Load() != nil }
+
+// Metadata returns the identity provider's discovery document as last
+// fetched, and whether one has been.
+func (v *Validator) Metadata() (Metadata, bool) {
+	if st := v.keys.state.Load(); st != nil {
+		return st.meta, true
+	}
+	return Metadata{}, false
+}
+
+// Validate checks raw, a compact JWS access token, and returns its caller.
+//
+// In order: size, compact form, algorithm (allow-list, never "none" or
+// HMAC), key ID, signature with the published key of that ID, then issuer,
+// audience, expiry and not-before (with clock skew), and that the token is an
+// access token (it carries scp or roles). Header members that point at keys
+// (jku, x5u, jwk, x5c) are ignored: only the identity provider's published
+// keys verify. The error wraps one of the Err… values of this package.
+func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
+	if len(raw) > v.maxBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, v.maxBytes)
+	}
+	if strings.Count(raw, ".") != 2 {
+		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
+	}
+	var (
+		kid     string
+		state   *keyState
+		keyErr  error
+		checked bool
+	)
+	provider := jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+		checked = true
+		h := sig.ProtectedHeaders()
+		alg := h.Algorithm()
+		if !slices.Contains(v.algorithms, alg) {
+			keyErr = fmt.Errorf("%w: %q", ErrAlgorithm, alg)
+			return keyErr
+		}
+		for _, name := range [...]string{"crit", "b64"} {
+			if _, ok := h.Get(name); ok {
+				keyErr = fmt.Errorf("%w: header %q is not supported", ErrMalformed, name)
+				return keyErr
+			}
+		}
+		if kid = h.KeyID(); kid == "" {
+			keyErr = ErrMissingKeyID
+			return keyErr
+		}
+		k, st, err := v.keys.key(ctx, kid)
+		if err != nil {
+			keyErr = err
+			return err
+		}
+		if k.alg != "" && k.alg != alg.String() {
+			keyErr = fmt.Errorf("%w: key %q is for %s", ErrAlgorithm, kid, k.alg)
+			return keyErr
+		}
+		state = st
+		sink.Key(alg, k.key)
+		return nil
+	})
+	payload, err := jws.Verify([]byte(raw), jws.WithCompact(), jws.WithKeyProvider(provider), jws.WithContext(ctx))
+	switch {
+	case keyErr != nil:
+		return nil, keyErr
+	case err != nil && !checked:
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	case err != nil:
+		return nil, ErrSignature
+	}
+	tc, err := parseClaims(payload)
+	if err != nil {
+		return nil, err
+	}
+	return v.check(tc, state, kid, payload)
+}
+
+// check validates the claims of a token whose signature has been verified.
+func (v *Validator) check(tc *tokenClaims, st *keyState, kid string, payload []byte) (*Claims, error) {
+	if tc.Iss != st.meta.Issuer {
+		return nil, ErrIssuer
+	}
+	aud := ""
+	for _, a := range tc.Aud {
+		if slices.Contains(v.audiences, a) {
+			aud = a
+			break
+		}
+	}
+	if aud == "" {
+		return nil, ErrAudience
+	}
+	if tc.Exp == nil {
+		return nil, fmt.Errorf("%w: no exp claim", ErrMalformed)
+	}
+	now := v.now()
+	if !now.Before(tc.Exp.Add(v.skew)) {
+		return nil, ErrExpired
+	}
+	if tc.Nbf != nil && now.Add(v.skew).Before(tc.Nbf.Time) {
+		return nil, ErrNotYetValid
+	}
+	if strings.TrimSpace(tc.Scp) == "" && len(tc.Roles) == 0 {
+		return nil, ErrNotAccessToken
+	}
+	return tc.claims(aud, kid, payload), nil
+}

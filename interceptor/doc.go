@@ -1,0 +1,28 @@
+// Package interceptor protects gRPC services with Microsoft Entra ID access
+// tokens.
+//
+// An [Authorizer] answers one question per call: may this caller call this
+// method? It reads the method's rule from a [policy.Policy] (the proto
+// options, read once), the bearer token from the "authorization" metadata,
+// validates the token with an entra.Validator and checks the rule. The
+// validated caller is stored in the handler's context, read with
+// entra.FromContext.
+//
+// Its unary and stream interceptors are go-grpc-middleware's auth
+// interceptors driven by [Authorizer.AuthFunc]. Methods that must stay open
+// without a rule (health checks, reflection) are exempted in the server
+// wiring with go-grpc-middleware's selector, not inside this package.
+//
+// Failures are gRPC statuses carrying an errdetails.ErrorInfo whose Reason
+// is one of the Reason… constants:
+//
+//   - codes.Unauthenticated: no token, or a token that failed validation
+//     (the message says what failed: expired, wrong audience, …);
+//   - codes.PermissionDenied: a valid token that lacks the required scope or
+//     role (the message and the ErrorInfo metadata name them), or a method
+//     without a rule;
+//   - codes.Unavailable: the identity provider's keys could not be loaded.
+//
+// Every decision is logged with log/slog (method, outcome, reason, caller
+// oid, tid and client ID); tokens never are.
+package interceptor

@@ -1,0 +1,195 @@
+package interceptor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+)
+
+// ErrorDomain is the Domain of the errdetails.ErrorInfo in every status this
+// package returns.
+const ErrorDomain = "grpc-azure-auth"
+
+// Reasons, the Reason of the errdetails.ErrorInfo of a denial.
+const (
+	ReasonTokenMissing     = "TOKEN_MISSING"      // no usable bearer token (RFC 6750: no error code)
+	ReasonTokenInvalid     = "TOKEN_INVALID"      // a token was sent and failed validation
+	ReasonTokenExpired     = "TOKEN_EXPIRED"      // the token's exp has passed
+	ReasonKeysUnavailable  = "KEYS_UNAVAILABLE"   // the identity provider's keys could not be loaded
+	ReasonInsufficientScope = "INSUFFICIENT_SCOPE" // valid token, missing scope or role
+	ReasonNoRule           = "NO_RULE"            // the method has no access rule
+)
+
+// Metadata keys of the ErrorInfo of an INSUFFICIENT_SCOPE denial.
+const (
+	MetadataScopes = "scopes" // space-separated scopes that would satisfy the rule
+	MetadataRoles  = "roles"  // space-separated roles that would satisfy the rule
+)
+
+// TokenValidator validates a raw bearer token; *entra.Validator implements
+// it. Errors should wrap the entra.Err… values so the answer can say what
+// failed.
+type TokenValidator interface {
+	Validate(ctx context.Context, raw string) (*entra.Claims, error)
+}
+
+// Authorizer decides, for each call, whether the caller may call the method.
+type Authorizer struct {
+	validator TokenValidator
+	policy    *policy.Policy
+	logger    *slog.Logger
+}
+
+// New returns an Authorizer that validates tokens with v and enforces the
+// rules of the policy (by default every service linked into the program).
+// Invalid rules are an error here, never at request time.
+func New(v TokenValidator, opts ...Option) (*Authorizer, error) {
+	if v == nil {
+		return nil, errors.New("interceptor: nil validator")
+	}
+	o := options{logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.policy == nil {
+		p, err := policy.Load(protoregistry.GlobalFiles)
+		if err != nil {
+			return nil, fmt.Errorf("interceptor: %w", err)
+		}
+		o.policy = p
+	}
+	return &Authorizer{validator: v, policy: o.policy, logger: o.logger}, nil
+}
+
+// Policy returns the rules the Authorizer enforces.
+func (a *Authorizer) Policy() *policy.Policy { return a.policy }
+
+// UnaryServerInterceptor authorizes unary calls before the handler runs.
+func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return auth.UnaryServerInterceptor(a.AuthFunc)
+}
+
+// StreamServerInterceptor authorizes streams before the handler runs.
+func (a *Authorizer) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return auth.StreamServerInterceptor(a.AuthFunc)
+}
+
+// AuthFunc is the go-grpc-middleware auth.AuthFunc of the Authorizer: it
+// finds the method with grpc.Method and authorizes the call. On success the
+// returned context carries the caller (entra.FromContext), unless the
+// method is anonymous and no token came.
+func (a *Authorizer) AuthFunc(ctx context.Context) (context.Context, error) {
+	method, _ := grpc.Method(ctx)
+	return a.Authorize(ctx, method, metadata.ValueFromIncomingContext(ctx, "authorization"))
+}
+
+// Authorize decides a call of fullMethod whose authorization metadata holds
+// values. It is AuthFunc with its inputs spelled out, for transports that
+// are not gRPC servers.
+func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []string) (context.Context, error) {
+	rule, ok := a.policy.Rule(fullMethod)
+	if !ok {
+		return nil, a.deny(ctx, fullMethod, nil, codes.PermissionDenied, ReasonNoRule, "method has no access rule", nil)
+	}
+	if rule.Anonymous && len(values) == 0 {
+		a.grant(ctx, fullMethod, nil)
+		return ctx, nil
+	}
+	raw, err := bearerToken(values)
+	if err != nil {
+		reason := ReasonTokenInvalid
+		if errors.Is(err, errNoToken) {
+			reason = ReasonTokenMissing
+		}
+		return nil, a.deny(ctx, fullMethod, nil, codes.Unauthenticated, reason, err.Error(), nil)
+	}
+	claims, err := a.validator.Validate(ctx, raw)
+	if err != nil {
+		code, reason, msg := validationFailure(err)
+		return nil, a.deny(ctx, fullMethod, nil, code, reason, msg, err)
+	}
+	if err := rule.Authorize(claims); err != nil {
+		return nil, a.deny(ctx, fullMethod, claims, codes.PermissionDenied, ReasonInsufficientScope, err.Error(), nil, rule)
+	}
+	a.grant(ctx, fullMethod, claims)
+	return entra.NewContext(ctx, claims), nil
+}
+
+// validationFailures lists, in order, the validation errors whose text is
+// safe to return to the caller.
+var validationFailures = []error{
+	entra.ErrTooLarge, entra.ErrMalformed, entra.ErrAlgorithm, entra.ErrMissingKeyID,
+	entra.ErrUnknownKey, entra.ErrSignature, entra.ErrExpired, entra.ErrNotYetValid,
+	entra.ErrIssuer, entra.ErrAudience, entra.ErrNotAccessToken,
+}
+
+func validationFailure(err error) (codes.Code, string, string) {
+	if errors.Is(err, entra.ErrKeysUnavailable) {
+		return codes.Unavailable, ReasonKeysUnavailable, "signing keys unavailable, try again later"
+	}
+	if errors.Is(err, entra.ErrExpired) {
+		return codes.Unauthenticated, ReasonTokenExpired, "invalid token: " + entra.ErrExpired.Error()
+	}
+	for _, e := range validationFailures {
+		if errors.Is(err, e) {
+			return codes.Unauthenticated, ReasonTokenInvalid, "invalid token: " + e.Error()
+		}
+	}
+	return codes.Unauthenticated, ReasonTokenInvalid, "invalid token"
+}
+
+// deny logs the decision and builds the status. cause, logged but never
+// returned, may hold details unfit for the caller.
+func (a *Authorizer) deny(ctx context.Context, method string, c *entra.Claims, code codes.Code, reason, msg string, cause error, rule ...*policy.Rule) error {
+	if a.logger.Enabled(ctx, slog.LevelInfo) {
+		attrs := append(callerAttrs(c), slog.String("method", method), slog.String("outcome", "deny"),
+			slog.String("reason", reason), slog.String("detail", msg))
+		if cause != nil {
+			attrs = append(attrs, slog.String("cause", cause.Error()))
+		}
+		a.logger.LogAttrs(ctx, slog.LevelInfo, "authorization", attrs...)
+	}
+	info := &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}
+	if len(rule) == 1 {
+		info.Metadata = map[string]string{}
+		if len(rule[0].Scopes) > 0 {
+			info.Metadata[MetadataScopes] = strings.Join(rule[0].Scopes, " ")
+		}
+		if len(rule[0].Roles) > 0 {
+			info.Metadata[MetadataRoles] = strings.Join(rule[0].Roles, " ")
+		}
+	}
+	st, err := status.New(code, msg).WithDetails(info)
+	if err != nil {
+		return status.Error(code, msg)
+	}
+	return st.Err()
+}
+
+func (a *Authorizer) grant(ctx context.Context, method string, c *entra.Claims) {
+	if a.logger.Enabled(ctx, slog.LevelDebug) {
+		attrs := append(callerAttrs(c), slog.String("method", method), slog.String("outcome", "allow"))
+		a.logger.LogAttrs(ctx, slog.LevelDebug, "authorization", attrs...)
+	}
+}
+
+func callerAttrs(c *entra.Claims) []slog.Attr {
+	if c == nil {
+		return make([]slog.Attr, 0, 6)
+	}
+	return append(make([]slog.Attr, 0, 8),
+		slog.String("oid", c.ObjectID), slog.String("tid", c.TenantID), slog.String("appid", c.ClientID()))
+}

@@ -1,0 +1,199 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	azureauthv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
+)
+
+// MaxNameLength bounds one scope or role name. Entra ID limits both to 120
+// characters; the bound leaves room without letting a typo pass unnoticed.
+const MaxNameLength = 256
+
+// Policy maps full gRPC method names ("/pkg.Service/Method") to their rules.
+// A Policy is immutable and safe for concurrent use.
+type Policy struct {
+	rules map[string]*Rule
+}
+
+// Load reads the rules of every service in files, typically
+// protoregistry.GlobalFiles, which holds every generated file linked into the
+// program. It returns an error naming each invalid rule.
+func Load(files *protoregistry.Files) (*Policy, error) {
+	var services []protoreflect.ServiceDescriptor
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		for i := 0; i < fd.Services().Len(); i++ {
+			services = append(services, fd.Services().Get(i))
+		}
+		return true
+	})
+	return ForServices(services...)
+}
+
+// ForServices reads the rules of the given services only. It returns an
+// error naming each invalid rule.
+func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
+	p := &Policy{rules: make(map[string]*Rule)}
+	var errs []error
+	for _, sd := range services {
+		def, hasDef := ruleOption(sd.Options(), azureauthv1.E_DefaultRule)
+		for i := 0; i < sd.Methods().Len(); i++ {
+			md := sd.Methods().Get(i)
+			name := "/" + string(sd.FullName()) + "/" + string(md.Name())
+			pb, ok := ruleOption(md.Options(), azureauthv1.E_Rule)
+			if !ok {
+				if !hasDef {
+					continue
+				}
+				pb = def
+			}
+			r, err := newRule(pb)
+			if err != nil {
+				where := name
+				if !ok {
+					where = string(sd.FullName()) + " (default_rule)"
+				}
+				errs = append(errs, fmt.Errorf("policy: %s: %w", where, err))
+				continue
+			}
+			p.rules[name] = r
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(dedupe(errs)...)
+	}
+	return p, nil
+}
+
+// Rule returns the rule of a full method name such as
+// "/example.items.v1.ItemService/GetItem". ok is false when the method has no
+// rule; the caller must then deny.
+func (p *Policy) Rule(fullMethod string) (r *Rule, ok bool) {
+	r, ok = p.rules[fullMethod]
+	return r, ok
+}
+
+// Methods returns the full names of every method that has a rule, sorted.
+func (p *Policy) Methods() []string {
+	names := make([]string, 0, len(p.rules))
+	for n := range p.rules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Unprotected returns, sorted, the full names of the methods of a server's
+// services (as from grpc.Server.GetServiceInfo) that have no rule and so are
+// denied to every caller. Servers log them at startup.
+func (p *Policy) Unprotected(services map[string]grpc.ServiceInfo) []string {
+	var names []string
+	for svc, info := range services {
+		for _, m := range info.Methods {
+			name := "/" + svc + "/" + m.Name
+			if _, ok := p.rules[name]; !ok {
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func ruleOption(opts proto.Message, xt protoreflect.ExtensionType) (*azureauthv1.Rule, bool) {
+	if opts == nil || !proto.HasExtension(opts, xt) {
+		return nil, false
+	}
+	r, ok := proto.GetExtension(opts, xt).(*azureauthv1.Rule)
+	return r, ok && r != nil
+}
+
+// dedupe drops repeated errors: an invalid service default is reported once,
+// not once per method that inherits it.
+func dedupe(errs []error) []error {
+	seen := make(map[string]bool, len(errs))
+	out := errs[:0]
+	for _, err := range errs {
+		if !seen[err.Error()] {
+			seen[err.Error()] = true
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+func newRule(pb *azureauthv1.Rule) (*Rule, error) {
+	r := &Rule{
+		Anonymous: pb.GetAnonymous(),
+		Scopes:    append([]string(nil), pb.GetScopes()...),
+		Roles:     append([]string(nil), pb.GetRoles()...),
+	}
+	var err error
+	if r.AnyScope, err = anyOf(pb.GetScopeMatch(), "scope_match", len(r.Scopes)); err != nil {
+		return nil, err
+	}
+	if r.AnyRole, err = anyOf(pb.GetRoleMatch(), "role_match", len(r.Roles)); err != nil {
+		return nil, err
+	}
+	switch {
+	case r.Anonymous && (len(r.Scopes) > 0 || len(r.Roles) > 0):
+		return nil, errors.New("an anonymous rule cannot also name scopes or roles")
+	case !r.Anonymous && len(r.Scopes) == 0 && len(r.Roles) == 0:
+		return nil, errors.New("a rule must be anonymous or name at least one scope or role")
+	}
+	if err := checkNames("scope", r.Scopes); err != nil {
+		return nil, err
+	}
+	if err := checkNames("role", r.Roles); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func anyOf(m azureauthv1.Match, field string, n int) (bool, error) {
+	switch m {
+	case azureauthv1.Match_MATCH_UNSPECIFIED:
+		return false, nil
+	case azureauthv1.Match_MATCH_ALL, azureauthv1.Match_MATCH_ANY:
+		if n == 0 {
+			return false, fmt.Errorf("%s is set but the list it applies to is empty", field)
+		}
+		return m == azureauthv1.Match_MATCH_ANY, nil
+	default:
+		return false, fmt.Errorf("%s has unknown value %d", field, m)
+	}
+}
+
+// checkNames accepts names made of the characters RFC 6749 allows in a
+// scope token (printable ASCII but space, '"' and '\'), so every name can
+// also be written into a WWW-Authenticate header verbatim.
+func checkNames(kind string, names []string) error {
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		switch {
+		case n == "":
+			return fmt.Errorf("empty %s name", kind)
+		case len(n) > MaxNameLength:
+			return fmt.Errorf("%s name longer than %d bytes", kind, MaxNameLength)
+		case strings.Contains(n, "://"):
+			return fmt.Errorf("%s %q: write the short name as it appears in the token (e.g. %q), not the full URI", kind, n, n[strings.LastIndexByte(n, '/')+1:])
+		case seen[n]:
+			return fmt.Errorf("%s %q is listed twice", kind, n)
+		}
+		for i := 0; i < len(n); i++ {
+			if c := n[i]; c <= ' ' || c == '"' || c == '\\' || c >= 0x7f {
+				return fmt.Errorf("%s %q: character %q is not allowed in a scope or role name", kind, n, c)
+			}
+		}
+		seen[n] = true
+	}
+	return nil
+}

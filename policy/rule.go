@@ -1,0 +1,100 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+)
+
+// ErrDenied is matched by every error that [Rule.Authorize] returns.
+var ErrDenied = errors.New("permission denied")
+
+// Caller is what a rule needs to know about a validated token.
+// *entra.Claims implements it.
+type Caller interface {
+	// HasScope reports whether the token's scp claim lists scope.
+	HasScope(scope string) bool
+	// HasRole reports whether the token's roles claim lists role.
+	HasRole(role string) bool
+}
+
+// Rule is the validated form of an azureauth.v1.Rule option.
+// Treat it as read-only: a Policy shares it between requests.
+type Rule struct {
+	// Anonymous lets any caller in, with or without a token.
+	Anonymous bool
+	// Scopes are delegated permissions matched against the scp claim.
+	Scopes []string
+	// AnyScope is true when one of Scopes is enough, false when all are needed.
+	AnyScope bool
+	// Roles are app roles matched against the roles claim.
+	Roles []string
+	// AnyRole is true when one of Roles is enough, false when all are needed.
+	AnyRole bool
+}
+
+// Authorize returns nil when c satisfies the rule, or a *DeniedError
+// (matching [ErrDenied]) naming what is required. A rule with both scopes and
+// roles is satisfied by either. c may be nil only for anonymous rules.
+func (r *Rule) Authorize(c Caller) error {
+	if r.Anonymous {
+		return nil
+	}
+	if c != nil {
+		if len(r.Scopes) > 0 && satisfied(r.Scopes, r.AnyScope, c.HasScope) {
+			return nil
+		}
+		if len(r.Roles) > 0 && satisfied(r.Roles, r.AnyRole, c.HasRole) {
+			return nil
+		}
+	}
+	return &DeniedError{Rule: r}
+}
+
+func satisfied(names []string, any bool, has func(string) bool) bool {
+	for _, n := range names {
+		if has(n) == any {
+			return any
+		}
+	}
+	return !any
+}
+
+// String describes what the rule requires, e.g. "scope Items.Read or role
+// Items.Export" or "anonymous".
+func (r *Rule) String() string {
+	if r.Anonymous {
+		return "anonymous"
+	}
+	var parts []string
+	if len(r.Scopes) > 0 {
+		parts = append(parts, describe("scope", r.Scopes, r.AnyScope))
+	}
+	if len(r.Roles) > 0 {
+		parts = append(parts, describe("role", r.Roles, r.AnyRole))
+	}
+	return strings.Join(parts, " or ")
+}
+
+func describe(kind string, names []string, any bool) string {
+	switch {
+	case len(names) == 1:
+		return kind + " " + names[0]
+	case any:
+		return "one of " + kind + "s " + strings.Join(names, ", ")
+	default:
+		return kind + "s " + strings.Join(names, " and ")
+	}
+}
+
+// DeniedError says that a caller lacks what a rule requires.
+type DeniedError struct {
+	// Rule is the rule that was not satisfied.
+	Rule *Rule
+}
+
+// Error reads "requires scope Items.Read", "requires scopes Items.Write and
+// Items.Import", "requires scope Items.Read or role Items.Export", ….
+func (e *DeniedError) Error() string { return "requires " + e.Rule.String() }
+
+// Is makes errors.Is(err, ErrDenied) true.
+func (e *DeniedError) Is(target error) bool { return target == ErrDenied }

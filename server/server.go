@@ -1,0 +1,209 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
+	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+)
+
+// DevIDPPath is where the development identity provider is mounted on the
+// HTTP listener.
+const DevIDPPath = "/dev-idp"
+
+// Server is the example API server. Create it with [New], run it with
+// [Server.Serve].
+type Server struct {
+	cfg       Config
+	logger    *slog.Logger
+	grpcLis   net.Listener
+	httpLis   net.Listener
+	grpc      *grpc.Server
+	http      *http.Server
+	health    *health.Server
+	validator *entra.Validator
+	devIDP    *entratest.Provider
+	authz     *interceptor.Authorizer
+}
+
+// New listens on the configured addresses and builds the server. Every
+// configuration and access-rule error is returned here.
+func New(cfg Config, logger *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, logger: logger, health: health.NewServer()}
+	var err error
+	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("GRPC_ADDR: %w", err)
+	}
+	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		s.grpcLis.Close()
+		return nil, fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	if err := s.build(); err != nil {
+		s.grpcLis.Close()
+		s.httpLis.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) build() error {
+	opts := []entra.Option{entra.WithLogger(s.logger)}
+	if s.cfg.Dev() {
+		idp, err := entratest.NewProvider(s.HTTPURL() + DevIDPPath)
+		if err != nil {
+			return err
+		}
+		s.devIDP = idp
+		opts = append(opts,
+			entra.WithAuthorityHost(idp.Authority()),
+			entra.WithTenant(idp.TenantID()),
+			entra.WithAudiences(idp.ClientID(), "api://"+idp.ClientID()))
+	} else {
+		if s.cfg.AuthorityHost != "" {
+			opts = append(opts, entra.WithAuthorityHost(s.cfg.AuthorityHost))
+		}
+		opts = append(opts,
+			entra.WithTenant(s.cfg.TenantID),
+			entra.WithAudiences(s.cfg.ClientID),
+			entra.WithAudiences(s.cfg.Audiences...))
+	}
+	var err error
+	if s.validator, err = entra.NewValidator(opts...); err != nil {
+		return err
+	}
+	if s.authz, err = interceptor.New(s.validator, interceptor.WithLogger(s.logger)); err != nil {
+		return err
+	}
+
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		s.logger.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(p))
+		return status.Error(codes.Internal, "internal error")
+	})}
+	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(
+			recovery.UnaryServerInterceptor(recoverOpts...),
+			logging.UnaryServerInterceptor(grpcLogger(s.logger), logOpts...),
+			selector.UnaryServerInterceptor(s.authz.UnaryServerInterceptor(), selector.MatchFunc(needsAuthorization)),
+		),
+		grpc.ChainStreamInterceptor(
+			recovery.StreamServerInterceptor(recoverOpts...),
+			logging.StreamServerInterceptor(grpcLogger(s.logger), logOpts...),
+			selector.StreamServerInterceptor(s.authz.StreamServerInterceptor(), selector.MatchFunc(needsAuthorization)),
+		),
+	)
+	itemsv1.RegisterItemServiceServer(s.grpc, NewItems())
+	itemsv1.RegisterInfoServiceServer(s.grpc, &Info{Name: "grpc-azure-auth example"})
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+
+	mux := http.NewServeMux()
+	if s.devIDP != nil {
+		mux.Handle(DevIDPPath+"/", s.devIDP)
+	}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// needsAuthorization exempts the health and reflection services, which
+// carry no access rules and must answer probes and tools without a token.
+func needsAuthorization(_ context.Context, c interceptors.CallMeta) bool {
+	return c.Service != healthpb.Health_ServiceDesc.ServiceName &&
+		!strings.HasPrefix(c.Service, "grpc.reflection.")
+}
+
+func grpcLogger(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		l.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+}
+
+// GRPCAddr is the address the gRPC listener is bound to.
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// HTTPURL is the base URL of the HTTP listener, http://host:port.
+func (s *Server) HTTPURL() string { return "http://" + s.httpLis.Addr().String() }
+
+// DevIDP returns the embedded development identity provider, or nil when the
+// server trusts a real tenant.
+func (s *Server) DevIDP() *entratest.Provider { return s.devIDP }
+
+// Validator returns the server's token validator.
+func (s *Server) Validator() *entra.Validator { return s.validator }
+
+// Serve serves until ctx is done, then stops gracefully: in-flight calls get
+// up to ten seconds to finish.
+func (s *Server) Serve(ctx context.Context) error {
+	for _, m := range s.authz.Policy().Unprotected(s.grpc.GetServiceInfo()) {
+		if !needsAuthorization(ctx, interceptors.NewServerCallMeta(m, nil, nil)) {
+			continue
+		}
+		s.logger.Warn("method has no access rule: every call is denied", "method", m)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
+	go func() {
+		if err := s.http.Serve(s.httpLis); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	go s.loadKeys(ctx)
+	s.logger.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPURL(), "dev_identity_provider", s.devIDP != nil)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.health.Shutdown()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	_ = s.http.Shutdown(shutdownCtx)
+	select {
+	case <-stopped:
+	case <-shutdownCtx.Done():
+		s.grpc.Stop()
+	}
+	return err
+}
+
+// loadKeys fetches the signing keys, retrying until it succeeds, then marks
+// the server healthy. Until then protected calls answer Unavailable.
+func (s *Server) loadKeys(ctx context.Context) {
+	for {
+		err := s.validator.Preload(ctx)
+		if err == nil {
+			s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+			return
+		}
+		s.logger.Warn("signing keys not loaded yet; protected calls answer Unavailable", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(entra.DefaultRetryInterval):
+		}
+	}
+}
