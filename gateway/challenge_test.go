@@ -1,0 +1,98 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+)
+
+func denial(t testing.TB, code codes.Code, msg, reason string, md map[string]string) *status.Status {
+	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: interceptor.ErrorDomain, Metadata: md})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestChallengeHeader(t *testing.T) {
+	c := Challenge{Realm: "api", AuthorizationURI: "https://login.example/t/oauth2/v2.0/authorize", ClientID: "cid", ScopePrefix: "api://cid/"}
+	tests := []struct {
+		name string
+		st   *status.Status
+		want string
+	}{
+		{"no token: a bare challenge without error code",
+			denial(t, codes.Unauthenticated, "missing bearer token", interceptor.ReasonTokenMissing, nil),
+			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid"`},
+		{"an invalid token: invalid_token with the reason",
+			denial(t, codes.Unauthenticated, "invalid token: token expired", interceptor.ReasonTokenExpired, nil),
+			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid", error="invalid_token", error_description="invalid token: token expired"`},
+		{"a missing scope: insufficient_scope with full scope names",
+			denial(t, codes.PermissionDenied, "requires scopes A and B", interceptor.ReasonInsufficientScope, map[string]string{interceptor.MetadataScopes: "A B"}),
+			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid", error="insufficient_scope", error_description="requires scopes A and B", scope="api://cid/A api://cid/B"`},
+		{"a missing role: insufficient_scope without scope",
+			denial(t, codes.PermissionDenied, "requires role R", interceptor.ReasonInsufficientScope, map[string]string{interceptor.MetadataRoles: "R"}),
+			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid", error="insufficient_scope", error_description="requires role R"`},
+		{"a method without rule: no challenge", denial(t, codes.PermissionDenied, "method has no access rule", interceptor.ReasonNoRule, nil), ""},
+		{"a not-found: no challenge", status.New(codes.NotFound, "no item"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := c.header(tt.st); got != tt.want {
+				t.Fatalf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzChallengeCannotInjectHeaders(f *testing.F) {
+	f.Add("invalid token: token expired", "A B", "api")
+	f.Add("x\r\nSet-Cookie: a=b", "A\"B", "re\"alm\\")
+	f.Add("\x00\x7f\xff", "\n", "")
+	f.Fuzz(func(t *testing.T, msg, scopes, realm string) {
+		c := Challenge{Realm: realm, ScopePrefix: "api://x/"}
+		for _, st := range []*status.Status{
+			denial(t, codes.Unauthenticated, msg, interceptor.ReasonTokenInvalid, nil),
+			denial(t, codes.PermissionDenied, msg, interceptor.ReasonInsufficientScope, map[string]string{interceptor.MetadataScopes: scopes}),
+		} {
+			h := c.header(st)
+			for i := 0; i < len(h); i++ {
+				if h[i] < 0x20 || h[i] >= 0x7f {
+					t.Fatalf("byte %#x in header %q", h[i], h)
+				}
+			}
+			// Every quote is either a delimiter or escaped: quoted strings
+			// balance, so a value cannot close its quotes early.
+			inQuote := false
+			for i := 0; i < len(h); i++ {
+				switch {
+				case inQuote && h[i] == '\\':
+					i++
+				case h[i] == '"':
+					inQuote = !inQuote
+				}
+			}
+			if inQuote || !strings.HasPrefix(h, `Bearer realm="`) {
+				t.Fatalf("malformed header %q", h)
+			}
+		}
+	})
+}
+
+func TestCheckOrigins(t *testing.T) {
+	for _, ok := range []string{"http://localhost:8000", "https://app.example.com"} {
+		if err := checkOrigins([]string{ok}); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"*", "https://app.example.com/", "app.example.com", "https://a.example/path", "ftp://x", "https://u@x"} {
+		if err := checkOrigins([]string{bad}); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

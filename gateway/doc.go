@@ -1,0 +1,15 @@
+// Package gateway serves gRPC services over HTTP/JSON with grpc-gateway,
+// through the very same authorization path as gRPC callers.
+//
+// The gateway never calls handlers directly: it reaches the services over a
+// gRPC client connection, so the server's interceptors decide every REST
+// call. The HTTP Authorization header is the only caller-supplied value
+// forwarded as metadata; nothing else the caller sends can impersonate it.
+//
+// Denials become RFC 6750 answers: 401 with a Bearer challenge (with
+// error="invalid_token" and a description when a token was sent and failed,
+// without an error code when none was sent), 403 with
+// error="insufficient_scope" and the scopes that would do. The challenge is
+// assembled from the status's errdetails.ErrorInfo and only from safe
+// characters, so neither a token nor a message can inject a header.
+package gateway

@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+)
+
+// DefaultMaxBodyBytes bounds a request body.
+const DefaultMaxBodyBytes = 1 << 20
+
+// RegisterFunc registers a service's REST handlers on mux, calling the
+// service through conn: the generated Register…Handler functions (never the
+// Register…HandlerServer ones, which would bypass the interceptors).
+type RegisterFunc func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+
+// Option configures [New].
+type Option func(*options)
+
+type options struct {
+	challenge Challenge
+	origins   []string
+	maxBody   int64
+}
+
+// WithChallenge sets what WWW-Authenticate answers say about the API.
+func WithChallenge(c Challenge) Option { return func(o *options) { o.challenge = c } }
+
+// WithCORSOrigins allows cross-origin calls from exactly these origins
+// (scheme://host[:port]). Without it, no cross-origin call is allowed.
+func WithCORSOrigins(origins ...string) Option {
+	return func(o *options) { o.origins = append(o.origins, origins...) }
+}
+
+// WithMaxBodyBytes bounds request bodies, [DefaultMaxBodyBytes] by default.
+func WithMaxBodyBytes(n int64) Option { return func(o *options) { o.maxBody = n } }
+
+type headerKey struct{}
+
+// New returns an HTTP handler serving the services that register registers,
+// each called through conn.
+func New(ctx context.Context, conn *grpc.ClientConn, register []RegisterFunc, opts ...Option) (http.Handler, error) {
+	o := options{challenge: Challenge{Realm: "api"}, maxBody: DefaultMaxBodyBytes}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if conn == nil || len(register) == 0 {
+		return nil, errors.New("gateway: a connection and at least one service are required")
+	}
+	if o.maxBody <= 0 {
+		return nil, fmt.Errorf("gateway: max body bytes %d must be positive", o.maxBody)
+	}
+	if err := checkOrigins(o.origins); err != nil {
+		return nil, err
+	}
+	c := o.challenge
+	mux := runtime.NewServeMux(
+		// Authorization is forwarded by grpc-gateway itself; nothing else
+		// the caller sends becomes metadata.
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+			c.setChallenge(w.Header(), err)
+			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+		}),
+		// A stream that fails before its first message is answered with the
+		// error's HTTP status; the challenge must be on that answer too.
+		runtime.WithStreamErrorHandler(func(ctx context.Context, err error) *status.Status {
+			if h, ok := ctx.Value(headerKey{}).(http.Header); ok {
+				c.setChallenge(h, err)
+			}
+			return runtime.DefaultStreamErrorHandler(ctx, err)
+		}),
+	)
+	for _, reg := range register {
+		if err := reg(ctx, mux, conn); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, o.maxBody)
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), headerKey{}, w.Header())))
+	})
+	return cors(o.origins, h), nil
+}
+
+func checkOrigins(origins []string) error {
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if o == "*" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(o, "/") {
+			return fmt.Errorf("gateway: CORS origin %q: want scheme://host[:port], never *", o)
+		}
+	}
+	return nil
+}
+
+// cors answers preflights and marks answers to the allowed origins. Tokens
+// travel in the Authorization header, not cookies, so credentials are never
+// allowed.
+func cors(origins []string, next http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		allowed := origin != "" && slices.Contains(origins, origin)
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Add("Vary", "Access-Control-Request-Method")
+			h.Add("Vary", "Access-Control-Request-Headers")
+			if allowed {
+				h.Set("Access-Control-Allow-Origin", origin)
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+				h.Set("Access-Control-Max-Age", "600")
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if allowed {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
