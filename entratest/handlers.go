@@ -1,0 +1,214 @@
+package entratest
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// maxFormBytes bounds a token request.
+const maxFormBytes = 64 << 10
+
+// ServeHTTP serves the provider's endpoints under its authority.
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.down.Load() {
+		http.Error(w, "identity provider is down", http.StatusServiceUnavailable)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, p.prefix+"/")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	tenant, path, _ := strings.Cut(rest, "/")
+	route := map[string]struct {
+		method  string
+		handler func(http.ResponseWriter, *http.Request)
+	}{
+		"v2.0/.well-known/openid-configuration": {http.MethodGet, p.serveDiscovery},
+		"discovery/v2.0/keys":                   {http.MethodGet, p.serveJWKS},
+		"oauth2/v2.0/token":                     {http.MethodPost, p.serveToken},
+	}[path]
+	switch {
+	case route.handler == nil:
+		http.NotFound(w, r)
+	case tenant != p.cfg.tenantID:
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_tenant",
+			"AADSTS90002: Tenant '" + safe(tenant) + "' not found. Check to make sure you have the correct tenant ID."})
+	case r.Method != route.method && !(route.method == http.MethodGet && r.Method == http.MethodHead):
+		w.Header().Set("Allow", route.method)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	default:
+		route.handler(w, r)
+	}
+}
+
+func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
+	t := p.tenantURL()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                p.Issuer(),
+		"jwks_uri":                              p.JWKSURL(),
+		"authorization_endpoint":                p.AuthorizeURL(),
+		"token_endpoint":                        p.TokenURL(),
+		"device_authorization_endpoint":         t + "/oauth2/v2.0/devicecode",
+		"end_session_endpoint":                  t + "/oauth2/v2.0/logout",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "name", "preferred_username", "oid", "tid", "ver", "scp", "roles", "azp"},
+		"request_uri_parameter_supported":       false,
+		"tenant_region_scope":                   "NA",
+		"cloud_instance_name":                   "entratest.invalid",
+	})
+	p.fetches.discovery.Add(1)
+}
+
+func (p *Provider) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+	k := p.signingKey()
+	pub := &k.priv.PublicKey
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
+		"kty":    "RSA",
+		"use":    "sig",
+		"kid":    k.kid,
+		"x5t":    k.kid,
+		"n":      base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e":      base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		"issuer": p.Issuer(),
+	}}})
+	p.fetches.jwks.Add(1)
+}
+
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "AADSTS900144: The request body must be a form of at most 64 KiB."})
+		return
+	}
+	var token string
+	var fail *oauthError
+	status := http.StatusBadRequest
+	switch r.PostForm.Get("grant_type") {
+	case "client_credentials":
+		token, fail = p.clientCredentials(r)
+		if fail != nil && fail.Error == "invalid_client" {
+			status = http.StatusUnauthorized
+		}
+	case "password":
+		token, fail = p.password(r)
+	case "":
+		fail = &oauthError{"invalid_request", "AADSTS900144: The request body must contain the following parameter: 'grant_type'."}
+	default:
+		fail = &oauthError{"unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type."}
+	}
+	if fail != nil {
+		writeJSON(w, status, fail)
+		return
+	}
+	p.fetches.token.Add(1)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token,
+	})
+}
+
+func (p *Provider) clientCredentials(r *http.Request) (string, *oauthError) {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	var app *App
+	for i := range p.cfg.apps {
+		if p.cfg.apps[i].ClientID == id {
+			app = &p.cfg.apps[i]
+		}
+	}
+	if app == nil || !equal(secret, app.ClientSecret) {
+		return "", &oauthError{"invalid_client", "AADSTS7000215: Invalid client secret provided, or unknown client."}
+	}
+	if scope := r.PostForm.Get("scope"); scope != p.cfg.appIDURI+"/.default" && scope != p.cfg.clientID+"/.default" {
+		return "", &oauthError{"invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
+	}
+	return p.Issue(ForApp(app.ClientID)), nil
+}
+
+func (p *Provider) password(r *http.Request) (string, *oauthError) {
+	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
+	var user *User
+	for i := range p.cfg.users {
+		if p.cfg.users[i].Username == name {
+			user = &p.cfg.users[i]
+		}
+	}
+	if user == nil || !equal(pw, user.Password) {
+		return "", &oauthError{"invalid_grant", "AADSTS50126: Error validating credentials due to invalid username or password."}
+	}
+	scopes, fail := p.grantedScopes(r.PostForm.Get("scope"), user)
+	if fail != nil {
+		return "", fail
+	}
+	return p.Issue(ForUser(user.Username), Scopes(scopes...)), nil
+}
+
+// grantedScopes turns the requested full scope names into the short names
+// the user gets: "{api}/.default" means all the user's scopes; OpenID
+// scopes are ignored; anything the user may not have is an error.
+func (p *Provider) grantedScopes(requested string, u *User) ([]string, *oauthError) {
+	var out []string
+	for _, s := range strings.Fields(requested) {
+		var short string
+		for _, prefix := range []string{p.cfg.appIDURI + "/", p.cfg.clientID + "/"} {
+			if rest, ok := strings.CutPrefix(s, prefix); ok {
+				short = rest
+			}
+		}
+		switch {
+		case s == "openid" || s == "profile" || s == "email" || s == "offline_access":
+		case short == ".default":
+			out = append(out, u.Scopes...)
+		case short != "" && slices.Contains(u.Scopes, short):
+			out = append(out, short)
+		default:
+			return nil, &oauthError{"invalid_scope", "AADSTS65001: The user has not consented to scope '" + safe(s) + "'."}
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == 0 {
+		return nil, &oauthError{"invalid_scope", "AADSTS70011: The provided request must include a scope of this API."}
+	}
+	return out, nil
+}
+
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// safe trims an echoed value to printable ASCII of bounded length.
+func safe(s string) string {
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

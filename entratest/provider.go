@@ -1,0 +1,209 @@
+package entratest
+
+import (
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// TB is the part of testing.TB that NewServer uses.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
+// Option configures a Provider.
+type Option func(*config)
+
+type config struct {
+	tenantID string
+	clientID string
+	appIDURI string
+	users    []User
+	apps     []App
+	now      func() time.Time
+	key      *rsa.PrivateKey
+}
+
+// WithTenantID sets the tenant ID, [DefaultTenantID] by default.
+func WithTenantID(id string) Option { return func(c *config) { c.tenantID = id } }
+
+// WithClientID sets the protected API's client ID, the default audience,
+// [DefaultClientID] by default.
+func WithClientID(id string) Option { return func(c *config) { c.clientID = id } }
+
+// WithAppIDURI sets the API's Application ID URI, "api://" + client ID by
+// default.
+func WithAppIDURI(uri string) Option { return func(c *config) { c.appIDURI = uri } }
+
+// WithUsers replaces [DefaultUsers].
+func WithUsers(users ...User) Option { return func(c *config) { c.users = users } }
+
+// WithApps replaces [DefaultApps].
+func WithApps(apps ...App) Option { return func(c *config) { c.apps = apps } }
+
+// WithClock sets the time tokens are issued at, time.Now by default.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithKey sets the signing key, by default a generated RSA 2048 key.
+func WithKey(key *rsa.PrivateKey) Option { return func(c *config) { c.key = key } }
+
+// Fetches counts the requests each endpoint served successfully.
+type Fetches struct {
+	// Discovery counts discovery documents served.
+	Discovery int
+	// JWKS counts key sets served.
+	JWKS int
+	// Token counts tokens issued by the token endpoint.
+	Token int
+}
+
+// Provider is the identity provider as an http.Handler, serving under its
+// authority URL. It is safe for concurrent use.
+type Provider struct {
+	cfg       config
+	authority string
+	prefix    string // the authority's path, "" or "/dev-idp"
+
+	mu      sync.RWMutex
+	key     signingKey
+	keyGen  int
+	down    atomic.Bool
+	fetches struct{ discovery, jwks, token atomic.Int64 }
+}
+
+// NewProvider returns a provider that serves under authority
+// (scheme://host[:port][/prefix], no trailing slash): the value resource
+// servers use as their authority host.
+func NewProvider(authority string, opts ...Option) (*Provider, error) {
+	u, err := url.Parse(authority)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(authority, "/") || u.RawQuery != "" {
+		return nil, fmt.Errorf("entratest: authority %q: want scheme://host[:port][/prefix]", authority)
+	}
+	c := config{
+		tenantID: DefaultTenantID,
+		clientID: DefaultClientID,
+		users:    DefaultUsers(),
+		apps:     DefaultApps(),
+		now:      time.Now,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.appIDURI == "" {
+		c.appIDURI = "api://" + c.clientID
+	}
+	if c.tenantID == "" || c.clientID == "" || strings.ContainsAny(c.tenantID, "/?#") {
+		return nil, errors.New("entratest: tenant and client IDs must be non-empty path segments")
+	}
+	p := &Provider{cfg: c, authority: authority, prefix: u.Path, keyGen: 1}
+	if c.key != nil {
+		p.key = newSigningKey(c.key)
+	} else {
+		p.key = newSigningKey(poolKey(p.keyGen))
+	}
+	return p, nil
+}
+
+// Authority is the provider's authority URL, what resource servers use as
+// their authority host (AZURE_AUTHORITY_HOST).
+func (p *Provider) Authority() string { return p.authority }
+
+// TenantID is the tenant the provider serves.
+func (p *Provider) TenantID() string { return p.cfg.tenantID }
+
+// ClientID is the protected API's client ID, the default audience.
+func (p *Provider) ClientID() string { return p.cfg.clientID }
+
+// AppIDURI is the protected API's Application ID URI.
+func (p *Provider) AppIDURI() string { return p.cfg.appIDURI }
+
+// Issuer is the iss of the tokens: {authority}/{tenant}/v2.0.
+func (p *Provider) Issuer() string { return p.tenantURL() + "/v2.0" }
+
+// DiscoveryURL is the OpenID Connect discovery document's URL.
+func (p *Provider) DiscoveryURL() string {
+	return p.tenantURL() + "/v2.0/.well-known/openid-configuration"
+}
+
+// JWKSURL is the key set's URL.
+func (p *Provider) JWKSURL() string { return p.tenantURL() + "/discovery/v2.0/keys" }
+
+// TokenURL is the token endpoint's URL.
+func (p *Provider) TokenURL() string { return p.tenantURL() + "/oauth2/v2.0/token" }
+
+// AuthorizeURL is the authorization endpoint's URL.
+func (p *Provider) AuthorizeURL() string { return p.tenantURL() + "/oauth2/v2.0/authorize" }
+
+func (p *Provider) tenantURL() string { return p.authority + "/" + p.cfg.tenantID }
+
+// Users returns the users who can sign in.
+func (p *Provider) Users() []User { return slices.Clone(p.cfg.users) }
+
+// Apps returns the confidential client applications.
+func (p *Provider) Apps() []App { return slices.Clone(p.cfg.apps) }
+
+// RotateKeys replaces the signing key: later tokens are signed with a new
+// key, and the old key leaves the key set.
+func (p *Provider) RotateKeys() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.keyGen++
+	p.key = newSigningKey(poolKey(p.keyGen))
+}
+
+// SetDown makes every endpoint answer 503 while down is true.
+func (p *Provider) SetDown(down bool) { p.down.Store(down) }
+
+// Fetches returns how many requests each endpoint served.
+func (p *Provider) Fetches() Fetches {
+	return Fetches{
+		Discovery: int(p.fetches.discovery.Load()),
+		JWKS:      int(p.fetches.jwks.Load()),
+		Token:     int(p.fetches.token.Load()),
+	}
+}
+
+func (p *Provider) signingKey() signingKey {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.key
+}
+
+// Server is a Provider listening on a loopback httptest.Server.
+type Server struct {
+	*Provider
+	srv *httptest.Server
+}
+
+// NewServer starts a provider on 127.0.0.1 and closes it when the test
+// ends.
+func NewServer(tb TB, opts ...Option) *Server {
+	tb.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	p, err := NewProvider("http://"+srv.Listener.Addr().String(), opts...)
+	if err != nil {
+		srv.Close()
+		tb.Fatalf("entratest: %v", err)
+		return nil
+	}
+	srv.Config.Handler = p
+	srv.Start()
+	tb.Cleanup(srv.Close)
+	return &Server{Provider: p, srv: srv}
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Client returns an HTTP client for the server.
+func (s *Server) Client() *http.Client { return s.srv.Client() }

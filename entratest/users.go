@@ -1,0 +1,68 @@
+package entratest
+
+// Identifiers of the default tenant and applications. They are fixed so that
+// development tokens and configuration stay stable across restarts.
+const (
+	// DefaultTenantID is the tenant the provider serves unless WithTenantID.
+	DefaultTenantID = "8b5fd8f4-6f3b-4c7e-9d1a-2f0e3c4b5a69"
+	// DefaultClientID is the protected API's client ID: the audience of the
+	// tokens issued unless WithClientID.
+	DefaultClientID = "6a1f4e2b-93c5-4d8e-b7a0-5c2d9e8f1b34"
+	// DefaultSPAClientID is the client application (azp) of user tokens:
+	// the single-page app, such as Swagger UI, that signed the user in.
+	DefaultSPAClientID = "0d7c3b9a-2e41-4f6b-8a5d-c1e2f3a4b5c6"
+)
+
+// User is a development user who can sign in.
+type User struct {
+	// Name is the display name (name claim).
+	Name string
+	// Username is the sign-in name (preferred_username claim).
+	Username string
+	// ObjectID is the user's oid.
+	ObjectID string
+	// Password is checked by the password grant.
+	Password string
+	// Scopes are the delegated scopes the user may be granted (short names).
+	Scopes []string
+	// Roles are the app roles assigned to the user.
+	Roles []string
+}
+
+// App is a confidential client application (a daemon) that gets app-only
+// tokens with client credentials.
+type App struct {
+	// Name describes the app.
+	Name string
+	// ClientID is the app's client ID (azp claim).
+	ClientID string
+	// ClientSecret is checked by the client credentials grant.
+	ClientSecret string
+	// ObjectID is the oid of the app's service principal.
+	ObjectID string
+	// Roles are the application permissions granted to the app.
+	Roles []string
+}
+
+// DefaultUsers returns alice, who has every scope of the example API, and
+// bob, who may only read. Both have the password "dev".
+func DefaultUsers() []User {
+	return []User{
+		{Name: "Alice Admin", Username: "alice", ObjectID: "1f0c2a3b-4d5e-4f60-8a71-b2c3d4e5f601", Password: "dev",
+			Scopes: []string{"Items.Read", "Items.Write", "Items.Import", "Items.Sync"}},
+		{Name: "Bob Reader", Username: "bob", ObjectID: "2a1b3c4d-5e6f-4a70-9b82-c3d4e5f60712", Password: "dev",
+			Scopes: []string{"Items.Read"}},
+	}
+}
+
+// DefaultApps returns reporting-daemon, with the app role Items.Export, and
+// admin-daemon, with Items.Admin and Items.Export. Both have the secret
+// "dev-secret".
+func DefaultApps() []App {
+	return []App{
+		{Name: "Reporting daemon", ClientID: "reporting-daemon", ClientSecret: "dev-secret", ObjectID: "3b2c4d5e-6f70-4a81-8c93-d4e5f6071823",
+			Roles: []string{"Items.Export"}},
+		{Name: "Admin daemon", ClientID: "admin-daemon", ClientSecret: "dev-secret", ObjectID: "4c3d5e6f-7081-4b92-9da4-e5f607182934",
+			Roles: []string{"Items.Admin", "Items.Export"}},
+	}
+}
