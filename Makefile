@@ -26,8 +26,7 @@ token: ## Print a dev bearer token from the running server: make token AS=bob SC
 	@$(GO) run ./cmd/grpc-azure-auth token $(if $(APP),-app '$(APP)',-user '$(or $(AS),alice)') $(if $(SCOPES),-scopes '$(SCOPES)')
 
 .PHONY: test
-test: ## Run every test with the race detector (fuzz targets run their seed corpus).
-	$(GO) vet ./...
+test: checkgenerate lint ## Check generated code and lint, then run every test with the race detector (fuzz targets run their seed corpus).
 	$(GO) test -race -count=1 ./...
 
 .PHONY: fuzz

@@ -25,12 +25,12 @@ const ErrorDomain = "grpc-azure-auth"
 
 // Reasons, the Reason of the errdetails.ErrorInfo of a denial.
 const (
-	ReasonTokenMissing     = "TOKEN_MISSING"      // no usable bearer token (RFC 6750: no error code)
-	ReasonTokenInvalid     = "TOKEN_INVALID"      // a token was sent and failed validation
-	ReasonTokenExpired     = "TOKEN_EXPIRED"      // the token's exp has passed
-	ReasonKeysUnavailable  = "KEYS_UNAVAILABLE"   // the identity provider's keys could not be loaded
+	ReasonTokenMissing      = "TOKEN_MISSING"      // no usable bearer token (RFC 6750: no error code)
+	ReasonTokenInvalid      = "TOKEN_INVALID"      // a token was sent and failed validation
+	ReasonTokenExpired      = "TOKEN_EXPIRED"      // the token's exp has passed
+	ReasonKeysUnavailable   = "KEYS_UNAVAILABLE"   // the identity provider's keys could not be loaded
 	ReasonInsufficientScope = "INSUFFICIENT_SCOPE" // valid token, missing scope or role
-	ReasonNoRule           = "NO_RULE"            // the method has no access rule
+	ReasonNoRule            = "NO_RULE"            // the method has no access rule
 )
 
 // Metadata keys of the ErrorInfo of an INSUFFICIENT_SCOPE denial.
