@@ -11,6 +11,8 @@ PROTO_PKG     := google-proto-files@6.0.1
 PROTO_PKG_SHA := 711763f77ea15bbc7436aac53db013b421d2c7b86ae27f4013723970ce54a96e
 PROTO_FILES   := google/api/annotations.proto google/api/http.proto google/api/httpbody.proto google/api/field_behavior.proto google/rpc/status.proto
 PROTODEPS     := .protodeps/googleapis
+# The openapiv2 option protos ship inside the grpc-gateway module we depend on.
+OPENAPIV2_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/grpc-ecosystem/grpc-gateway/v2)/protoc-gen-openapiv2/options
 FUZZTIME  ?= 30s
 
 .PHONY: help
@@ -39,12 +41,15 @@ fuzz: ## Fuzz every parser of untrusted input for FUZZTIME each (default 30s).
 
 .PHONY: protodeps
 protodeps: $(PROTODEPS)/.ok ## Fetch the pinned google/api protos.
-$(PROTODEPS)/.ok:
+$(PROTODEPS)/.ok: Makefile
 	rm -rf $(PROTODEPS) && mkdir -p $(PROTODEPS)
 	cd .protodeps && npm pack --silent $(PROTO_PKG) >/dev/null
 	echo "$(PROTO_PKG_SHA)  .protodeps/google-proto-files-6.0.1.tgz" | sha256sum -c --quiet
 	tar -xzf .protodeps/google-proto-files-6.0.1.tgz -C $(PROTODEPS) --strip-components=1 \
 	  package/LICENSE $(addprefix package/,$(PROTO_FILES))
+	mkdir -p $(PROTODEPS)/protoc-gen-openapiv2/options
+	cp $(OPENAPIV2_DIR)/annotations.proto $(OPENAPIV2_DIR)/openapiv2.proto $(PROTODEPS)/protoc-gen-openapiv2/options/
+	chmod -R u+w $(PROTODEPS)
 	touch $@
 
 .PHONY: generate
@@ -62,4 +67,4 @@ checkgenerate: generate ## Fail when gen/ or openapi/ differ from what make gene
 lint: protodeps ## buf lint, go vet, gofmt.
 	$(BUF) lint proto
 	$(GO) vet ./...
-	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi

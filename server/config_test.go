@@ -16,7 +16,9 @@ func TestLoadConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"no variables run the development identity provider on the defaults", nil, "",
-			func(c Config) bool { return c.Dev() && c.GRPCAddr == "localhost:50051" && c.HTTPAddr == "localhost:8000" }, ""},
+			func(c Config) bool {
+				return c.Dev() && c.GRPCAddr == "localhost:50051" && c.HTTPAddr == "localhost:8000"
+			}, ""},
 		{"a tenant with a client ID and audiences", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "AZURE_AUDIENCES= api://c , x ,"}, "",
 			func(c Config) bool {
 				return !c.Dev() && c.ClientID == "c" && strings.Join(c.Audiences, "|") == "api://c|x"

@@ -11,6 +11,7 @@ package itemsv1
 
 import (
 	_ "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1006,7 +1007,7 @@ var File_example_items_v1_items_proto protoreflect.FileDescriptor
 
 const file_example_items_v1_items_proto_rawDesc = "" +
 	"\n" +
-	"\x1cexample/items/v1/items.proto\x12\x10example.items.v1\x1a\x1aazureauth/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\"\\\n" +
+	"\x1cexample/items/v1/items.proto\x12\x10example.items.v1\x1a\x1aazureauth/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\\\n" +
 	"\x04Item\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -1071,7 +1072,8 @@ const file_example_items_v1_items_proto_rawDesc = "" +
 	"\vInfoService\x12f\n" +
 	"\aGetInfo\x12 .example.items.v1.GetInfoRequest\x1a!.example.items.v1.GetInfoResponse\"\x16\xda\xe2\x18\x02\b\x01\x82\xd3\xe4\x93\x02\n" +
 	"\x12\b/v1/info\x12p\n" +
-	"\fGetDebugInfo\x12%.example.items.v1.GetDebugInfoRequest\x1a&.example.items.v1.GetDebugInfoResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/debugBIZGgithub.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1;itemsv1b\x06proto3"
+	"\fGetDebugInfo\x12%.example.items.v1.GetDebugInfoRequest\x1a&.example.items.v1.GetDebugInfoResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/debugB\x99\x02\x92A\xcc\x01\x12\xc5\x01\n" +
+	"\tItems API\x12\xb2\x01The example API of grpc-azure-auth, served over gRPC and REST. Each operation needs the delegated scope or app role its proto rule names: sign in with Authorize, then Try it out.2\x031.0*\x02\x01\x02ZGgithub.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1;itemsv1b\x06proto3"
 
 var (
 	file_example_items_v1_items_proto_rawDescOnce sync.Once
