@@ -14,6 +14,10 @@ PROTODEPS     := .protodeps/googleapis
 # The openapiv2 option protos ship inside the grpc-gateway module we depend on.
 OPENAPIV2_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/grpc-ecosystem/grpc-gateway/v2)/protoc-gen-openapiv2/options
 FUZZTIME  ?= 30s
+# Swagger UI assets, committed under openapi/swaggerui and embedded.
+SWAGGER_UI     := swagger-ui-dist@5.35.0
+SWAGGER_UI_SHA := 1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
+SWAGGER_FILES  := swagger-ui-bundle.js swagger-ui.css oauth2-redirect.html oauth2-redirect.js favicon-32x32.png LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt
 
 .PHONY: help
 help: ## List the targets.
@@ -51,6 +55,15 @@ $(PROTODEPS)/.ok: Makefile
 	cp $(OPENAPIV2_DIR)/annotations.proto $(OPENAPIV2_DIR)/openapiv2.proto $(PROTODEPS)/protoc-gen-openapiv2/options/
 	chmod -R u+w $(PROTODEPS)
 	touch $@
+
+.PHONY: swagger-ui
+swagger-ui: ## Refresh the embedded Swagger UI assets from the pinned npm package.
+	rm -rf .cache/swagger-ui && mkdir -p .cache/swagger-ui
+	cd .cache/swagger-ui && npm pack --silent $(SWAGGER_UI) >/dev/null
+	echo "$(SWAGGER_UI_SHA)  $$(ls .cache/swagger-ui/*.tgz)" | sha256sum -c --quiet
+	tar -xzf .cache/swagger-ui/*.tgz -C .cache/swagger-ui --strip-components=1 $(addprefix package/,$(SWAGGER_FILES))
+	mkdir -p openapi/swaggerui && cp $(addprefix .cache/swagger-ui/,$(SWAGGER_FILES)) openapi/swaggerui/
+	echo "$(SWAGGER_UI)" > openapi/swaggerui/VERSION
 
 .PHONY: generate
 generate: protodeps ## Generate gen/ and openapi/ from proto/.

@@ -26,12 +26,13 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	tenant, path, _ := strings.Cut(rest, "/")
 	route := map[string]struct {
-		method  string
+		methods []string
 		handler func(http.ResponseWriter, *http.Request)
 	}{
-		"v2.0/.well-known/openid-configuration": {http.MethodGet, p.serveDiscovery},
-		"discovery/v2.0/keys":                   {http.MethodGet, p.serveJWKS},
-		"oauth2/v2.0/token":                     {http.MethodPost, p.serveToken},
+		"v2.0/.well-known/openid-configuration": {[]string{http.MethodGet, http.MethodHead}, p.serveDiscovery},
+		"discovery/v2.0/keys":                   {[]string{http.MethodGet, http.MethodHead}, p.serveJWKS},
+		"oauth2/v2.0/authorize":                 {[]string{http.MethodGet, http.MethodPost}, p.serveAuthorize},
+		"oauth2/v2.0/token":                     {[]string{http.MethodPost, http.MethodOptions}, p.serveToken},
 	}[path]
 	switch {
 	case route.handler == nil:
@@ -39,8 +40,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case tenant != p.cfg.tenantID:
 		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_tenant",
 			"AADSTS90002: Tenant '" + safe(tenant) + "' not found. Check to make sure you have the correct tenant ID."})
-	case r.Method != route.method && !(route.method == http.MethodGet && r.Method == http.MethodHead):
-		w.Header().Set("Allow", route.method)
+	case !slices.Contains(route.methods, r.Method):
+		w.Header().Set("Allow", strings.Join(route.methods, ", "))
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	default:
 		route.handler(w, r)
@@ -92,6 +93,9 @@ type oauthError struct {
 }
 
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
+	if p.allowCORS(w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "AADSTS900144: The request body must be a form of at most 64 KiB."})
@@ -108,6 +112,8 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		}
 	case "password":
 		token, fail = p.password(r)
+	case "authorization_code":
+		token, fail = p.authorizationCode(r)
 	case "":
 		fail = &oauthError{"invalid_request", "AADSTS900144: The request body must contain the following parameter: 'grant_type'."}
 	default:

@@ -32,6 +32,7 @@ type config struct {
 	apps     []App
 	now      func() time.Time
 	key      *rsa.PrivateKey
+	spas     map[string][]string // SPA client ID → redirect URIs
 }
 
 // WithTenantID sets the tenant ID, [DefaultTenantID] by default.
@@ -79,6 +80,7 @@ type Provider struct {
 	keyGen  int
 	down    atomic.Bool
 	fetches struct{ discovery, jwks, token atomic.Int64 }
+	codes   codes
 }
 
 // NewProvider returns a provider that serves under authority

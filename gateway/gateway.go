@@ -67,8 +67,9 @@ func New(ctx context.Context, conn *grpc.ClientConn, register []RegisterFunc, op
 		// the caller sends becomes metadata.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-			c.setChallenge(w.Header(), err)
-			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+			// The default handler copies the status message into
+			// WWW-Authenticate; ours replaces it as the header is written.
+			runtime.DefaultHTTPErrorHandler(ctx, mux, m, &challengeWriter{ResponseWriter: w, c: c, err: err}, r, err)
 		}),
 		// A stream that fails before its first message is answered with the
 		// error's HTTP status; the challenge must be on that answer too.
@@ -90,6 +91,22 @@ func New(ctx context.Context, conn *grpc.ClientConn, register []RegisterFunc, op
 	})
 	return cors(o.origins, h), nil
 }
+
+// challengeWriter sets the RFC 6750 challenge, and only it, when the
+// status line is written.
+type challengeWriter struct {
+	http.ResponseWriter
+	c   Challenge
+	err error
+}
+
+func (w *challengeWriter) WriteHeader(code int) {
+	w.Header().Del("WWW-Authenticate")
+	w.c.setChallenge(w.Header(), w.err)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *challengeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func checkOrigins(origins []string) error {
 	for _, o := range origins {

@@ -33,6 +33,13 @@ type Config struct {
 	HTTPAddr string
 	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel slog.Level
+	// OpenAPIClientID is OPENAPI_CLIENT_ID: the Swagger UI app registration
+	// (a single-page application). Defaults to the development provider's
+	// SPA client, or to AZURE_CLIENT_ID with a tenant.
+	OpenAPIClientID string
+	// CORSOrigins is CORS_ORIGINS: origins allowed to call the REST API
+	// from a browser, comma-separated (scheme://host[:port]).
+	CORSOrigins []string
 }
 
 // Dev reports whether the server runs on the embedded development identity
@@ -42,7 +49,7 @@ func (c Config) Dev() bool { return c.TenantID == "" }
 // variables lists every variable LoadConfig reads.
 var variables = []string{
 	"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_AUDIENCES", "AZURE_AUTHORITY_HOST",
-	"GRPC_ADDR", "HTTP_ADDR", "LOG_LEVEL",
+	"GRPC_ADDR", "HTTP_ADDR", "LOG_LEVEL", "OPENAPI_CLIENT_ID", "CORS_ORIGINS",
 }
 
 // LoadConfig reads the configuration from environ (as from os.Environ) and
@@ -79,11 +86,9 @@ func LoadConfig(environ []string, dotenv string) (Config, error) {
 		GRPCAddr:      orDefault(vars["GRPC_ADDR"], "localhost:50051"),
 		HTTPAddr:      orDefault(vars["HTTP_ADDR"], "localhost:8000"),
 	}
-	for _, a := range strings.Split(vars["AZURE_AUDIENCES"], ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			c.Audiences = append(c.Audiences, a)
-		}
-	}
+	c.Audiences = list(vars["AZURE_AUDIENCES"])
+	c.CORSOrigins = list(vars["CORS_ORIGINS"])
+	c.OpenAPIClientID = strings.TrimSpace(vars["OPENAPI_CLIENT_ID"])
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(vars["LOG_LEVEL"], "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
 	}
@@ -106,6 +111,17 @@ func LoadConfig(environ []string, dotenv string) (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// list splits a comma-separated value, dropping blanks.
+func list(v string) []string {
+	var out []string
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func orDefault(v, def string) string {

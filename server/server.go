@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,15 +17,19 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
 )
 
 // DevIDPPath is where the development identity provider is mounted on the
@@ -44,6 +49,7 @@ type Server struct {
 	validator *entra.Validator
 	devIDP    *entratest.Provider
 	authz     *interceptor.Authorizer
+	conn      *grpc.ClientConn // the gateway's connection to this server
 }
 
 // New listens on the configured addresses and builds the server. Every
@@ -69,7 +75,12 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 func (s *Server) build() error {
 	opts := []entra.Option{entra.WithLogger(s.logger)}
 	if s.cfg.Dev() {
-		idp, err := entratest.NewProvider(s.HTTPURL() + DevIDPPath)
+		_, port, _ := net.SplitHostPort(s.httpLis.Addr().String())
+		var redirects []string
+		for _, host := range []string{"localhost", "127.0.0.1", "[::1]"} {
+			redirects = append(redirects, "http://"+host+":"+port+"/docs/oauth2-redirect.html")
+		}
+		idp, err := entratest.NewProvider(s.HTTPURL()+DevIDPPath, entratest.WithSPA(entratest.DefaultSPAClientID, redirects...))
 		if err != nil {
 			return err
 		}
@@ -117,13 +128,88 @@ func (s *Server) build() error {
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	return s.buildHTTP()
+}
+
+// buildHTTP serves, on the HTTP listener, the REST gateway (through a gRPC
+// connection to this server, so the same interceptors decide), the OpenAPI
+// document and Swagger UI, probes, and the development identity provider.
+func (s *Server) buildHTTP() error {
+	authority, tenant, clientID := s.cfg.AuthorityHost, s.cfg.TenantID, s.cfg.ClientID
+	spaClientID := s.cfg.OpenAPIClientID
+	if s.devIDP != nil {
+		authority, tenant, clientID = s.devIDP.Authority(), s.devIDP.TenantID(), s.devIDP.ClientID()
+		spaClientID = entratest.DefaultSPAClientID
+	}
+	if authority == "" {
+		authority = entra.PublicCloud
+	}
+	if spaClientID == "" {
+		s.logger.Warn("OPENAPI_CLIENT_ID is not set: Swagger UI signs in as the API's own app registration (AZURE_CLIENT_ID)")
+		spaClientID = clientID
+	}
+	scopePrefix := "api://" + clientID + "/"
+	for _, a := range s.cfg.Audiences {
+		if strings.Contains(a, "://") {
+			scopePrefix = strings.TrimSuffix(a, "/") + "/"
+			break
+		}
+	}
+	oauth := strings.TrimSuffix(authority, "/") + "/" + tenant + "/oauth2/v2.0/"
+
+	conn, err := grpc.NewClient(dialTarget(s.grpcLis.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	s.conn = conn
+	gw, err := gateway.New(context.Background(), conn,
+		[]gateway.RegisterFunc{itemsv1.RegisterItemServiceHandler, itemsv1.RegisterInfoServiceHandler},
+		gateway.WithCORSOrigins(s.cfg.CORSOrigins...),
+		gateway.WithChallenge(gateway.Challenge{
+			Realm: "grpc-azure-auth", AuthorizationURI: oauth + "authorize", ClientID: clientID, ScopePrefix: scopePrefix,
+		}))
+	if err != nil {
+		return err
+	}
+	doc, err := openapi.Document(openapi.Generated(), protoregistry.GlobalFiles, s.authz.Policy(), openapi.Security{
+		AuthorizationURL: oauth + "authorize", TokenURL: oauth + "token", ScopePrefix: scopePrefix,
+	})
+	if err != nil {
+		return err
+	}
+	docs, err := openapi.Handler(doc, openapi.UI{ClientID: spaClientID})
+	if err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	if s.devIDP != nil {
 		mux.Handle(DevIDPPath+"/", s.devIDP)
 	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.validator.Ready() {
+			http.Error(w, "signing keys not loaded", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("/openapi.json", docs)
+	mux.Handle("/docs", docs)
+	mux.Handle("/docs/", docs)
+	mux.Handle("/", gw)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return nil
+}
+
+// dialTarget is the loopback address of a listener, also when it listens
+// on every interface.
+func dialTarget(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
 
 // needsAuthorization exempts the health and reflection services, which
@@ -187,6 +273,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-shutdownCtx.Done():
 		s.grpc.Stop()
 	}
+	s.conn.Close()
 	return err
 }
 
