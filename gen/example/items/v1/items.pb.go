@@ -1053,7 +1053,7 @@ const file_example_items_v1_items_proto_rawDesc = "" +
 	"\x14GetDebugInfoResponse\x12\x1e\n" +
 	"\n" +
 	"goroutines\x18\x01 \x01(\x05R\n" +
-	"goroutines2\x9d\b\n" +
+	"goroutines2\x9a\b\n" +
 	"\vItemService\x12f\n" +
 	"\aGetItem\x12 .example.items.v1.GetItemRequest\x1a!.example.items.v1.GetItemResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/items/{id}\x12g\n" +
 	"\tListItems\x12\".example.items.v1.ListItemsRequest\x1a#.example.items.v1.ListItemsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/items\x12\x81\x01\n" +
@@ -1064,8 +1064,8 @@ const file_example_items_v1_items_proto_rawDesc = "" +
 	"\vExportItems\x12$.example.items.v1.ExportItemsRequest\x1a%.example.items.v1.ExportItemsResponse\"6\xda\xe2\x18\x1a\x12\n" +
 	"Items.Read\"\fItems.Export\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/items:export0\x01\x12r\n" +
 	"\n" +
-	"WatchItems\x12#.example.items.v1.WatchItemsRequest\x1a$.example.items.v1.WatchItemsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/items:watch0\x01\x12\x9d\x01\n" +
-	"\vImportItems\x12$.example.items.v1.ImportItemsRequest\x1a%.example.items.v1.ImportItemsResponse\"?\xda\xe2\x18\x1d\x12\vItems.Write\x12\fItems.Import\x18\x01\x82\xd3\xe4\x93\x02\x18:\x04item\"\x10/v1/items:import(\x01\x12y\n" +
+	"WatchItems\x12#.example.items.v1.WatchItemsRequest\x1a$.example.items.v1.WatchItemsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/items:watch0\x01\x12\x9a\x01\n" +
+	"\vImportItems\x12$.example.items.v1.ImportItemsRequest\x1a%.example.items.v1.ImportItemsResponse\"<\xda\xe2\x18\x1d\x12\vItems.Write\x12\fItems.Import\x18\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/items:import(\x01\x12y\n" +
 	"\tSyncItems\x12\".example.items.v1.SyncItemsRequest\x1a#.example.items.v1.SyncItemsResponse\"\x1f\xda\xe2\x18\x1b\x12\vItems.Write\x12\n" +
 	"Items.Sync\x18\x02(\x010\x01\x1a\x10\xda\xe2\x18\f\x12\n" +
 	"Items.Read2\xe7\x01\n" +

@@ -56,7 +56,8 @@ type ItemServiceClient interface {
 	// Items.Read (the service default).
 	WatchItems(ctx context.Context, in *WatchItemsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchItemsResponse], error)
 	// Create many items from a stream and answer with a count. Needs both
-	// scopes Items.Write and Items.Import.
+	// scopes Items.Write and Items.Import. Over REST, the body is a sequence
+	// of requests such as {"item": {"name": "Pen"}}.
 	ImportItems(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportItemsRequest, ImportItemsResponse], error)
 	// Adjust quantities in a conversation: each request changes one item and is
 	// answered with the item as it now stands. Needs either scope Items.Write
@@ -200,7 +201,8 @@ type ItemServiceServer interface {
 	// Items.Read (the service default).
 	WatchItems(*WatchItemsRequest, grpc.ServerStreamingServer[WatchItemsResponse]) error
 	// Create many items from a stream and answer with a count. Needs both
-	// scopes Items.Write and Items.Import.
+	// scopes Items.Write and Items.Import. Over REST, the body is a sequence
+	// of requests such as {"item": {"name": "Pen"}}.
 	ImportItems(grpc.ClientStreamingServer[ImportItemsRequest, ImportItemsResponse]) error
 	// Adjust quantities in a conversation: each request changes one item and is
 	// answered with the item as it now stands. Needs either scope Items.Write
