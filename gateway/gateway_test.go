@@ -66,7 +66,9 @@ func do(t *testing.T, method, u, token, body string, headers ...string) answer {
 func TestEveryMethodOverREST(t *testing.T) {
 	srv, idp := startServer(t)
 	base := srv.HTTPURL()
-	user := func(scopes ...string) string { return idp.Issue(entratest.ForUser("alice"), entratest.Scopes(scopes...)) }
+	user := func(scopes ...string) string {
+		return idp.Issue(entratest.ForUser("alice"), entratest.Scopes(scopes...))
+	}
 	app := func(id string) string { return idp.Issue(entratest.ForApp(id)) }
 	expired := idp.Issue(entratest.ExpiresIn(-time.Hour))
 	tests := []struct {

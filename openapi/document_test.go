@@ -55,8 +55,8 @@ func TestEveryOperationCarriesTheSecurityOfItsRule(t *testing.T) {
 		"ItemService_GetItem":      {req("Items.Read")},
 		"ItemService_ListItems":    {req("Items.Read")},
 		"ItemService_CreateItem":   {req("Items.Write")},
-		"ItemService_DeleteItem":   {req()},                              // role only: any token, role spelled out
-		"ItemService_ExportItems":  {req("Items.Read")},                  // scope or role: the scope is what a user can get
+		"ItemService_DeleteItem":   {req()},             // role only: any token, role spelled out
+		"ItemService_ExportItems":  {req("Items.Read")}, // scope or role: the scope is what a user can get
 		"ItemService_WatchItems":   {req("Items.Read")},
 		"ItemService_ImportItems":  {req("Items.Write", "Items.Import")}, // all: one requirement
 		"InfoService_GetInfo":      {},                                   // anonymous: none
