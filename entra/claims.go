@@ -42,6 +42,11 @@ type Claims struct {
 	IDType string
 	// Version is ver: "1.0" or "2.0".
 	Version string
+	// IdentityProvider is idp: who authenticated the user when it was not
+	// the issuing tenant (guests, personal accounts, B2C social logins).
+	IdentityProvider string
+	// Policy is the B2C user flow (tfp or acr claim), "" outside B2C.
+	Policy string
 	// Scopes is scp: the delegated permissions of a signed-in user.
 	Scopes Set
 	// Roles is roles: app roles, the application permissions of an app-only
@@ -54,9 +59,14 @@ type Claims struct {
 	// IssuedAt is iat, or the zero time when absent.
 	IssuedAt time.Time
 
+	guest   bool
 	keyID   string // kid of the key that verified the token
 	payload []byte // the token's decoded claims, for Raw
 }
+
+// IsGuest reports whether the user is a guest of the tenant: acct is 1, or
+// idp names another identity provider than the issuer.
+func (c *Claims) IsGuest() bool { return c.guest }
 
 // ClientID returns the ID of the client application that requested the
 // token: azp for v2 tokens, appid for v1 tokens.
@@ -161,6 +171,23 @@ type tokenClaims struct {
 	Ver               string       `json:"ver"`
 	Scp               string       `json:"scp"`
 	Roles             []string     `json:"roles"`
+	Acct              *float64     `json:"acct"`
+	Idp               string       `json:"idp"`
+	Tfp               string       `json:"tfp"`
+	Acr               string       `json:"acr"`
+}
+
+// isGuest: acct 1 marks a guest; so does an idp other than the issuer.
+func (tc *tokenClaims) isGuest() bool {
+	return (tc.Acct != nil && *tc.Acct == 1) || (tc.Idp != "" && tc.Idp != tc.Iss)
+}
+
+// policy is the B2C user flow the token came through.
+func (tc *tokenClaims) policy() string {
+	if tc.Tfp != "" {
+		return tc.Tfp
+	}
+	return tc.Acr
 }
 
 // audience is aud: a string or an array of strings (RFC 7519 §4.1.3).
@@ -221,6 +248,9 @@ func (tc *tokenClaims) claims(aud, kid string, payload []byte) *Claims {
 		AppID:             tc.Appid,
 		IDType:            tc.Idtyp,
 		Version:           tc.Ver,
+		IdentityProvider:  tc.Idp,
+		Policy:            tc.policy(),
+		guest:             tc.isGuest(),
 		Scopes:            NewSet(strings.Fields(tc.Scp)...),
 		Roles:             NewSet(tc.Roles...),
 		ExpiresAt:         tc.Exp.Time,

@@ -17,5 +17,8 @@ var (
 	ErrIssuer          = errors.New("wrong issuer")
 	ErrAudience        = errors.New("wrong audience")
 	ErrNotAccessToken  = errors.New("not an access token for this API")
+	ErrTenant          = errors.New("tenant not allowed")
+	ErrPolicy          = errors.New("wrong user flow")
+	ErrGuest           = errors.New("guest users are not allowed")
 	ErrKeysUnavailable = errors.New("signing keys unavailable")
 )

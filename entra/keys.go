@@ -45,10 +45,25 @@ type publicKey struct {
 	issuer string // the JWKS entry's issuer, "" when absent
 }
 
-// keyState is one successful fetch of discovery document and key set.
-// It is never modified once published.
+// discovery is a discovery document to fetch, and the token version whose
+// issuer it gives.
+type discovery struct {
+	url     string
+	version string // "1.0" or "2.0"
+}
+
+// issuer is an accepted iss value: exact, or a template with the literal
+// {tenantid} (multi-tenant metadata).
+type issuer struct {
+	value   string
+	version string
+}
+
+// keyState is one successful fetch of the discovery documents and their
+// key sets. It is never modified once published.
 type keyState struct {
-	meta    Metadata
+	meta    Metadata // of the first discovery document
+	issuers []issuer
 	keys    map[string]*publicKey
 	fetched time.Time
 }
@@ -58,7 +73,7 @@ type keyState struct {
 // key (at most once per minInterval), and every retryInterval while no fetch
 // has succeeded yet. Concurrent callers share one fetch.
 type keySource struct {
-	discoveryURL  string
+	discovery     []discovery
 	client        *http.Client
 	now           func() time.Time
 	logger        *slog.Logger
@@ -155,23 +170,50 @@ func (s *keySource) run(done chan struct{}) {
 }
 
 func (s *keySource) fetch(ctx context.Context) (*keyState, error) {
-	body, err := fetch(ctx, s.client, s.discoveryURL, maxDiscoveryBytes)
-	if err != nil {
-		return nil, fmt.Errorf("discovery: %w", err)
+	st := &keyState{keys: map[string]*publicKey{}}
+	fetched := map[string]bool{}
+	for i, d := range s.discovery {
+		body, err := fetch(ctx, s.client, d.url, maxDiscoveryBytes)
+		if err != nil {
+			return nil, fmt.Errorf("discovery: %w", err)
+		}
+		meta, err := parseDiscovery(body)
+		if err != nil {
+			return nil, fmt.Errorf("discovery %s: %w", d.url, err)
+		}
+		if i == 0 {
+			st.meta = meta
+		}
+		st.issuers = append(st.issuers, issuer{value: meta.Issuer, version: d.version})
+		if fetched[meta.JWKSURI] {
+			continue
+		}
+		fetched[meta.JWKSURI] = true
+		body, err = fetch(ctx, s.client, meta.JWKSURI, maxJWKSBytes)
+		if err != nil {
+			return nil, fmt.Errorf("key set: %w", err)
+		}
+		keys, err := parseJWKS(body)
+		if err != nil {
+			return nil, fmt.Errorf("key set %s: %w", meta.JWKSURI, err)
+		}
+		for kid, k := range keys {
+			prev, ok := st.keys[kid]
+			switch {
+			case ok && !prev.key.Equal(k.key):
+				return nil, fmt.Errorf("key set %s: kid %q names another key than in an earlier key set", meta.JWKSURI, kid)
+			case ok && prev.issuer != "":
+				// Keep the entry that says which issuer the key is for.
+			default:
+				st.keys[kid] = k
+			}
+		}
 	}
-	meta, err := parseDiscovery(body)
-	if err != nil {
-		return nil, fmt.Errorf("discovery %s: %w", s.discoveryURL, err)
+	if len(st.keys) > maxKeys {
+		return nil, fmt.Errorf("%d keys, more than %d", len(st.keys), maxKeys)
 	}
-	body, err = fetch(ctx, s.client, meta.JWKSURI, maxJWKSBytes)
-	if err != nil {
-		return nil, fmt.Errorf("key set: %w", err)
-	}
-	keys, err := parseJWKS(body)
-	if err != nil {
-		return nil, fmt.Errorf("key set %s: %w", meta.JWKSURI, err)
-	}
-	return &keyState{meta: meta, keys: keys, fetched: s.now()}, nil
+	st.fetched = s.now()
+	return st, nil
 }
 
 // parseDiscovery reads an OpenID Connect discovery document.

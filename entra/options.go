@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -48,6 +49,15 @@ type config struct {
 	authorityHost string
 	tenant        string
 	discoveryURL  string
+	discovery     []discovery
+	versions      []TokenVersion
+	multiTenant   bool
+	allowed       []string
+	tenantFilter  func(tenantID string) bool
+	anyTenant     bool
+	b2cPolicy     string
+	allowGuests   bool
+	appID         string
 	audiences     []string
 	algorithms    []string
 	clockSkew     time.Duration
@@ -73,8 +83,68 @@ func WithAuthorityHost(host string) Option {
 }
 
 // WithDiscoveryURL replaces the discovery document URL derived from the
-// authority host and tenant.
+// authority host and tenant (for v2 tokens).
 func WithDiscoveryURL(url string) Option { return func(c *config) { c.discoveryURL = url } }
+
+// TokenVersion is an access token version, the ver claim.
+type TokenVersion string
+
+// Token versions. Which one Entra ID issues depends on the API's app
+// registration (requestedAccessTokenVersion: null or 1 gives v1, 2 gives
+// v2), not on the endpoint clients use.
+const (
+	// V1 tokens: issuer https://sts.windows.net/{tid}/, appid, upn.
+	V1 TokenVersion = "1.0"
+	// V2 tokens: issuer https://login.microsoftonline.com/{tid}/v2.0, azp,
+	// preferred_username.
+	V2 TokenVersion = "2.0"
+)
+
+// WithTokenVersions sets the accepted token versions, V2 by default.
+func WithTokenVersions(versions ...TokenVersion) Option {
+	return func(c *config) { c.versions = versions }
+}
+
+// WithAllowedTenants accepts, with a multi-tenant tenant ("organizations"
+// or "common"), tokens from these tenant IDs only.
+func WithAllowedTenants(tenantIDs ...string) Option {
+	return func(c *config) { c.allowed = append(c.allowed, tenantIDs...) }
+}
+
+// WithTenantFilter accepts, with a multi-tenant tenant, tokens of the tenant
+// IDs for which allow returns true. It runs on every validation: keep it
+// fast and non-blocking.
+func WithTenantFilter(allow func(tenantID string) bool) Option {
+	return func(c *config) { c.tenantFilter = allow }
+}
+
+// InsecureAllowAnyTenant accepts, with a multi-tenant tenant, tokens from
+// every Entra tenant in the world. Only APIs that authorize each tenant
+// themselves should use it.
+func InsecureAllowAnyTenant() Option { return func(c *config) { c.anyTenant = true } }
+
+// WithB2CPolicy makes the validator an Azure AD B2C one for the user flow
+// (policy) such as "B2C_1_signupsignin": discovery at
+// {host}/{tenant}/{policy}/v2.0/…, with host [B2CHost] (or a custom domain)
+// and tenant "{name}.onmicrosoft.com"; tokens must name the policy in tfp
+// or acr.
+func WithB2CPolicy(policy string) Option { return func(c *config) { c.b2cPolicy = policy } }
+
+// WithAllowGuests accepts guest users (acct 1, or an idp other than the
+// issuer), denied by default.
+func WithAllowGuests() Option { return func(c *config) { c.allowGuests = true } }
+
+// WithAppSpecificKeys fetches the signing keys of an application that uses
+// a custom signing key: discovery with ?appid=appID.
+func WithAppSpecificKeys(appID string) Option { return func(c *config) { c.appID = appID } }
+
+// B2CHost is the authority host of the Azure AD B2C tenant name (the part
+// before .onmicrosoft.com).
+func B2CHost(tenantName string) string { return "https://" + tenantName + ".b2clogin.com" }
+
+// ExternalIDHost is the authority host of a Microsoft Entra External ID
+// (CIAM) tenant's subdomain; use it with the tenant ID.
+func ExternalIDHost(subdomain string) string { return "https://" + subdomain + ".ciamlogin.com" }
 
 // WithAudiences sets the accepted aud values: the API's client ID and, if its
 // tokens use it, the Application ID URI (api://…). Compared exactly.
@@ -119,6 +189,8 @@ func WithMinRefreshInterval(d time.Duration) Option {
 
 var (
 	tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)
+	guidPattern   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	policyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 	rsaAlgorithms = map[string]bool{"RS256": true, "RS384": true, "RS512": true, "PS256": true, "PS384": true, "PS512": true}
 )
 
@@ -141,19 +213,7 @@ func newConfig(opts []Option) (*config, error) {
 	if _, err := checkURL(host); err != nil {
 		errs = append(errs, fmt.Errorf("authority host: %w", err))
 	}
-	switch t := strings.ToLower(c.tenant); {
-	case t == "":
-		errs = append(errs, errors.New("tenant is required"))
-	case t == "common" || t == "organizations" || t == "consumers":
-		errs = append(errs, fmt.Errorf("tenant %q is multi-tenant; a single-tenant validator needs a tenant ID or domain", c.tenant))
-	case !tenantPattern.MatchString(c.tenant):
-		errs = append(errs, fmt.Errorf("tenant %q is not a tenant ID or domain", c.tenant))
-	}
-	if c.discoveryURL == "" {
-		c.discoveryURL = host + "/" + c.tenant + "/v2.0/.well-known/openid-configuration"
-	} else if _, err := checkURL(c.discoveryURL); err != nil {
-		errs = append(errs, fmt.Errorf("discovery URL: %w", err))
-	}
+	errs = append(errs, c.tenancy(host)...)
 	if len(c.audiences) == 0 {
 		errs = append(errs, errors.New("at least one audience is required"))
 	}
@@ -182,6 +242,9 @@ func newConfig(opts []Option) (*config, error) {
 	if c.minRefresh < 0 || c.minRefresh > c.refresh {
 		errs = append(errs, fmt.Errorf("min refresh interval %v: want 0 to the refresh interval", c.minRefresh))
 	}
+	if c.tenantFilter != nil && c.anyTenant {
+		errs = append(errs, errors.New("a tenant filter and InsecureAllowAnyTenant contradict each other"))
+	}
 	if c.now == nil {
 		errs = append(errs, errors.New("clock is nil"))
 	}
@@ -195,4 +258,73 @@ func newConfig(opts []Option) (*config, error) {
 		return nil, fmt.Errorf("entra: invalid configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// tenancy checks the tenant options together and derives the discovery
+// documents to fetch.
+func (c *config) tenancy(host string) []error {
+	var errs []error
+	t := strings.ToLower(c.tenant)
+	c.multiTenant = t == "common" || t == "organizations"
+	if len(c.versions) == 0 {
+		c.versions = []TokenVersion{V2}
+	}
+	for _, v := range c.versions {
+		if v != V1 && v != V2 {
+			errs = append(errs, fmt.Errorf("token version %q: want %q or %q", v, V1, V2))
+		}
+	}
+	for _, id := range c.allowed {
+		if !guidPattern.MatchString(id) {
+			errs = append(errs, fmt.Errorf("allowed tenant %q is not a tenant ID (a lowercase GUID)", id))
+		}
+	}
+	restricted := len(c.allowed) > 0 || c.tenantFilter != nil || c.anyTenant
+	switch {
+	case c.tenant == "":
+		errs = append(errs, errors.New("tenant is required"))
+	case !tenantPattern.MatchString(c.tenant):
+		errs = append(errs, fmt.Errorf("tenant %q is not a tenant ID or domain", c.tenant))
+	case c.multiTenant && !restricted:
+		errs = append(errs, fmt.Errorf("tenant %q accepts every tenant's tokens: list them (WithAllowedTenants), filter them (WithTenantFilter), or opt in with InsecureAllowAnyTenant", c.tenant))
+	case !c.multiTenant && restricted:
+		errs = append(errs, fmt.Errorf("allowed tenants need a multi-tenant tenant (organizations or common), not %q", c.tenant))
+	}
+	if c.b2cPolicy != "" {
+		switch {
+		case !policyPattern.MatchString(c.b2cPolicy):
+			errs = append(errs, fmt.Errorf("B2C policy %q: want a user flow name such as B2C_1_signupsignin", c.b2cPolicy))
+		case c.multiTenant:
+			errs = append(errs, errors.New("B2C needs its tenant (name.onmicrosoft.com or ID), not a multi-tenant name"))
+		case len(c.versions) != 1 || c.versions[0] != V2:
+			errs = append(errs, errors.New("B2C issues v2 tokens only"))
+		case c.appID != "":
+			errs = append(errs, errors.New("app-specific keys do not apply to B2C"))
+		}
+	}
+	if c.discoveryURL != "" {
+		if _, err := checkURL(c.discoveryURL); err != nil {
+			errs = append(errs, fmt.Errorf("discovery URL: %w", err))
+		}
+		if len(c.versions) != 1 {
+			errs = append(errs, errors.New("an explicit discovery URL serves one token version"))
+		}
+		c.discovery = []discovery{{url: c.discoveryURL, version: string(c.versions[0])}}
+		return errs
+	}
+	query := ""
+	if c.appID != "" {
+		query = "?appid=" + url.QueryEscape(c.appID)
+	}
+	for _, v := range c.versions {
+		path := "/v2.0/.well-known/openid-configuration"
+		switch {
+		case c.b2cPolicy != "":
+			path = "/" + c.b2cPolicy + path
+		case v == V1:
+			path = "/.well-known/openid-configuration"
+		}
+		c.discovery = append(c.discovery, discovery{url: host + "/" + c.tenant + path + query, version: string(v)})
+	}
+	return errs
 }

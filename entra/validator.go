@@ -14,12 +14,18 @@ import (
 // Validator validates Entra ID access tokens for one API. It is safe for
 // concurrent use; create one per process and share it.
 type Validator struct {
-	keys       *keySource
-	audiences  []string
-	algorithms []jwa.SignatureAlgorithm
-	skew       time.Duration
-	maxBytes   int
-	now        func() time.Time
+	keys        *keySource
+	multiTenant bool
+	allowed     []string
+	filter      func(string) bool
+	anyTenant   bool
+	b2cPolicy   string
+	allowGuests bool
+	audiences   []string
+	algorithms  []jwa.SignatureAlgorithm
+	skew        time.Duration
+	maxBytes    int
+	now         func() time.Time
 }
 
 // NewValidator returns a validator configured by opts. It checks the
@@ -32,7 +38,7 @@ func NewValidator(opts ...Option) (*Validator, error) {
 	}
 	v := &Validator{
 		keys: &keySource{
-			discoveryURL:  c.discoveryURL,
+			discovery:     c.discovery,
 			client:        c.client,
 			now:           c.now,
 			logger:        c.logger,
@@ -41,10 +47,16 @@ func NewValidator(opts ...Option) (*Validator, error) {
 			retryInterval: min(c.retry, c.minRefresh),
 			fetchTimeout:  c.fetchTimeout,
 		},
-		audiences: slices.Clone(c.audiences),
-		skew:      c.clockSkew,
-		maxBytes:  c.maxTokenBytes,
-		now:       c.now,
+		multiTenant: c.multiTenant,
+		allowed:     slices.Clone(c.allowed),
+		filter:      c.tenantFilter,
+		anyTenant:   c.anyTenant,
+		b2cPolicy:   c.b2cPolicy,
+		allowGuests: c.allowGuests,
+		audiences:   slices.Clone(c.audiences),
+		skew:        c.clockSkew,
+		maxBytes:    c.maxTokenBytes,
+		now:         c.now,
 	}
 	for _, a := range c.algorithms {
 		v.algorithms = append(v.algorithms, jwa.SignatureAlgorithm(a))
@@ -98,6 +110,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	}
 	var (
 		kid     string
+		key     *publicKey
 		state   *keyState
 		keyErr  error
 		checked bool
@@ -129,7 +142,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 			keyErr = fmt.Errorf("%w: key %q is for %s", ErrAlgorithm, kid, k.alg)
 			return keyErr
 		}
-		state = st
+		key, state = k, st
 		sink.Key(alg, k.key)
 		return nil
 	})
@@ -146,13 +159,19 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v.check(tc, state, kid, payload)
+	return v.check(tc, key, state, kid, payload)
 }
 
-// check validates the claims of a token whose signature has been verified.
-func (v *Validator) check(tc *tokenClaims, st *keyState, kid string, payload []byte) (*Claims, error) {
-	if tc.Iss != st.meta.Issuer {
+// check validates the claims of a token whose signature key verified.
+func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid string, payload []byte) (*Claims, error) {
+	version, ok := v.matchIssuer(tc, st)
+	switch {
+	case !ok:
 		return nil, ErrIssuer
+	case tc.Ver != "" && tc.Ver != version:
+		return nil, fmt.Errorf("%w: ver %q from a v%s issuer", ErrIssuer, tc.Ver, version)
+	case !keyIssuerMatches(k, tc, st):
+		return nil, fmt.Errorf("%w: the signing key belongs to issuer %q", ErrIssuer, k.issuer)
 	}
 	aud := ""
 	for _, a := range tc.Aud {
@@ -174,8 +193,69 @@ func (v *Validator) check(tc *tokenClaims, st *keyState, kid string, payload []b
 	if tc.Nbf != nil && now.Add(v.skew).Before(tc.Nbf.Time) {
 		return nil, ErrNotYetValid
 	}
+	if v.multiTenant && !v.tenantAllowed(tc.Tid) {
+		return nil, ErrTenant
+	}
+	if v.b2cPolicy != "" && !strings.EqualFold(tc.policy(), v.b2cPolicy) {
+		return nil, ErrPolicy
+	}
 	if strings.TrimSpace(tc.Scp) == "" && len(tc.Roles) == 0 {
 		return nil, ErrNotAccessToken
 	}
+	if v.b2cPolicy == "" && !v.allowGuests && tc.isGuest() {
+		return nil, ErrGuest
+	}
 	return tc.claims(aud, kid, payload), nil
+}
+
+const tenantTemplate = "{tenantid}"
+
+// matchIssuer finds the accepted issuer that iss is, and its version.
+// Multi-tenant metadata gives a template: the token's tid, which must be a
+// GUID, is put in it and the result compared exactly. The template itself,
+// prefixes and look-alikes never match.
+func (v *Validator) matchIssuer(tc *tokenClaims, st *keyState) (string, bool) {
+	for _, is := range st.issuers {
+		want := is.value
+		if strings.Contains(want, tenantTemplate) {
+			if !v.multiTenant || !guidPattern.MatchString(tc.Tid) {
+				continue
+			}
+			want = strings.ReplaceAll(want, tenantTemplate, tc.Tid)
+		}
+		if tc.Iss == want {
+			return is.version, true
+		}
+	}
+	return "", false
+}
+
+// keyIssuerMatches checks the issuer a multi-tenant key set attaches to a
+// key (as Microsoft.Identity.Web does): a key of personal accounts, say,
+// must not verify an organization's token. v1 key sets carry no issuer, so
+// a v1 token is compared with the v2 issuer of its tenant too.
+func keyIssuerMatches(k *publicKey, tc *tokenClaims, st *keyState) bool {
+	if k.issuer == "" {
+		return true
+	}
+	effective := strings.ReplaceAll(k.issuer, tenantTemplate, tc.Tid)
+	if effective == tc.Iss {
+		return true
+	}
+	for _, is := range st.issuers {
+		if is.version == string(V2) && effective == strings.ReplaceAll(is.value, tenantTemplate, tc.Tid) && tc.Ver == string(V1) {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *Validator) tenantAllowed(tid string) bool {
+	switch {
+	case v.anyTenant:
+		return true
+	case v.filter != nil:
+		return v.filter(tid)
+	}
+	return slices.Contains(v.allowed, tid)
 }

@@ -184,7 +184,14 @@ func TestInvalidConfigurationFailsConstruction(t *testing.T) {
 		want string
 	}{
 		{"no tenant", []entra.Option{entra.WithAudiences("a")}, "tenant is required"},
-		{"a multi-tenant name", []entra.Option{entra.WithTenant("common"), entra.WithAudiences("a")}, "multi-tenant"},
+		{"a multi-tenant name without a tenant list", []entra.Option{entra.WithTenant("common"), entra.WithAudiences("a")}, "accepts every tenant's tokens"},
+		{"allowed tenants on a single tenant", []entra.Option{entra.WithTenant("contoso.onmicrosoft.com"), entra.WithAudiences("a"), entra.WithAllowedTenants("72f988bf-86f1-41af-91ab-2d7cd011db47")}, "need a multi-tenant tenant"},
+		{"an allowed tenant that is not a GUID", []entra.Option{entra.WithTenant("organizations"), entra.WithAudiences("a"), entra.WithAllowedTenants("contoso.com")}, "not a tenant ID"},
+		{"a filter and any tenant", []entra.Option{entra.WithTenant("organizations"), entra.WithAudiences("a"), entra.WithTenantFilter(func(string) bool { return true }), entra.InsecureAllowAnyTenant()}, "contradict"},
+		{"B2C with v1 tokens", []entra.Option{entra.WithTenant("contoso.onmicrosoft.com"), entra.WithAudiences("a"), entra.WithB2CPolicy("B2C_1_susi"), entra.WithTokenVersions(entra.V1)}, "v2 tokens only"},
+		{"B2C with a multi-tenant name", []entra.Option{entra.WithTenant("common"), entra.WithAudiences("a"), entra.InsecureAllowAnyTenant(), entra.WithB2CPolicy("B2C_1_susi")}, "not a multi-tenant name"},
+		{"a B2C policy with a slash", []entra.Option{entra.WithTenant("contoso.onmicrosoft.com"), entra.WithAudiences("a"), entra.WithB2CPolicy("a/b")}, "user flow name"},
+		{"an unknown token version", []entra.Option{entra.WithTenant("t"), entra.WithAudiences("a"), entra.WithTokenVersions("3.0")}, "token version"},
 		{"a tenant with a slash", []entra.Option{entra.WithTenant("a/b"), entra.WithAudiences("a")}, "not a tenant ID"},
 		{"no audience", []entra.Option{entra.WithTenant("t")}, "audience"},
 		{"an HMAC algorithm", []entra.Option{entra.WithTenant("t"), entra.WithAudiences("a"), entra.WithAlgorithms("HS256")}, `"HS256" is not allowed`},

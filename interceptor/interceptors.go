@@ -31,6 +31,7 @@ const (
 	ReasonKeysUnavailable   = "KEYS_UNAVAILABLE"   // the identity provider's keys could not be loaded
 	ReasonInsufficientScope = "INSUFFICIENT_SCOPE" // valid token, missing scope or role
 	ReasonNoRule            = "NO_RULE"            // the method has no access rule
+	ReasonGuest             = "GUEST_NOT_ALLOWED"  // a valid token of a guest user, and guests are not allowed
 )
 
 // Metadata keys of the ErrorInfo of an INSUFFICIENT_SCOPE denial.
@@ -133,12 +134,15 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 var validationFailures = []error{
 	entra.ErrTooLarge, entra.ErrMalformed, entra.ErrAlgorithm, entra.ErrMissingKeyID,
 	entra.ErrUnknownKey, entra.ErrSignature, entra.ErrExpired, entra.ErrNotYetValid,
-	entra.ErrIssuer, entra.ErrAudience, entra.ErrNotAccessToken,
+	entra.ErrIssuer, entra.ErrAudience, entra.ErrTenant, entra.ErrPolicy, entra.ErrNotAccessToken,
 }
 
 func validationFailure(err error) (codes.Code, string, string) {
 	if errors.Is(err, entra.ErrKeysUnavailable) {
 		return codes.Unavailable, ReasonKeysUnavailable, "signing keys unavailable, try again later"
+	}
+	if errors.Is(err, entra.ErrGuest) {
+		return codes.PermissionDenied, ReasonGuest, entra.ErrGuest.Error()
 	}
 	if errors.Is(err, entra.ErrExpired) {
 		return codes.Unauthenticated, ReasonTokenExpired, "invalid token: " + entra.ErrExpired.Error()
