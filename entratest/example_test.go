@@ -2,19 +2,33 @@ package entratest_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"testing"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 )
 
-// The provider stands in for Entra ID in a test: point a validator at it
-// and validate the tokens it issues.
+// The provider stands in for Entra ID: a validator pointed at its authority
+// takes the same path as in production (discovery, key set, signature,
+// claims). In a test, entratest.NewServer(t) starts one on loopback in one
+// line and closes it when the test ends; here, as in the development
+// server, a Provider is mounted under a path prefix of another server.
 func Example() {
-	t := &testing.T{} // in a real test, the test's own *testing.T
-	idp := entratest.NewServer(t)
-	defer idp.Close()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	idp, err := entratest.NewProvider(srv.URL + "/dev-idp")
+	if err != nil {
+		panic(err)
+	}
+	mux.Handle("/dev-idp/", idp)
 
 	v, err := entra.NewValidator(
 		entra.WithAuthorityHost(idp.Authority()),
@@ -24,12 +38,91 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	claims, err := v.Validate(context.Background(), idp.Issue(entratest.ForUser("bob"), entratest.Scopes("Items.Read")))
+	ctx := context.Background()
+
+	// A user token, made directly.
+	claims, err := v.Validate(ctx, idp.Issue(entratest.ForUser("bob"), entratest.Scopes("Items.Read")))
 	fmt.Println(claims.PreferredUsername, claims.Scopes, err)
 
-	_, err = v.Validate(context.Background(), idp.Issue(entratest.SignedWithWrongKey()))
-	fmt.Println(err)
+	// An app-only token, fetched from the token endpoint as a daemon would.
+	resp, err := http.PostForm(idp.TokenURL(), url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {"admin-daemon"},
+		"client_secret": {"dev-secret"},
+		"scope":         {"api://" + idp.ClientID() + "/.default"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := decodeJSON(resp, &body); err != nil {
+		panic(err)
+	}
+	claims, err = v.Validate(ctx, body.AccessToken)
+	fmt.Println(claims.AuthorizedParty, claims.IDType, claims.Roles, err)
+
+	// Tokens that are wrong in one precise way.
+	_, err = v.Validate(ctx, idp.Issue(entratest.SignedWithWrongKey()))
+	fmt.Println(errors.Is(err, entra.ErrSignature))
+	_, err = v.Validate(ctx, idp.Issue(entratest.HS256WithPublicKey()))
+	fmt.Println(errors.Is(err, entra.ErrAlgorithm))
 	// Output:
 	// bob Items.Read <nil>
-	// invalid signature
+	// admin-daemon app Items.Admin Items.Export <nil>
+	// true
+	// true
+}
+
+// Issue makes the tokens of an API's tests: each option changes one thing
+// of a valid token.
+func ExampleProvider_Issue() {
+	idp, err := entratest.NewProvider("http://localhost:8000/dev-idp")
+	if err != nil {
+		panic(err)
+	}
+	for _, tok := range []string{
+		idp.Issue(), // alice, with all her scopes
+		idp.Issue(entratest.ForUser("bob")),
+		idp.Issue(entratest.ForUser("alice"), entratest.Scopes("Items.Write"), entratest.Roles("Items.Admin")),
+		idp.Issue(entratest.ForApp("reporting-daemon")),
+	} {
+		c := claimsOf(tok)
+		who := c["preferred_username"]
+		if c["idtyp"] == "app" {
+			who = "app " + c["azp"].(string)
+		}
+		fmt.Printf("%v: scp=%v roles=%v\n", who, c["scp"], c["roles"])
+	}
+	fmt.Println(claimsOf(idp.Issue())["iss"])
+	// Output:
+	// alice: scp=Items.Read Items.Write Items.Import Items.Sync roles=<nil>
+	// bob: scp=Items.Read roles=<nil>
+	// alice: scp=Items.Write roles=[Items.Admin]
+	// app reporting-daemon: scp=<nil> roles=[Items.Export]
+	// http://localhost:8000/dev-idp/8b5fd8f4-6f3b-4c7e-9d1a-2f0e3c4b5a69/v2.0
+}
+
+// claimsOf decodes a token's claims without verifying it.
+func claimsOf(token string) map[string]any {
+	_, payload, _ := strings.Cut(token, ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		panic(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func decodeJSON(resp *http.Response, v any) error {
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }

@@ -16,7 +16,8 @@ const maxFormBytes = 64 << 10
 // ServeHTTP serves the provider's endpoints under its authority.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.down.Load() {
-		http.Error(w, "identity provider is down", http.StatusServiceUnavailable)
+		writeJSON(w, http.StatusServiceUnavailable, oauthError{"temporarily_unavailable",
+			"AADSTS90033: A transient error has occurred. Please try again."})
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, p.prefix+"/")
@@ -115,7 +116,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	case "authorization_code":
 		token, fail = p.authorizationCode(r)
 	case "":
-		fail = &oauthError{"invalid_request", "AADSTS900144: The request body must contain the following parameter: 'grant_type'."}
+		fail = missingParameter("grant_type")
 	default:
 		fail = &oauthError{"unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type."}
 	}
@@ -134,6 +135,12 @@ func (p *Provider) clientCredentials(r *http.Request) (string, *oauthError) {
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
+	if fail := missing(r, "scope"); fail != nil {
+		return "", fail
+	}
+	if id == "" {
+		return "", missingParameter("client_id")
+	}
 	var app *App
 	for i := range p.cfg.apps {
 		if p.cfg.apps[i].ClientID == id {
@@ -150,6 +157,9 @@ func (p *Provider) clientCredentials(r *http.Request) (string, *oauthError) {
 }
 
 func (p *Provider) password(r *http.Request) (string, *oauthError) {
+	if fail := missing(r, "username", "password", "scope"); fail != nil {
+		return "", fail
+	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	var user *User
 	for i := range p.cfg.users {
@@ -195,6 +205,21 @@ func (p *Provider) grantedScopes(requested string, u *User) ([]string, *oauthErr
 		return nil, &oauthError{"invalid_scope", "AADSTS70011: The provided request must include a scope of this API."}
 	}
 	return out, nil
+}
+
+// missing returns Entra's error for the first of the form parameters that
+// is absent or empty, or nil.
+func missing(r *http.Request, names ...string) *oauthError {
+	for _, name := range names {
+		if r.PostForm.Get(name) == "" {
+			return missingParameter(name)
+		}
+	}
+	return nil
+}
+
+func missingParameter(name string) *oauthError {
+	return &oauthError{"invalid_request", "AADSTS900144: The request body must contain the following parameter: '" + name + "'."}
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }

@@ -4,14 +4,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
-	"crypto/x509"
-	"encoding/base64"
 	"sync"
 )
 
-// Generating a 2048-bit RSA key takes long under the race detector, and
-// tests start many providers: keys are generated once per process and
-// shared. They are test keys, never secrets.
+// keyPool holds the process's test keys. Generating a 2048-bit RSA key takes
+// up to seconds under the race detector and tests start many providers, so
+// keys are generated once per process, on first use, and shared: every
+// provider starts with pool key 1 (unless WithKey), its n-th rotation moves
+// it to pool key n+1, and pool key 0 is the stranger that no provider
+// publishes. These are test keys: they sign nothing anyone should trust.
 var keyPool struct {
 	mu   sync.Mutex
 	keys []*rsa.PrivateKey
@@ -31,8 +32,8 @@ func poolKey(i int) *rsa.PrivateKey {
 	return keyPool.keys[i]
 }
 
-// strangerKey is a key no provider publishes (pool index 0 is reserved for
-// it; providers start at 1).
+// strangerKey is a key no provider publishes: SignedWithUnknownKey and
+// SignedWithWrongKey sign with it.
 func strangerKey() *rsa.PrivateKey { return poolKey(0) }
 
 // signingKey is a private key and its key ID.
@@ -46,12 +47,8 @@ func newSigningKey(priv *rsa.PrivateKey) signingKey {
 }
 
 // thumbprint is the base64url SHA-1 of the public key's DER, the shape of
-// Entra's kid and x5t values.
+// Entra's kid and x5t values (which hash the key's certificate).
 func thumbprint(pub *rsa.PublicKey) string {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		panic("entratest: " + err.Error())
-	}
-	sum := sha1.Sum(der)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	sum := sha1.Sum(publicKeyDER(pub))
+	return b64(sum[:])
 }

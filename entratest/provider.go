@@ -14,14 +14,15 @@ import (
 	"time"
 )
 
-// TB is the part of testing.TB that NewServer uses.
+// TB is the part of testing.TB that [NewServer] uses; *testing.T and
+// *testing.B satisfy it.
 type TB interface {
 	Helper()
 	Cleanup(func())
 	Fatalf(format string, args ...any)
 }
 
-// Option configures a Provider.
+// Option configures a [Provider], for [NewProvider] and [NewServer].
 type Option func(*config)
 
 type config struct {
@@ -46,16 +47,19 @@ func WithClientID(id string) Option { return func(c *config) { c.clientID = id }
 // default.
 func WithAppIDURI(uri string) Option { return func(c *config) { c.appIDURI = uri } }
 
-// WithUsers replaces [DefaultUsers].
-func WithUsers(users ...User) Option { return func(c *config) { c.users = users } }
+// WithUsers replaces [DefaultUsers]. Usernames must be unique and non-empty.
+func WithUsers(users ...User) Option { return func(c *config) { c.users = cloneUsers(users) } }
 
-// WithApps replaces [DefaultApps].
-func WithApps(apps ...App) Option { return func(c *config) { c.apps = apps } }
+// WithApps replaces [DefaultApps]. Client IDs must be unique and non-empty.
+func WithApps(apps ...App) Option { return func(c *config) { c.apps = cloneApps(apps) } }
 
-// WithClock sets the time tokens are issued at, time.Now by default.
+// WithClock sets the time tokens are issued at (iat, nbf, exp), time.Now by
+// default.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
-// WithKey sets the signing key, by default a generated RSA 2048 key.
+// WithKey sets the signing key, an RSA key of at least 2048 bits. By
+// default, providers share a test key generated once per process, so two
+// providers publish the same key unless one gets its own with WithKey.
 func WithKey(key *rsa.PrivateKey) Option { return func(c *config) { c.key = key } }
 
 // Fetches counts the requests each endpoint served successfully.
@@ -107,6 +111,9 @@ func NewProvider(authority string, opts ...Option) (*Provider, error) {
 	if c.tenantID == "" || c.clientID == "" || strings.ContainsAny(c.tenantID, "/?#") {
 		return nil, errors.New("entratest: tenant and client IDs must be non-empty path segments")
 	}
+	if err := c.check(); err != nil {
+		return nil, fmt.Errorf("entratest: %w", err)
+	}
 	p := &Provider{cfg: c, authority: authority, prefix: u.Path, keyGen: 1}
 	if c.key != nil {
 		p.key = newSigningKey(c.key)
@@ -148,14 +155,57 @@ func (p *Provider) AuthorizeURL() string { return p.tenantURL() + "/oauth2/v2.0/
 
 func (p *Provider) tenantURL() string { return p.authority + "/" + p.cfg.tenantID }
 
-// Users returns the users who can sign in.
-func (p *Provider) Users() []User { return slices.Clone(p.cfg.users) }
+// Users returns a copy of the users who can sign in.
+func (p *Provider) Users() []User { return cloneUsers(p.cfg.users) }
 
-// Apps returns the confidential client applications.
-func (p *Provider) Apps() []App { return slices.Clone(p.cfg.apps) }
+// Apps returns a copy of the confidential client applications.
+func (p *Provider) Apps() []App { return cloneApps(p.cfg.apps) }
 
-// RotateKeys replaces the signing key: later tokens are signed with a new
-// key, and the old key leaves the key set.
+// check reports the first problem of a configuration.
+func (c *config) check() error {
+	if c.now == nil {
+		return errors.New("WithClock(nil)")
+	}
+	if c.key != nil && c.key.N.BitLen() < 2048 {
+		return fmt.Errorf("signing key of %d bits, want at least 2048", c.key.N.BitLen())
+	}
+	seen := map[string]bool{}
+	for _, u := range c.users {
+		if u.Username == "" || seen[u.Username] {
+			return fmt.Errorf("user %q: usernames must be unique and non-empty", u.Username)
+		}
+		seen[u.Username] = true
+	}
+	clear(seen)
+	for _, a := range c.apps {
+		if a.ClientID == "" || seen[a.ClientID] {
+			return fmt.Errorf("app %q: client IDs must be unique and non-empty", a.ClientID)
+		}
+		seen[a.ClientID] = true
+	}
+	return nil
+}
+
+func cloneUsers(users []User) []User {
+	out := slices.Clone(users)
+	for i := range out {
+		out[i].Scopes = slices.Clone(out[i].Scopes)
+		out[i].Roles = slices.Clone(out[i].Roles)
+	}
+	return out
+}
+
+func cloneApps(apps []App) []App {
+	out := slices.Clone(apps)
+	for i := range out {
+		out[i].Roles = slices.Clone(out[i].Roles)
+	}
+	return out
+}
+
+// RotateKeys replaces the signing key, as Entra does without notice: later
+// tokens are signed with a new key and the old key leaves the key set, so
+// tokens signed before no longer verify once validators refetch the set.
 func (p *Provider) RotateKeys() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -163,10 +213,11 @@ func (p *Provider) RotateKeys() {
 	p.key = newSigningKey(poolKey(p.keyGen))
 }
 
-// SetDown makes every endpoint answer 503 while down is true.
+// SetDown makes every endpoint answer 503 Service Unavailable while down is
+// true, to test how validators live with an unreachable identity provider.
 func (p *Provider) SetDown(down bool) { p.down.Store(down) }
 
-// Fetches returns how many requests each endpoint served.
+// Fetches returns how many requests each endpoint has served successfully.
 func (p *Provider) Fetches() Fetches {
 	return Fetches{
 		Discovery: int(p.fetches.discovery.Load()),
@@ -187,8 +238,9 @@ type Server struct {
 	srv *httptest.Server
 }
 
-// NewServer starts a provider on 127.0.0.1 and closes it when the test
-// ends.
+// NewServer starts a provider on a loopback httptest server (127.0.0.1, on
+// a free port) and closes it when the test ends. Its authority is the
+// server's URL. It calls tb.Fatalf if an option is invalid.
 func NewServer(tb TB, opts ...Option) *Server {
 	tb.Helper()
 	srv := httptest.NewUnstartedServer(nil)
@@ -204,8 +256,9 @@ func NewServer(tb TB, opts ...Option) *Server {
 	return &Server{Provider: p, srv: srv}
 }
 
-// Close stops the server.
+// Close stops the server. The test's cleanup calls it too; calling it
+// earlier, to test an identity provider that went away, is fine.
 func (s *Server) Close() { s.srv.Close() }
 
-// Client returns an HTTP client for the server.
+// Client returns the httptest server's HTTP client.
 func (s *Server) Client() *http.Client { return s.srv.Client() }

@@ -3,11 +3,13 @@ package entratest
 import (
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -19,173 +21,216 @@ import (
 type TokenOption func(*tokenConfig)
 
 type tokenConfig struct {
-	user, app       string
-	scopes, roles   []string
-	scopesSet       bool
-	rolesSet        bool
-	aud, iss, tid   string
-	issuedAt        time.Time
-	notBefore       *time.Time
-	expiresIn       time.Duration
-	claims          map[string]any
-	without         []string
-	headers         map[string]any
-	noKID           bool
-	signing         string // "", "unknown", "wrong", "none", "hs256"
-	alg             string
-	issuedAtWasSet  bool
-	expiresInWasSet bool
+	user, app     string
+	scopes, roles []string
+	scopesSet     bool
+	rolesSet      bool
+	aud, iss, tid string
+	issuedAt      *time.Time
+	notBefore     *time.Time
+	expiresIn     *time.Duration
+	claimEdits    []func(map[string]any)
+	headerEdits   []func(map[string]any)
+	signing       signing
+	alg           jwa.SignatureAlgorithm
 }
 
-// ForUser issues the token to the configured user with that username: its
-// oid, name and preferred_username, its roles, and all its scopes unless
-// Scopes says otherwise.
+// signing says how a token is signed, and whether its signature is good.
+type signing int
+
+const (
+	signGood         signing = iota // the provider's key, its published kid
+	signUnknownKey                  // a stranger key, the stranger's kid
+	signWrongKey                    // a stranger key, the published kid
+	signNone                        // alg "none", no signature
+	signHS256WithPub                // HMAC keyed with the public key
+)
+
+// ForUser issues a delegated token to the configured user with that
+// username: its oid, name and preferred_username, a pairwise sub, its roles
+// unless [Roles] says otherwise, and all its scopes unless [Scopes] says
+// otherwise. An unknown username gets a made-up user with no scopes or
+// roles. Without ForUser or [ForApp], the token is for the first configured
+// user (alice by default).
 func ForUser(username string) TokenOption { return func(t *tokenConfig) { t.user = username } }
 
 // ForApp issues an app-only token (client credentials) to the configured
-// app with that client ID: no scp, idtyp "app", the app's roles unless Roles
-// says otherwise.
+// app with that client ID: idtyp "app", azp the client ID, azpacr "1", oid
+// and sub the app's object ID, roles the app's roles unless [Roles] says
+// otherwise, and no scp unless [Scopes] asks for one. An unknown client ID
+// gets a made-up app with no roles.
 func ForApp(clientID string) TokenOption { return func(t *tokenConfig) { t.app = clientID } }
 
-// Scopes sets the delegated scopes (scp, short names).
+// Scopes sets the delegated scopes, short names such as "Items.Read", joined
+// with spaces in scp. No scopes means no scp claim.
 func Scopes(scopes ...string) TokenOption {
 	return func(t *tokenConfig) { t.scopes, t.scopesSet = scopes, true }
 }
 
-// Roles sets the app roles (roles).
+// Roles sets the app roles (the roles array). No roles means no roles claim.
 func Roles(roles ...string) TokenOption {
 	return func(t *tokenConfig) { t.roles, t.rolesSet = roles, true }
 }
 
-// Claim sets or overrides any claim, after every other option.
+// Claim sets or overrides any claim. Claim and [WithoutClaim] apply after
+// every other option, in the order given.
 func Claim(name string, value any) TokenOption {
 	return func(t *tokenConfig) {
-		if t.claims == nil {
-			t.claims = map[string]any{}
-		}
-		t.claims[name] = value
+		t.claimEdits = append(t.claimEdits, func(c map[string]any) { c[name] = value })
 	}
 }
 
-// WithoutClaim removes a claim, after every other option.
+// WithoutClaim removes a claim. [Claim] and WithoutClaim apply after every
+// other option, in the order given.
 func WithoutClaim(name string) TokenOption {
-	return func(t *tokenConfig) { t.without = append(t.without, name) }
+	return func(t *tokenConfig) {
+		t.claimEdits = append(t.claimEdits, func(c map[string]any) { delete(c, name) })
+	}
 }
 
 // Audience sets aud, the provider's client ID by default.
 func Audience(aud string) TokenOption { return func(t *tokenConfig) { t.aud = aud } }
 
-// IssuerClaim sets iss, the provider's issuer by default.
+// IssuerClaim sets iss, [Provider.Issuer] by default.
 func IssuerClaim(iss string) TokenOption { return func(t *tokenConfig) { t.iss = iss } }
 
-// Tenant sets tid (the issuer is unchanged unless IssuerClaim).
+// Tenant sets tid, the provider's tenant by default. The issuer does not
+// change unless [IssuerClaim] says so.
 func Tenant(tid string) TokenOption { return func(t *tokenConfig) { t.tid = tid } }
 
-// ExpiresIn sets exp relative to iat, one hour by default; negative values
-// make tokens that expired already.
-func ExpiresIn(d time.Duration) TokenOption {
-	return func(t *tokenConfig) { t.expiresIn, t.expiresInWasSet = d, true }
-}
+// ExpiresIn sets exp relative to iat, one hour by default. A negative d
+// makes a token that has already expired.
+func ExpiresIn(d time.Duration) TokenOption { return func(t *tokenConfig) { t.expiresIn = &d } }
 
-// IssuedAt sets iat and nbf, the provider's clock by default.
-func IssuedAt(at time.Time) TokenOption {
-	return func(t *tokenConfig) { t.issuedAt, t.issuedAtWasSet = at, true }
-}
+// IssuedAt sets iat and nbf, the provider's clock by default; exp follows
+// (iat + [ExpiresIn]).
+func IssuedAt(at time.Time) TokenOption { return func(t *tokenConfig) { t.issuedAt = &at } }
 
-// NotBefore sets nbf alone.
+// NotBefore sets nbf alone, iat by default.
 func NotBefore(at time.Time) TokenOption { return func(t *tokenConfig) { t.notBefore = &at } }
 
-// Header sets a protected header member, such as "jku" or "typ".
+// Header sets a member of the JOSE protected header, such as "jku", "x5u",
+// "jwk", "typ" or "crit", to test that validators ignore or refuse it. "alg"
+// is set by the signing options ([Algorithm], [AlgNone], …), not by Header.
+// Registered members take their registered JSON types ("jwk" a jwk.Key or
+// its JSON object, "x5c" a list of base64 strings); other members take any
+// value that encodes to JSON. Issue panics on a value it cannot encode.
 func Header(name string, value any) TokenOption {
 	return func(t *tokenConfig) {
-		if t.headers == nil {
-			t.headers = map[string]any{}
-		}
-		t.headers[name] = value
+		t.headerEdits = append(t.headerEdits, func(h map[string]any) { h[name] = value })
 	}
 }
 
 // WithoutKeyID leaves kid out of the header.
-func WithoutKeyID() TokenOption { return func(t *tokenConfig) { t.noKID = true } }
+func WithoutKeyID() TokenOption {
+	return func(t *tokenConfig) {
+		t.headerEdits = append(t.headerEdits, func(h map[string]any) { delete(h, "kid") })
+	}
+}
 
-// SignedWithUnknownKey signs with a key whose kid the key set does not list.
-func SignedWithUnknownKey() TokenOption { return func(t *tokenConfig) { t.signing = "unknown" } }
+// SignedWithUnknownKey signs with a key the provider does not publish, under
+// that key's own kid: validators find no key with that ID.
+func SignedWithUnknownKey() TokenOption {
+	return func(t *tokenConfig) { t.signing = signUnknownKey }
+}
 
-// SignedWithWrongKey signs with another key but names the published kid:
-// the signature does not verify.
-func SignedWithWrongKey() TokenOption { return func(t *tokenConfig) { t.signing = "wrong" } }
+// SignedWithWrongKey signs with a key the provider does not publish, under
+// the kid of the provider's published key: the signature does not verify.
+func SignedWithWrongKey() TokenOption { return func(t *tokenConfig) { t.signing = signWrongKey } }
 
-// Algorithm signs with the provider's key using alg (RS384, RS512, PS256, …)
-// instead of RS256.
-func Algorithm(alg string) TokenOption { return func(t *tokenConfig) { t.alg = alg } }
+// Algorithm signs with the provider's key using alg instead of RS256: one of
+// the RSA algorithms RS256, RS384, RS512, PS256, PS384 or PS512 (for "none"
+// and HS256 see [AlgNone] and [HS256WithPublicKey]). It panics on any other
+// algorithm, as the provider's key cannot make such a signature.
+func Algorithm(alg string) TokenOption {
+	a := jwa.SignatureAlgorithm(alg)
+	switch a {
+	case jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512:
+	default:
+		panic(fmt.Sprintf("entratest: Algorithm(%q): want an RSA algorithm (RS256, RS384, RS512, PS256, PS384, PS512)", alg))
+	}
+	return func(t *tokenConfig) { t.alg = a }
+}
 
-// AlgNone makes an unsigned token: alg "none" and an empty signature.
-func AlgNone() TokenOption { return func(t *tokenConfig) { t.signing = "none" } }
+// AlgNone makes an unsigned token: header alg "none", the published kid, and
+// an empty signature (the token ends with a dot).
+func AlgNone() TokenOption { return func(t *tokenConfig) { t.signing = signNone } }
 
-// HS256WithPublicKey signs with HMAC-SHA256 keyed with the DER (PKIX) bytes
-// of the provider's public key, under the published kid: the key-confusion
-// attack on validators that let the token choose the algorithm.
-func HS256WithPublicKey() TokenOption { return func(t *tokenConfig) { t.signing = "hs256" } }
+// HS256WithPublicKey makes the key-confusion attack: header alg "HS256", the
+// published kid, and an HMAC-SHA256 signature keyed with the PKIX DER bytes
+// of the provider's public key, which anyone can get from the key set. A
+// validator that lets the token choose the algorithm accepts it.
+func HS256WithPublicKey() TokenOption {
+	return func(t *tokenConfig) { t.signing = signHS256WithPub }
+}
 
-// Issue returns a signed compact JWT access token shaped like Entra ID's v2
-// tokens: by default for the first configured user (alice) with all its
-// scopes, valid for an hour from now.
+// Issue returns a compact JWS access token shaped like Entra ID's v2 access
+// tokens, signed RS256 with the provider's current key: by default for the
+// first configured user (alice) with all its scopes, for the provider's
+// client ID, valid for an hour from the provider's clock. Options change it;
+// the last option wins where two set the same thing.
+//
+// Issue is safe for concurrent use. It panics only if a [Header] value
+// cannot be encoded.
 func (p *Provider) Issue(opts ...TokenOption) string {
 	var t tokenConfig
 	for _, o := range opts {
 		o(&t)
 	}
-	return p.sign(&t, p.claims(&t))
+	key := p.signingKey()
+	return sign(&t, key, p.claims(&t))
 }
 
+// claims builds the payload of a token.
 func (p *Provider) claims(t *tokenConfig) map[string]any {
-	now := p.cfg.now()
-	if t.issuedAtWasSet {
-		now = t.issuedAt
+	iat := p.cfg.now()
+	if t.issuedAt != nil {
+		iat = *t.issuedAt
 	}
-	exp := time.Hour
-	if t.expiresInWasSet {
-		exp = t.expiresIn
+	nbf := iat
+	if t.notBefore != nil {
+		nbf = *t.notBefore
+	}
+	exp := iat.Add(time.Hour)
+	if t.expiresIn != nil {
+		exp = iat.Add(*t.expiresIn)
 	}
 	c := map[string]any{
 		"aud": p.cfg.clientID,
 		"iss": p.Issuer(),
-		"iat": now.Unix(),
-		"nbf": now.Unix(),
-		"exp": now.Add(exp).Unix(),
+		"iat": iat.Unix(),
+		"nbf": nbf.Unix(),
+		"exp": exp.Unix(),
 		"tid": p.cfg.tenantID,
 		"ver": "2.0",
-		"uti": randomString(16),
-		"rh":  "0." + randomString(24),
-		"aio": randomString(32),
+		"uti": randomString(22),
+		"rh":  "0.A" + randomString(60) + ".",
+		"aio": randomString(48),
 	}
+	var scopes, roles []string
 	if t.app != "" {
 		app := p.app(t.app)
 		c["oid"], c["sub"] = app.ObjectID, app.ObjectID
 		c["azp"], c["azpacr"], c["idtyp"] = app.ClientID, "1", "app"
-		roles := app.Roles
-		if t.rolesSet {
-			roles = t.roles
-		}
-		setList(c, "roles", roles)
-		if t.scopesSet {
-			setScopes(c, t.scopes)
-		}
+		roles = app.Roles
 	} else {
 		u := p.user(t.user)
-		c["oid"], c["sub"] = u.ObjectID, pairwise(u.ObjectID, p.cfg.clientID)
+		c["oid"], c["sub"] = u.ObjectID, pairwiseSub(u.ObjectID, p.cfg.clientID, p.cfg.tenantID)
 		c["name"], c["preferred_username"] = u.Name, u.Username
 		c["azp"], c["azpacr"] = DefaultSPAClientID, "0"
-		scopes := u.Scopes
-		if t.scopesSet {
-			scopes = t.scopes
-		}
-		setScopes(c, scopes)
-		roles := u.Roles
-		if t.rolesSet {
-			roles = t.roles
-		}
-		setList(c, "roles", roles)
+		scopes, roles = u.Scopes, u.Roles
+	}
+	if t.scopesSet {
+		scopes = t.scopes
+	}
+	if t.rolesSet {
+		roles = t.roles
+	}
+	if len(scopes) > 0 {
+		c["scp"] = strings.Join(scopes, " ")
+	}
+	if len(roles) > 0 {
+		c["roles"] = roles
 	}
 	if t.aud != "" {
 		c["aud"] = t.aud
@@ -196,130 +241,129 @@ func (p *Provider) claims(t *tokenConfig) map[string]any {
 	if t.tid != "" {
 		c["tid"] = t.tid
 	}
-	if t.notBefore != nil {
-		c["nbf"] = t.notBefore.Unix()
-	}
-	for k, v := range t.claims {
-		c[k] = v
-	}
-	for _, k := range t.without {
-		delete(c, k)
+	for _, edit := range t.claimEdits {
+		edit(c)
 	}
 	return c
 }
 
-func setScopes(c map[string]any, scopes []string) {
-	if len(scopes) > 0 {
-		c["scp"] = strings.Join(scopes, " ")
-	}
-}
-
-func setList(c map[string]any, name string, list []string) {
-	if len(list) > 0 {
-		c[name] = list
-	}
-}
-
-// user returns the configured user, the first one for "", or a made-up user
-// for an unknown name.
-func (p *Provider) user(name string) User {
+// user returns the configured user with that username, the first one for
+// "", or a made-up user for a name nobody has.
+func (p *Provider) user(username string) User {
 	for _, u := range p.cfg.users {
-		if name == "" || u.Username == name {
+		if username == "" || u.Username == username {
 			return u
 		}
 	}
-	return User{Name: name, Username: name, ObjectID: pairwise(name, "user")}
+	if username == "" {
+		username = "user"
+	}
+	return User{Name: username, Username: username, ObjectID: guid("user:" + username)}
 }
 
-// app returns the configured app, or a made-up app for an unknown ID.
+// app returns the configured app with that client ID, or a made-up app.
 func (p *Provider) app(clientID string) App {
 	for _, a := range p.cfg.apps {
 		if a.ClientID == clientID {
 			return a
 		}
 	}
-	return App{Name: clientID, ClientID: clientID, ObjectID: pairwise(clientID, "app")}
+	return App{Name: clientID, ClientID: clientID, ObjectID: guid("app:" + clientID)}
 }
 
-func (p *Provider) sign(t *tokenConfig, claims map[string]any) string {
+// sign makes the compact token: with jwx for real signatures, by hand for
+// the deliberately broken ones jwx refuses to make.
+func sign(t *tokenConfig, key signingKey, claims map[string]any) string {
 	payload, err := json.Marshal(claims)
 	if err != nil {
-		panic("entratest: claims: " + err.Error())
+		panic(fmt.Sprintf("entratest: encoding the claims: %v", err))
 	}
-	key := p.signingKey()
-	kid := key.kid
-	priv := key.priv
+	priv, kid := key.priv, key.kid
 	switch t.signing {
-	case "unknown":
+	case signUnknownKey:
 		priv = strangerKey()
 		kid = thumbprint(&priv.PublicKey)
-	case "wrong":
+	case signWrongKey:
 		priv = strangerKey()
-	case "none", "hs256":
-		return p.signByHand(t, kid, payload)
 	}
+	header := map[string]any{"typ": "JWT", "kid": kid}
+	for _, edit := range t.headerEdits {
+		edit(header)
+	}
+	delete(header, "alg")
+
+	switch t.signing {
+	case signNone:
+		header["alg"] = "none"
+		return signingInput(header, payload) + "."
+	case signHS256WithPub:
+		header["alg"] = "HS256"
+		input := signingInput(header, payload)
+		mac := hmac.New(sha256.New, publicKeyDER(&key.priv.PublicKey))
+		mac.Write([]byte(input))
+		return input + "." + b64(mac.Sum(nil))
+	}
+
 	alg := jwa.RS256
 	if t.alg != "" {
-		alg = jwa.SignatureAlgorithm(t.alg)
+		alg = t.alg
+	}
+	hb, err := json.Marshal(header)
+	if err != nil {
+		panic(fmt.Sprintf("entratest: encoding the header: %v", err))
 	}
 	h := jws.NewHeaders()
-	_ = h.Set("typ", "JWT")
-	if !t.noKID {
-		_ = h.Set("kid", kid)
-	}
-	for name, v := range t.headers {
-		if err := h.Set(name, v); err != nil {
-			panic("entratest: header " + name + ": " + err.Error())
-		}
+	if err := json.Unmarshal(hb, h); err != nil {
+		panic(fmt.Sprintf("entratest: header %s: %v", hb, err))
 	}
 	out, err := jws.Sign(payload, jws.WithKey(alg, priv, jws.WithProtectedHeaders(h)))
 	if err != nil {
-		panic("entratest: signing: " + err.Error())
+		panic(fmt.Sprintf("entratest: signing: %v", err))
 	}
 	return string(out)
 }
 
-// signByHand builds the deliberately broken tokens jwx refuses to make.
-func (p *Provider) signByHand(t *tokenConfig, kid string, payload []byte) string {
-	alg := "none"
-	if t.signing == "hs256" {
-		alg = "HS256"
-	}
-	hdr := map[string]any{"alg": alg, "typ": "JWT"}
-	if !t.noKID {
-		hdr["kid"] = kid
-	}
-	for name, v := range t.headers {
-		hdr[name] = v
-	}
-	hb, err := json.Marshal(hdr)
+// signingInput is the base64url header and payload joined by a dot.
+func signingInput(header map[string]any, payload []byte) string {
+	hb, err := json.Marshal(header)
 	if err != nil {
-		panic("entratest: header: " + err.Error())
+		panic(fmt.Sprintf("entratest: encoding the header: %v", err))
 	}
-	input := b64(hb) + "." + b64(payload)
-	if alg == "none" {
-		return input + "."
-	}
-	der, err := x509.MarshalPKIXPublicKey(&p.signingKey().priv.PublicKey)
+	return b64(hb) + "." + b64(payload)
+}
+
+// publicKeyDER is the PKIX (SubjectPublicKeyInfo) DER encoding of pub.
+func publicKeyDER(pub *rsa.PublicKey) []byte {
+	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		panic("entratest: " + err.Error())
+		panic(fmt.Sprintf("entratest: encoding an RSA public key: %v", err))
 	}
-	mac := hmac.New(sha256.New, der)
-	mac.Write([]byte(input))
-	return input + "." + b64(mac.Sum(nil))
+	return der
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
+// randomString is n random base64url characters, for the opaque claims
+// (uti, rh, aio) Entra fills with random-looking values.
 func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b64(b)[:n]
 }
 
-// pairwise derives a stable opaque sub from a user and a client, as Entra
-// does: the same user has a different sub in each application.
-func pairwise(a, b string) string {
-	sum := sha256.Sum256([]byte(a + "|" + b))
-	return hex.EncodeToString(sum[:])[:43]
+// pairwiseSub derives a stable sub from a user, the API and the tenant, as
+// Entra does: the same user has a different sub in each application, and it
+// is not the oid. It has the shape of Entra's (43 base64url characters).
+func pairwiseSub(oid, clientID, tenantID string) string {
+	sum := sha256.Sum256([]byte(oid + "|" + clientID + "|" + tenantID))
+	return b64(sum[:])
+}
+
+// guid derives a stable, GUID-shaped identifier from seed.
+func guid(seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	sum[6] = sum[6]&0x0f | 0x50 // version 5 (name-based)
+	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
+	h := hex.EncodeToString(sum[:16])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
