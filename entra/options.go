@@ -58,6 +58,7 @@ type config struct {
 	b2cPolicy     string
 	allowGuests   bool
 	appID         string
+	cacheSize     int
 	audiences     []string
 	algorithms    []string
 	clockSkew     time.Duration
@@ -138,6 +139,10 @@ func WithAllowGuests() Option { return func(c *config) { c.allowGuests = true } 
 // a custom signing key: discovery with ?appid=appID.
 func WithAppSpecificKeys(appID string) Option { return func(c *config) { c.appID = appID } }
 
+// WithCacheSize sets how many validated tokens are remembered,
+// [DefaultCacheSize] by default; 0 turns the cache off.
+func WithCacheSize(n int) Option { return func(c *config) { c.cacheSize = n } }
+
 // B2CHost is the authority host of the Azure AD B2C tenant name (the part
 // before .onmicrosoft.com).
 func B2CHost(tenantName string) string { return "https://" + tenantName + ".b2clogin.com" }
@@ -204,6 +209,7 @@ func newConfig(opts []Option) (*config, error) {
 		minRefresh:    DefaultMinRefreshInterval,
 		retry:         DefaultRetryInterval,
 		fetchTimeout:  DefaultFetchTimeout,
+		cacheSize:     DefaultCacheSize,
 	}
 	for _, o := range opts {
 		o(c)
@@ -235,6 +241,9 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	if c.maxTokenBytes < 1024 || c.maxTokenBytes > 1<<20 {
 		errs = append(errs, fmt.Errorf("max token bytes %d: want 1 KiB to 1 MiB", c.maxTokenBytes))
+	}
+	if c.cacheSize < 0 || c.cacheSize > 10_000_000 {
+		errs = append(errs, fmt.Errorf("cache size %d: want 0 to 10,000,000", c.cacheSize))
 	}
 	if c.refresh < time.Minute {
 		errs = append(errs, fmt.Errorf("refresh interval %v: want at least 1m", c.refresh))

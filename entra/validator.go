@@ -26,6 +26,7 @@ type Validator struct {
 	skew        time.Duration
 	maxBytes    int
 	now         func() time.Time
+	cache       *tokenCache // nil when disabled
 }
 
 // NewValidator returns a validator configured by opts. It checks the
@@ -60,6 +61,9 @@ func NewValidator(opts ...Option) (*Validator, error) {
 	}
 	for _, a := range c.algorithms {
 		v.algorithms = append(v.algorithms, jwa.SignatureAlgorithm(a))
+	}
+	if c.cacheSize > 0 {
+		v.cache = newTokenCache(c.cacheSize)
 	}
 	return v, nil
 }
@@ -101,9 +105,22 @@ func (v *Validator) Metadata() (Metadata, bool) {
 // access token (it carries scp or roles). Header members that point at keys
 // (jku, x5u, jwk, x5c) are ignored: only the identity provider's published
 // keys verify. The error wraps one of the Err… values of this package.
+//
+// A token validated before is found in a cache by its SHA-256: decoding and
+// the signature check are skipped, the time window and the tenant filter
+// are checked again, and the entry counts only while the key that verified
+// it is still published. Each call returns the caller's own *Claims.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if len(raw) > v.maxBytes {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, v.maxBytes)
+	}
+	var d [32]byte
+	if v.cache != nil {
+		d = digest(raw)
+		if e := v.cache.get(d, v.now(), v.keys.state.Load()); e != nil && (v.filter == nil || v.filter(e.claims.TenantID)) {
+			c := *e.claims
+			return &c, nil
+		}
 	}
 	if strings.Count(raw, ".") != 2 {
 		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
@@ -159,7 +176,17 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v.check(tc, key, state, kid, payload)
+	claims, err := v.check(tc, key, state, kid, payload)
+	if err != nil || v.cache == nil {
+		return claims, err
+	}
+	e := &cacheEntry{claims: claims, key: key, expires: claims.ExpiresAt.Add(v.skew)}
+	if tc.Nbf != nil {
+		e.notBefore = tc.Nbf.Add(-v.skew)
+	}
+	v.cache.put(d, e)
+	c := *claims
+	return &c, nil
 }
 
 // check validates the claims of a token whose signature key verified.

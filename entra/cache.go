@@ -1,0 +1,94 @@
+package entra
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// DefaultCacheSize is how many validated tokens are kept by default.
+const DefaultCacheSize = 10_000
+
+const cacheShards = 32
+
+// tokenCache remembers validated tokens by the SHA-256 of their bytes, never
+// the tokens themselves, so a repeated token skips base64, JSON and RSA. An
+// entry is used only while its time window holds and while the key that
+// verified it is still in the current key set. It is split in shards so
+// that concurrent requests rarely contend for one lock; each shard evicts
+// its oldest entry when full (O(1)).
+type tokenCache struct {
+	shards [cacheShards]cacheShard
+}
+
+type cacheShard struct {
+	mu      sync.Mutex
+	entries map[[32]byte]*cacheEntry
+	ring    [][32]byte // insertion order, for eviction
+	next    int
+}
+
+type cacheEntry struct {
+	claims    *Claims
+	key       *publicKey // the key that verified the token
+	notBefore time.Time  // nbf minus skew
+	expires   time.Time  // exp plus skew
+}
+
+func newTokenCache(size int) *tokenCache {
+	per := max(size/cacheShards, 1)
+	c := &tokenCache{}
+	for i := range c.shards {
+		c.shards[i].entries = make(map[[32]byte]*cacheEntry, per)
+		c.shards[i].ring = make([][32]byte, per)
+	}
+	return c
+}
+
+// digest hashes the token's bytes in place: Sum256 neither keeps nor
+// changes its input.
+func digest(raw string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+}
+
+func (c *tokenCache) shard(d *[32]byte) *cacheShard { return &c.shards[d[0]%cacheShards] }
+
+// get returns the entry for d if it is usable at now with the keys of st;
+// an entry that is not is dropped.
+func (c *tokenCache) get(d [32]byte, now time.Time, st *keyState) *cacheEntry {
+	s := c.shard(&d)
+	s.mu.Lock()
+	e := s.entries[d]
+	if e != nil && (now.Before(e.notBefore) || !now.Before(e.expires) || st == nil || st.keys[e.claims.keyID] != e.key) {
+		delete(s.entries, d)
+		e = nil
+	}
+	s.mu.Unlock()
+	return e
+}
+
+func (c *tokenCache) put(d [32]byte, e *cacheEntry) {
+	s := c.shard(&d)
+	s.mu.Lock()
+	if _, ok := s.entries[d]; !ok {
+		if len(s.entries) >= len(s.ring) {
+			delete(s.entries, s.ring[s.next])
+		}
+		s.ring[s.next] = d
+		s.next = (s.next + 1) % len(s.ring)
+	}
+	s.entries[d] = e
+	s.mu.Unlock()
+}
+
+// len counts the entries, for tests.
+func (c *tokenCache) len() int {
+	n := 0
+	for i := range c.shards {
+		c.shards[i].mu.Lock()
+		n += len(c.shards[i].entries)
+		c.shards[i].mu.Unlock()
+	}
+	return n
+}
