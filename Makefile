@@ -43,6 +43,15 @@ fuzz: ## Fuzz every parser of untrusted input for FUZZTIME each (default 30s).
 	  done; \
 	done
 
+BENCHCOUNT ?= 10
+BENCHTIME  ?= 1s
+
+.PHONY: bench
+bench: ## Run every benchmark BENCHCOUNT times and write the benchstat tables to .cache/bench/.
+	mkdir -p .cache/bench
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) -benchtime $(BENCHTIME) . | tee ../.cache/bench/raw.txt
+	cd bench && for col in impl auth; do $(GO) tool benchstat -col /$$col ../.cache/bench/raw.txt; done | tee ../.cache/bench/tables.txt
+
 .PHONY: protodeps
 protodeps: $(PROTODEPS)/.ok ## Fetch the pinned google/api protos.
 $(PROTODEPS)/.ok: Makefile
@@ -80,4 +89,5 @@ checkgenerate: generate ## Fail when gen/ or openapi/ differ from what make gene
 lint: protodeps ## buf lint, go vet, gofmt.
 	$(BUF) lint proto
 	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi

@@ -153,28 +153,30 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 // tokenClaims is the JSON shape of the claims we read. Decoding fails on a
 // claim of the wrong type, and the token with it.
 type tokenClaims struct {
-	Iss               string       `json:"iss"`
-	Aud               audience     `json:"aud"`
-	Exp               *numericDate `json:"exp"`
-	Nbf               *numericDate `json:"nbf"`
-	Iat               *numericDate `json:"iat"`
-	Sub               string       `json:"sub"`
-	Oid               string       `json:"oid"`
-	Tid               string       `json:"tid"`
-	Name              string       `json:"name"`
-	PreferredUsername string       `json:"preferred_username"`
-	Upn               string       `json:"upn"`
-	UniqueName        string       `json:"unique_name"`
-	Azp               string       `json:"azp"`
-	Appid             string       `json:"appid"`
-	Idtyp             string       `json:"idtyp"`
-	Ver               string       `json:"ver"`
-	Scp               string       `json:"scp"`
-	Roles             []string     `json:"roles"`
-	Acct              *float64     `json:"acct"`
-	Idp               string       `json:"idp"`
-	Tfp               string       `json:"tfp"`
-	Acr               string       `json:"acr"`
+	Iss               string   `json:"iss"`
+	Aud               audience `json:"aud"`
+	Exp               *float64 `json:"exp"`
+	Nbf               *float64 `json:"nbf"`
+	Iat               *float64 `json:"iat"`
+	Sub               string   `json:"sub"`
+	Oid               string   `json:"oid"`
+	Tid               string   `json:"tid"`
+	Name              string   `json:"name"`
+	PreferredUsername string   `json:"preferred_username"`
+	Upn               string   `json:"upn"`
+	UniqueName        string   `json:"unique_name"`
+	Azp               string   `json:"azp"`
+	Appid             string   `json:"appid"`
+	Idtyp             string   `json:"idtyp"`
+	Ver               string   `json:"ver"`
+	Scp               string   `json:"scp"`
+	Roles             []string `json:"roles"`
+	Acct              *float64 `json:"acct"`
+	Idp               string   `json:"idp"`
+	Tfp               string   `json:"tfp"`
+	Acr               string   `json:"acr"`
+
+	exp, nbf, iat time.Time // converted Exp, Nbf, Iat
 }
 
 // isGuest: acct 1 marks a guest; so does an idp other than the issuer.
@@ -207,21 +209,17 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// numericDate is a JWT NumericDate: seconds since the epoch, possibly
-// fractional.
-type numericDate struct{ time.Time }
-
-func (d *numericDate) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return errors.New("a time claim is not a number")
+// numericDate converts a JWT NumericDate, seconds since the epoch,
+// possibly fractional; ok is false when it is out of range.
+func numericDate(f *float64) (t time.Time, ok bool) {
+	if f == nil {
+		return time.Time{}, true
 	}
-	if math.IsNaN(f) || f < 0 || f > 1<<40 {
-		return fmt.Errorf("time claim %v out of range", f)
+	if *f < 0 || *f > 1<<40 {
+		return time.Time{}, false
 	}
-	sec, frac := math.Modf(f)
-	d.Time = time.Unix(int64(sec), int64(frac*1e9))
-	return nil
+	sec, frac := math.Modf(*f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
 }
 
 // parseClaims decodes a verified payload.
@@ -229,6 +227,13 @@ func parseClaims(payload []byte) (*tokenClaims, error) {
 	var tc tokenClaims
 	if err := json.Unmarshal(payload, &tc); err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	var ok [3]bool
+	tc.exp, ok[0] = numericDate(tc.Exp)
+	tc.nbf, ok[1] = numericDate(tc.Nbf)
+	tc.iat, ok[2] = numericDate(tc.Iat)
+	if ok != [3]bool{true, true, true} {
+		return nil, fmt.Errorf("%w: a time claim is out of range", ErrMalformed)
 	}
 	return &tc, nil
 }
@@ -253,15 +258,11 @@ func (tc *tokenClaims) claims(aud, kid string, payload []byte) *Claims {
 		guest:             tc.isGuest(),
 		Scopes:            NewSet(strings.Fields(tc.Scp)...),
 		Roles:             NewSet(tc.Roles...),
-		ExpiresAt:         tc.Exp.Time,
+		ExpiresAt:         tc.exp,
+		NotBefore:         tc.nbf,
+		IssuedAt:          tc.iat,
 		keyID:             kid,
 		payload:           payload,
-	}
-	if tc.Nbf != nil {
-		c.NotBefore = tc.Nbf.Time
-	}
-	if tc.Iat != nil {
-		c.IssuedAt = tc.Iat.Time
 	}
 	return c
 }

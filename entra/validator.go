@@ -182,7 +182,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	}
 	e := &cacheEntry{claims: claims, key: key, expires: claims.ExpiresAt.Add(v.skew)}
 	if tc.Nbf != nil {
-		e.notBefore = tc.Nbf.Add(-v.skew)
+		e.notBefore = tc.nbf.Add(-v.skew)
 	}
 	v.cache.put(d, e)
 	c := *claims
@@ -214,10 +214,10 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 		return nil, fmt.Errorf("%w: no exp claim", ErrMalformed)
 	}
 	now := v.now()
-	if !now.Before(tc.Exp.Add(v.skew)) {
+	if !now.Before(tc.exp.Add(v.skew)) {
 		return nil, ErrExpired
 	}
-	if tc.Nbf != nil && now.Add(v.skew).Before(tc.Nbf.Time) {
+	if tc.Nbf != nil && now.Add(v.skew).Before(tc.nbf) {
 		return nil, ErrNotYetValid
 	}
 	if v.multiTenant && !v.tenantAllowed(tc.Tid) {
