@@ -1007,14 +1007,16 @@ var File_example_items_v1_items_proto protoreflect.FileDescriptor
 
 const file_example_items_v1_items_proto_rawDesc = "" +
 	"\n" +
-	"\x1cexample/items/v1/items.proto\x12\x10example.items.v1\x1a\x1aazureauth/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\\\n" +
-	"\x04Item\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
-	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x14\n" +
-	"\x05owner\x18\x04 \x01(\tR\x05owner\" \n" +
-	"\x0eGetItemRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"=\n" +
+	"\x1cexample/items/v1/items.proto\x12\x10example.items.v1\x1a\x1aazureauth/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xb8\x01\n" +
+	"\x04Item\x12\x1f\n" +
+	"\x02id\x18\x01 \x01(\tB\x0f\x92A\f@\x01J\b\"item-1\"R\x02id\x12#\n" +
+	"\x04name\x18\x02 \x01(\tB\x0f\x92A\fJ\n" +
+	"\"Keyboard\"R\x04name\x12%\n" +
+	"\bquantity\x18\x03 \x01(\x03B\t\x92A\x06J\x04\"12\"R\bquantity\x12C\n" +
+	"\x05owner\x18\x04 \x01(\tB-\x92A*@\x01J&\"2a1b3c4d-5e6f-4a70-9b82-c3d4e5f60712\"R\x05owner\"/\n" +
+	"\x0eGetItemRequest\x12\x1d\n" +
+	"\x02id\x18\x01 \x01(\tB\r\x92A\n" +
+	"J\b\"item-1\"R\x02id\"=\n" +
 	"\x0fGetItemResponse\x12*\n" +
 	"\x04item\x18\x01 \x01(\v2\x16.example.items.v1.ItemR\x04item\"\x12\n" +
 	"\x10ListItemsRequest\"A\n" +
