@@ -27,6 +27,7 @@ type Validator struct {
 	maxBytes    int
 	now         func() time.Time
 	cache       *tokenCache // nil when disabled
+	verifiers   map[jwa.SignatureAlgorithm]jws.Verifier
 }
 
 // NewValidator returns a validator configured by opts. It checks the
@@ -59,8 +60,13 @@ func NewValidator(opts ...Option) (*Validator, error) {
 		maxBytes:    c.maxTokenBytes,
 		now:         c.now,
 	}
+	v.verifiers = map[jwa.SignatureAlgorithm]jws.Verifier{}
 	for _, a := range c.algorithms {
-		v.algorithms = append(v.algorithms, jwa.SignatureAlgorithm(a))
+		alg := jwa.SignatureAlgorithm(a)
+		v.algorithms = append(v.algorithms, alg)
+		if v.verifiers[alg], err = jws.NewVerifier(alg); err != nil {
+			return nil, fmt.Errorf("entra: %w", err)
+		}
 	}
 	if c.cacheSize > 0 {
 		v.cache = newTokenCache(c.cacheSize)
@@ -122,56 +128,11 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 			return &c, nil
 		}
 	}
-	if strings.Count(raw, ".") != 2 {
-		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
+	vt, err := v.verify(ctx, raw)
+	if err != nil {
+		return nil, err
 	}
-	var (
-		kid     string
-		key     *publicKey
-		state   *keyState
-		keyErr  error
-		checked bool
-	)
-	provider := jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
-		checked = true
-		h := sig.ProtectedHeaders()
-		alg := h.Algorithm()
-		if !slices.Contains(v.algorithms, alg) {
-			keyErr = fmt.Errorf("%w: %q", ErrAlgorithm, alg)
-			return keyErr
-		}
-		for _, name := range [...]string{"crit", "b64"} {
-			if _, ok := h.Get(name); ok {
-				keyErr = fmt.Errorf("%w: header %q is not supported", ErrMalformed, name)
-				return keyErr
-			}
-		}
-		if kid = h.KeyID(); kid == "" {
-			keyErr = ErrMissingKeyID
-			return keyErr
-		}
-		k, st, err := v.keys.key(ctx, kid)
-		if err != nil {
-			keyErr = err
-			return err
-		}
-		if k.alg != "" && k.alg != alg.String() {
-			keyErr = fmt.Errorf("%w: key %q is for %s", ErrAlgorithm, kid, k.alg)
-			return keyErr
-		}
-		key, state = k, st
-		sink.Key(alg, k.key)
-		return nil
-	})
-	payload, err := jws.Verify([]byte(raw), jws.WithCompact(), jws.WithKeyProvider(provider), jws.WithContext(ctx))
-	switch {
-	case keyErr != nil:
-		return nil, keyErr
-	case err != nil && !checked:
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	case err != nil:
-		return nil, ErrSignature
-	}
+	payload, key, state, kid := vt.payload, vt.key, vt.state, vt.kid
 	tc, err := parseClaims(payload)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,152 @@
+package entra
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
+)
+
+// verified is a token whose signature a published key verified.
+type verified struct {
+	payload []byte
+	key     *publicKey
+	state   *keyState
+	kid     string
+}
+
+// verify checks the token's form and signature. The lean path decides
+// tokens of the exact shape Entra issues; every other token goes through
+// jwx, the reference. FuzzLeanMatchesJWX checks that both decide alike.
+func (v *Validator) verify(ctx context.Context, raw string) (verified, error) {
+	if vt, decided, err := v.verifyLean(ctx, raw); decided {
+		return vt, err
+	}
+	return v.verifyJWX(ctx, raw)
+}
+
+// keyFor picks the key that may verify a signature by alg under kid: alg on
+// the allow-list, a kid, a published key of that kid, and no contradicting
+// alg on the key. Both verify paths use it.
+func (v *Validator) keyFor(ctx context.Context, alg jwa.SignatureAlgorithm, kid string) (*publicKey, *keyState, error) {
+	if !slices.Contains(v.algorithms, alg) {
+		return nil, nil, fmt.Errorf("%w: %q", ErrAlgorithm, alg)
+	}
+	if kid == "" {
+		return nil, nil, ErrMissingKeyID
+	}
+	k, st, err := v.keys.key(ctx, kid)
+	if err != nil {
+		return nil, nil, err
+	}
+	if k.alg != "" && k.alg != alg.String() {
+		return nil, nil, fmt.Errorf("%w: key %q is for %s", ErrAlgorithm, kid, k.alg)
+	}
+	return k, st, nil
+}
+
+// verifyJWX is the reference path: jwx parses the compact JWS and verifies
+// it with the key keyFor picks. Headers that change how the signature reads
+// (crit, b64) are refused; headers that point at keys (jku, x5u, jwk, x5c)
+// are never looked at.
+func (v *Validator) verifyJWX(ctx context.Context, raw string) (verified, error) {
+	if strings.Count(raw, ".") != 2 {
+		return verified{}, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
+	}
+	var (
+		vt      verified
+		keyErr  error
+		checked bool
+	)
+	provider := jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+		checked = true
+		h := sig.ProtectedHeaders()
+		for _, name := range [...]string{"crit", "b64"} {
+			if _, ok := h.Get(name); ok {
+				keyErr = fmt.Errorf("%w: header %q is not supported", ErrMalformed, name)
+				return keyErr
+			}
+		}
+		vt.kid = h.KeyID()
+		vt.key, vt.state, keyErr = v.keyFor(ctx, h.Algorithm(), vt.kid)
+		if keyErr != nil {
+			return keyErr
+		}
+		sink.Key(h.Algorithm(), vt.key.key)
+		return nil
+	})
+	payload, err := jws.Verify([]byte(raw), jws.WithCompact(), jws.WithKeyProvider(provider), jws.WithContext(ctx))
+	switch {
+	case keyErr != nil:
+		return verified{}, keyErr
+	case err != nil && !checked:
+		return verified{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	case err != nil:
+		return verified{}, ErrSignature
+	}
+	vt.payload = payload
+	return vt, nil
+}
+
+// leanHeaders are the only header members the lean path accepts: what
+// Entra puts in access tokens. A token with any other member goes to jwx.
+var leanHeaders = [...]string{"alg", "kid", "typ", "x5t"}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// verifyLean decides tokens of Entra's shape without jwx's general parser:
+// three canonical base64url segments (strict: no padding, no stray bits, so
+// the signed text is exactly the text received), a header of string
+// members among leanHeaders, an allowed alg and a kid. Then the key comes
+// from keyFor and jwx's verifier for the alg checks the signature. For any
+// other token it returns decided == false and leaves the decision to
+// verifyJWX.
+func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, decided bool, err error) {
+	h, rest, ok1 := strings.Cut(raw, ".")
+	p, s, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
+		return verified{}, false, nil
+	}
+	hdrJSON, err1 := b64.DecodeString(h)
+	sig, err2 := b64.DecodeString(s)
+	if err1 != nil || err2 != nil {
+		return verified{}, false, nil
+	}
+	var members map[string]any
+	if json.Unmarshal(hdrJSON, &members) != nil {
+		return verified{}, false, nil
+	}
+	var hdr [len(leanHeaders)]string
+	for name, value := range members {
+		i := slices.Index(leanHeaders[:], name)
+		str, isString := value.(string)
+		if i < 0 || !isString {
+			return verified{}, false, nil
+		}
+		hdr[i] = str
+	}
+	alg, kid := jwa.SignatureAlgorithm(hdr[0]), hdr[1]
+	verifier, ok := v.verifiers[alg]
+	if !ok || kid == "" {
+		return verified{}, false, nil
+	}
+	payload, err := b64.DecodeString(p)
+	if err != nil {
+		return verified{}, false, nil
+	}
+	vt.kid = kid
+	vt.key, vt.state, err = v.keyFor(ctx, alg, kid)
+	if err != nil {
+		return verified{}, true, err
+	}
+	if verifier.Verify([]byte(raw[:len(h)+1+len(p)]), sig, vt.key.key) != nil {
+		return verified{}, true, ErrSignature
+	}
+	vt.payload = payload
+	return vt, true, nil
+}
