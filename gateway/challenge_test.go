@@ -55,6 +55,9 @@ func FuzzChallengeCannotInjectHeaders(f *testing.F) {
 	f.Add("x\r\nSet-Cookie: a=b", "A\"B", "re\"alm\\")
 	f.Add("\x00\x7f\xff", "\n", "")
 	f.Fuzz(func(t *testing.T, msg, scopes, realm string) {
+		// Protobuf strings (ErrorInfo metadata) must be UTF-8; the status
+		// message and the realm may be any bytes.
+		scopes = strings.ToValidUTF8(scopes, "?")
 		c := Challenge{Realm: realm, ScopePrefix: "api://x/"}
 		for _, st := range []*status.Status{
 			denial(t, codes.Unauthenticated, msg, interceptor.ReasonTokenInvalid, nil),
