@@ -103,7 +103,7 @@ func (a *Authorizer) AuthFunc(ctx context.Context) (context.Context, error) {
 func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []string) (context.Context, error) {
 	rule, ok := a.policy.Rule(fullMethod)
 	if !ok {
-		return nil, a.deny(ctx, fullMethod, nil, codes.PermissionDenied, ReasonNoRule, "method has no access rule", nil)
+		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.PermissionDenied, reason: ReasonNoRule, msg: "method has no access rule"})
 	}
 	if rule.Anonymous && len(values) == 0 {
 		a.grant(ctx, fullMethod, nil)
@@ -115,15 +115,15 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 		if errors.Is(err, errNoToken) {
 			reason = ReasonTokenMissing
 		}
-		return nil, a.deny(ctx, fullMethod, nil, codes.Unauthenticated, reason, err.Error(), nil)
+		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.Unauthenticated, reason: reason, msg: err.Error()})
 	}
 	claims, err := a.validator.Validate(ctx, raw)
 	if err != nil {
 		code, reason, msg := validationFailure(err)
-		return nil, a.deny(ctx, fullMethod, nil, code, reason, msg, err)
+		return nil, a.deny(ctx, fullMethod, nil, denial{code: code, reason: reason, msg: msg, cause: err})
 	}
 	if err := rule.Authorize(claims); err != nil {
-		return nil, a.deny(ctx, fullMethod, claims, codes.PermissionDenied, ReasonInsufficientScope, err.Error(), nil, rule)
+		return nil, a.deny(ctx, fullMethod, claims, denial{code: codes.PermissionDenied, reason: ReasonInsufficientScope, msg: err.Error(), rule: rule})
 	}
 	a.grant(ctx, fullMethod, claims)
 	return entra.NewContext(ctx, claims), nil
@@ -155,30 +155,38 @@ func validationFailure(err error) (codes.Code, string, string) {
 	return codes.Unauthenticated, ReasonTokenInvalid, "invalid token"
 }
 
-// deny logs the decision and builds the status. cause, logged but never
-// returned, may hold details unfit for the caller.
-func (a *Authorizer) deny(ctx context.Context, method string, c *entra.Claims, code codes.Code, reason, msg string, cause error, rule ...*policy.Rule) error {
+// denial is one refused call.
+type denial struct {
+	code   codes.Code
+	reason string       // ErrorInfo reason
+	msg    string       // safe to return to the caller
+	cause  error        // logged, never returned: may hold details unfit for the caller
+	rule   *policy.Rule // the unsatisfied rule, for INSUFFICIENT_SCOPE
+}
+
+// deny logs the decision and builds the status.
+func (a *Authorizer) deny(ctx context.Context, method string, c *entra.Claims, d denial) error {
 	if a.logger.Enabled(ctx, slog.LevelInfo) {
 		attrs := append(callerAttrs(c), slog.String("method", method), slog.String("outcome", "deny"),
-			slog.String("reason", reason), slog.String("detail", msg))
-		if cause != nil {
-			attrs = append(attrs, slog.String("cause", cause.Error()))
+			slog.String("reason", d.reason), slog.String("detail", d.msg))
+		if d.cause != nil {
+			attrs = append(attrs, slog.String("cause", d.cause.Error()))
 		}
 		a.logger.LogAttrs(ctx, slog.LevelInfo, "authorization", attrs...)
 	}
-	info := &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}
-	if len(rule) == 1 {
+	info := &errdetails.ErrorInfo{Reason: d.reason, Domain: ErrorDomain}
+	if d.rule != nil {
 		info.Metadata = map[string]string{}
-		if len(rule[0].Scopes) > 0 {
-			info.Metadata[MetadataScopes] = strings.Join(rule[0].Scopes, " ")
+		if len(d.rule.Scopes) > 0 {
+			info.Metadata[MetadataScopes] = strings.Join(d.rule.Scopes, " ")
 		}
-		if len(rule[0].Roles) > 0 {
-			info.Metadata[MetadataRoles] = strings.Join(rule[0].Roles, " ")
+		if len(d.rule.Roles) > 0 {
+			info.Metadata[MetadataRoles] = strings.Join(d.rule.Roles, " ")
 		}
 	}
-	st, err := status.New(code, msg).WithDetails(info)
+	st, err := status.New(d.code, d.msg).WithDetails(info)
 	if err != nil {
-		return status.Error(code, msg)
+		return status.Error(d.code, d.msg)
 	}
 	return st.Err()
 }
