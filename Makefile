@@ -32,8 +32,19 @@ token: ## Print a dev bearer token from the running server: make token AS=bob SC
 	@$(GO) run ./cmd/grpc-azure-auth token $(if $(APP),-app '$(APP)',-user '$(or $(AS),alice)') $(if $(SCOPES),-scopes '$(SCOPES)')
 
 .PHONY: test
-test: checkgenerate lint ## Check generated code and lint, then run every test with the race detector (fuzz targets run their seed corpus).
+test: checkgenerate lint browser-deps ## Check generated code and lint, then run every test with the race detector (fuzz targets run their seed corpus).
 	$(GO) test -race -count=1 ./...
+
+.PHONY: screenshot
+screenshot: browser-deps ## Refresh docs/swagger-ui.png, the README's picture, from the browser test.
+	UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run '^TestSwaggerUIInBrowser$$' ./server
+
+.PHONY: browser-deps
+browser-deps: ## Install Debian's chromium (for the Swagger UI browser test) unless chromium is on PATH.
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends chromium; \
+	fi
 
 .PHONY: fuzz
 fuzz: ## Fuzz every parser of untrusted input for FUZZTIME each (default 30s).
