@@ -41,6 +41,30 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// maxRedirects bounds the redirects one fetch follows.
+const maxRedirects = 10
+
+// checkRedirects returns a copy of client that applies checkURL to every
+// redirect, so a redirect cannot lead a fetch to plain http off loopback.
+// The caller's client and its own redirect policy are kept.
+func checkRedirects(client *http.Client) *http.Client {
+	c := *client
+	next := client.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if _, err := checkURL(req.URL.String()); err != nil {
+			return fmt.Errorf("redirect refused: %w", err)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return &c
+}
+
 // fetch GETs url, refusing answers that are not 200 or larger than limit
 // bytes.
 func fetch(ctx context.Context, client *http.Client, rawURL string, limit int64) ([]byte, error) {

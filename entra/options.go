@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -260,6 +261,7 @@ func newConfig(opts []Option) (*config, error) {
 	if c.client == nil {
 		c.client = &http.Client{Timeout: c.fetchTimeout}
 	}
+	c.client = checkRedirects(c.client)
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
@@ -278,15 +280,22 @@ func (c *config) tenancy(host string) []error {
 	if len(c.versions) == 0 {
 		c.versions = []TokenVersion{V2}
 	}
-	for _, v := range c.versions {
-		if v != V1 && v != V2 {
+	for i, v := range c.versions {
+		switch {
+		case v != V1 && v != V2:
 			errs = append(errs, fmt.Errorf("token version %q: want %q or %q", v, V1, V2))
+		case slices.Contains(c.versions[:i], v):
+			errs = append(errs, fmt.Errorf("token version %q is listed twice", v))
 		}
 	}
 	for _, id := range c.allowed {
 		if !guidPattern.MatchString(id) {
 			errs = append(errs, fmt.Errorf("allowed tenant %q is not a tenant ID (a lowercase GUID)", id))
 		}
+	}
+	// A list next to a filter or to any tenant would be silently ignored.
+	if len(c.allowed) > 0 && (c.tenantFilter != nil || c.anyTenant) {
+		errs = append(errs, errors.New("allowed tenants and a tenant filter or InsecureAllowAnyTenant contradict each other: use one (a filter can consult a list)"))
 	}
 	restricted := len(c.allowed) > 0 || c.tenantFilter != nil || c.anyTenant
 	switch {

@@ -156,7 +156,9 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 	switch {
 	case !ok:
 		return nil, ErrIssuer
-	case tc.Ver != "" && tc.Ver != version:
+	// B2C's ver is the version of B2C's own token format, "1.0" on tokens
+	// of its v2.0 endpoints: it says nothing about the issuer.
+	case tc.Ver != "" && tc.Ver != version && v.b2cPolicy == "":
 		return nil, fmt.Errorf("%w: ver %q from a v%s issuer", ErrIssuer, tc.Ver, version)
 	case !keyIssuerMatches(k, tc, st):
 		return nil, fmt.Errorf("%w: the signing key belongs to issuer %q", ErrIssuer, k.issuer)

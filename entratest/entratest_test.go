@@ -548,7 +548,15 @@ func TestRouting(t *testing.T) {
 		{"the key set is served", http.MethodGet, "/" + idp.TenantID() + "/discovery/v2.0/keys", 200, ""},
 		{"an unknown tenant is invalid_tenant", http.MethodGet, "/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration", 400, "invalid_tenant"},
 		{"an unknown tenant's token endpoint is invalid_tenant", http.MethodPost, "/common/oauth2/v2.0/token", 400, "invalid_tenant"},
-		{"the v1 discovery document is not found", http.MethodGet, "/" + idp.TenantID() + "/.well-known/openid-configuration", 404, ""},
+		{"the v1 discovery document is served", http.MethodGet, "/" + idp.TenantID() + "/.well-known/openid-configuration", 200, ""},
+		{"the v1 key set is served", http.MethodGet, "/" + idp.TenantID() + "/discovery/keys", 200, ""},
+		{"the organizations discovery document is served", http.MethodGet, "/organizations/v2.0/.well-known/openid-configuration", 200, ""},
+		{"the common key set is served", http.MethodGet, "/common/discovery/v2.0/keys", 200, ""},
+		{"the consumers discovery document is served", http.MethodGet, "/consumers/v2.0/.well-known/openid-configuration", 200, ""},
+		{"there is no v1 consumers discovery document", http.MethodGet, "/consumers/.well-known/openid-configuration", 400, "invalid_tenant"},
+		{"an unknown tenant's v1 discovery document is invalid_tenant", http.MethodGet, "/contoso.onmicrosoft.com/.well-known/openid-configuration", 400, "invalid_tenant"},
+		{"there are no B2C user flows outside B2C", http.MethodGet, "/" + idp.TenantID() + "/B2C_1_susi/v2.0/.well-known/openid-configuration", 404, ""},
+		{"the organizations token endpoint is invalid_tenant", http.MethodPost, "/organizations/oauth2/v2.0/token", 400, "invalid_tenant"},
 		{"an unknown path is not found", http.MethodGet, "/nowhere", 404, ""},
 		{"the root is not found", http.MethodGet, "/", 404, ""},
 		{"posting to the key set is not allowed", http.MethodPost, "/" + idp.TenantID() + "/discovery/v2.0/keys", 405, ""},
@@ -604,8 +612,8 @@ func TestSetDown(t *testing.T) {
 			}
 		})
 	}
-	if f := idp.Fetches(); f != (entratest.Fetches{}) {
-		t.Fatalf("requests while down were counted: %+v", f)
+	if f := idp.Fetches(); f != (entratest.Fetches{Failed: len(tests)}) {
+		t.Fatalf("requests while down were counted as served, or not as failed: %+v", f)
 	}
 	idp.SetDown(false)
 	if code := get(t, idp.Client(), idp.DiscoveryURL(), nil); code != http.StatusOK {

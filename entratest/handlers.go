@@ -4,8 +4,10 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -14,8 +16,19 @@ import (
 const maxFormBytes = 64 << 10
 
 // ServeHTTP serves the provider's endpoints under its authority.
+//
+// Metadata (discovery documents and key sets) is served, as Entra serves
+// it, for the provider's tenant, for the multi-tenant names organizations
+// and common (issuer template {tenantid}, and key entries naming it), and
+// for consumers (personal accounts), each in v2
+// ({tenant}/v2.0/.well-known/openid-configuration, {tenant}/discovery/v2.0/keys)
+// and, but for consumers, v1 ({tenant}/.well-known/openid-configuration,
+// {tenant}/discovery/keys); with ?appid= for [WithCustomSigningKey]. A B2C
+// provider serves its user flows' metadata instead. The token and
+// authorization endpoints are the provider's tenant's only.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.down.Load() {
+		p.fetches.failed.Add(1)
 		writeJSON(w, http.StatusServiceUnavailable, oauthError{"temporarily_unavailable",
 			"AADSTS90033: A transient error has occurred. Please try again."})
 		return
@@ -26,38 +39,109 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tenant, path, _ := strings.Cut(rest, "/")
+	if p.cfg.b2cName != "" && (tenant == p.cfg.b2cName+".onmicrosoft.com" || tenant == p.cfg.tenantID) {
+		policy, sub, _ := strings.Cut(path, "/")
+		if i := slices.IndexFunc(p.cfg.b2cPolicies, func(s string) bool { return strings.EqualFold(s, policy) }); i >= 0 {
+			p.serveMetadata(w, r, tenant, sub, p.cfg.b2cPolicies[i])
+			return
+		}
+	}
 	route := map[string]struct {
 		methods []string
 		handler func(http.ResponseWriter, *http.Request)
 	}{
-		"v2.0/.well-known/openid-configuration": {[]string{http.MethodGet, http.MethodHead}, p.serveDiscovery},
-		"discovery/v2.0/keys":                   {[]string{http.MethodGet, http.MethodHead}, p.serveJWKS},
-		"oauth2/v2.0/authorize":                 {[]string{http.MethodGet, http.MethodPost}, p.serveAuthorize},
-		"oauth2/v2.0/token":                     {[]string{http.MethodPost, http.MethodOptions}, p.serveToken},
+		"oauth2/v2.0/authorize": {[]string{http.MethodGet, http.MethodPost}, p.serveAuthorize},
+		"oauth2/v2.0/token":     {[]string{http.MethodPost, http.MethodOptions}, p.serveToken},
 	}[path]
 	switch {
 	case route.handler == nil:
-		http.NotFound(w, r)
+		p.serveMetadata(w, r, tenant, path, "")
 	case tenant != p.cfg.tenantID:
-		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_tenant",
-			"AADSTS90002: Tenant '" + safe(tenant) + "' not found. Check to make sure you have the correct tenant ID."})
+		invalidTenant(w, tenant)
 	case !slices.Contains(route.methods, r.Method):
-		w.Header().Set("Allow", strings.Join(route.methods, ", "))
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		notAllowed(w, route.methods)
 	default:
 		route.handler(w, r)
 	}
 }
 
-func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
-	t := p.tenantURL()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                p.Issuer(),
-		"jwks_uri":                              p.JWKSURL(),
-		"authorization_endpoint":                p.AuthorizeURL(),
-		"token_endpoint":                        p.TokenURL(),
-		"device_authorization_endpoint":         t + "/oauth2/v2.0/devicecode",
-		"end_session_endpoint":                  t + "/oauth2/v2.0/logout",
+// Metadata documents, by their path under the tenant (or B2C user flow).
+const (
+	discoveryV2Path = "v2.0/.well-known/openid-configuration"
+	discoveryV1Path = ".well-known/openid-configuration"
+	keysV2Path      = "discovery/v2.0/keys"
+	keysV1Path      = "discovery/keys"
+)
+
+// serveMetadata serves the discovery document or key set at path of
+// tenant, or of the B2C user flow policy.
+func (p *Provider) serveMetadata(w http.ResponseWriter, r *http.Request, tenant, path, policy string) {
+	v1 := path == discoveryV1Path || path == keysV1Path
+	switch {
+	case path != discoveryV2Path && path != keysV2Path && !v1:
+		http.NotFound(w, r)
+		return
+	case policy == "" && !p.servesTenant(tenant, v1):
+		invalidTenant(w, tenant)
+		return
+	case policy != "" && v1:
+		http.NotFound(w, r)
+		return
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		notAllowed(w, []string{http.MethodGet, http.MethodHead})
+		return
+	}
+	if !p.wait(r) {
+		return
+	}
+	base := p.authority + "/" + tenant
+	if policy != "" {
+		base += "/" + policy
+	}
+	appID := r.URL.Query().Get("appid")
+	if path == discoveryV2Path || path == discoveryV1Path {
+		if p.currentFault() == GarbageDiscovery {
+			p.writeGarbage(w)
+			return
+		}
+		p.serveDiscovery(w, tenant, base, v1, appID)
+		return
+	}
+	p.serveJWKS(w, tenant, v1, policy != "", appID)
+}
+
+// servesTenant reports whether the provider has metadata for tenant (a
+// B2C provider serves its user flows' only).
+func (p *Provider) servesTenant(tenant string, v1 bool) bool {
+	switch {
+	case p.cfg.b2cName != "":
+		return false
+	case tenant == "consumers":
+		return !v1
+	}
+	return tenant == p.cfg.tenantID || tenant == "organizations" || tenant == "common"
+}
+
+// issuerTenant is what the issuers of tenant's metadata name: the tenant
+// ID, the template of multi-tenant metadata, or the consumers tenant.
+func (p *Provider) issuerTenant(tenant string) string {
+	switch tenant {
+	case "organizations", "common":
+		return tenantTemplate
+	case "consumers":
+		return ConsumersTenantID
+	}
+	return p.cfg.tenantID
+}
+
+func (p *Provider) serveDiscovery(w http.ResponseWriter, tenant, base string, v1 bool, appID string) {
+	query := ""
+	if appID != "" {
+		query = "?appid=" + url.QueryEscape(appID)
+	}
+	doc := map[string]any{
+		"issuer":                                p.issuer(p.issuerTenant(tenant), v1),
+		"jwks_uri":                              base + "/" + keysV2Path + query,
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query", "fragment", "form_post"},
@@ -69,23 +153,90 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"request_uri_parameter_supported":       false,
 		"tenant_region_scope":                   "NA",
 		"cloud_instance_name":                   "entratest.invalid",
-	})
+	}
+	if v1 {
+		doc["jwks_uri"] = base + "/" + keysV1Path + query
+	}
+	// Only the provider's own tenant has sign-in endpoints to list.
+	if tenant == p.cfg.tenantID && !v1 && p.cfg.b2cName == "" {
+		t := p.tenantURL()
+		doc["authorization_endpoint"] = p.AuthorizeURL()
+		doc["token_endpoint"] = p.TokenURL()
+		doc["device_authorization_endpoint"] = t + "/oauth2/v2.0/devicecode"
+		doc["end_session_endpoint"] = t + "/oauth2/v2.0/logout"
+	}
+	writeJSON(w, http.StatusOK, doc)
 	p.fetches.discovery.Add(1)
 }
 
-func (p *Provider) serveJWKS(w http.ResponseWriter, _ *http.Request) {
-	k := p.signingKey()
+// serveJWKS serves a key set. v2 key sets name, in each entry, the issuer
+// the key signs for (a template in multi-tenant key sets), as Entra's do;
+// v1 and B2C key sets do not.
+func (p *Provider) serveJWKS(w http.ResponseWriter, tenant string, v1, b2c bool, appID string) {
+	issuer := ""
+	if !v1 && !b2c {
+		issuer = p.issuer(p.issuerTenant(tenant), false)
+	}
+	var keys []map[string]any
+	if tenant != "consumers" {
+		keys = append(keys, jwkEntry(p.signingKey(), issuer))
+	}
+	if (tenant == "common" && !v1) || tenant == "consumers" {
+		keys = append(keys, jwkEntry(personalAccountKey(), p.issuer(ConsumersTenantID, false)))
+	}
+	if p.cfg.customKey && appID == p.cfg.clientID {
+		keys = append(keys, jwkEntry(customKey(), issuer))
+	}
+	doc := map[string]any{"keys": keys}
+	switch p.currentFault() {
+	default:
+		writeJSON(w, http.StatusOK, doc)
+		p.fetches.jwks.Add(1)
+		return
+	case GarbageKeySet:
+		p.writeGarbage(w)
+		return
+	case TooManyKeys:
+		for i := len(keys); i < tooManyKeys; i++ {
+			k := jwkEntry(p.signingKey(), issuer)
+			k["kid"] = fmt.Sprintf("extra-%03d", i)
+			delete(k, "x5t")
+			keys = append(keys, k)
+		}
+		doc["keys"] = keys
+	case HugeKeySet:
+		doc["padding"] = strings.Repeat("A", hugeKeySetBytes)
+	}
+	p.fetches.failed.Add(1)
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// jwkEntry is a key set entry as Entra publishes it: RSA, use "sig", kid
+// and x5t the thumbprint, no alg; issuer when not "".
+func jwkEntry(k signingKey, issuer string) map[string]any {
 	pub := &k.priv.PublicKey
-	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
-		"kty":    "RSA",
-		"use":    "sig",
-		"kid":    k.kid,
-		"x5t":    k.kid,
-		"n":      base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		"e":      base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-		"issuer": p.Issuer(),
-	}}})
-	p.fetches.jwks.Add(1)
+	e := map[string]any{
+		"kty": "RSA",
+		"use": "sig",
+		"kid": k.kid,
+		"x5t": k.kid,
+		"n":   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}
+	if issuer != "" {
+		e["issuer"] = issuer
+	}
+	return e
+}
+
+func invalidTenant(w http.ResponseWriter, tenant string) {
+	writeJSON(w, http.StatusBadRequest, oauthError{"invalid_tenant",
+		"AADSTS90002: Tenant '" + safe(tenant) + "' not found. Check to make sure you have the correct tenant ID."})
+}
+
+func notAllowed(w http.ResponseWriter, methods []string) {
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 }
 
 type oauthError struct {

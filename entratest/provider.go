@@ -26,14 +26,19 @@ type TB interface {
 type Option func(*config)
 
 type config struct {
-	tenantID string
-	clientID string
-	appIDURI string
-	users    []User
-	apps     []App
-	now      func() time.Time
-	key      *rsa.PrivateKey
-	spas     map[string][]string // SPA client ID → redirect URIs
+	tenantID     string
+	clientID     string
+	appIDURI     string
+	users        []User
+	apps         []App
+	now          func() time.Time
+	key          *rsa.PrivateKey
+	spas         map[string][]string // SPA client ID → redirect URIs
+	issuerBase   string              // "" means the authority
+	v1IssuerBase string              // "" means the authority + "/sts"
+	b2cName      string              // B2C tenant name, "" outside B2C
+	b2cPolicies  []string
+	customKey    bool
 }
 
 // WithTenantID sets the tenant ID, [DefaultTenantID] by default.
@@ -62,14 +67,19 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // providers publish the same key unless one gets its own with WithKey.
 func WithKey(key *rsa.PrivateKey) Option { return func(c *config) { c.key = key } }
 
-// Fetches counts the requests each endpoint served successfully.
+// Fetches counts the requests each endpoint served successfully, and those
+// the provider failed on purpose.
 type Fetches struct {
-	// Discovery counts discovery documents served.
+	// Discovery counts discovery documents served (v1, v2, B2C, any tenant).
 	Discovery int
 	// JWKS counts key sets served.
 	JWKS int
 	// Token counts tokens issued by the token endpoint.
 	Token int
+	// Failed counts requests answered with a failure that [Provider.SetDown]
+	// or [Provider.SetFault] asked for: a validator's attempts during an
+	// outage.
+	Failed int
 }
 
 // Provider is the identity provider as an http.Handler, serving under its
@@ -83,7 +93,11 @@ type Provider struct {
 	key     signingKey
 	keyGen  int
 	down    atomic.Bool
-	fetches struct{ discovery, jwks, token atomic.Int64 }
+	fault   atomic.Int32 // a Fault
+	delay   atomic.Int64 // a time.Duration
+	stop    chan struct{}
+	stopped sync.Once
+	fetches struct{ discovery, jwks, token, failed atomic.Int64 }
 	codes   codes
 }
 
@@ -111,10 +125,16 @@ func NewProvider(authority string, opts ...Option) (*Provider, error) {
 	if c.tenantID == "" || c.clientID == "" || strings.ContainsAny(c.tenantID, "/?#") {
 		return nil, errors.New("entratest: tenant and client IDs must be non-empty path segments")
 	}
+	if c.issuerBase == "" {
+		c.issuerBase = authority
+	}
+	if c.v1IssuerBase == "" {
+		c.v1IssuerBase = authority + "/sts"
+	}
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("entratest: %w", err)
 	}
-	p := &Provider{cfg: c, authority: authority, prefix: u.Path, keyGen: 1}
+	p := &Provider{cfg: c, authority: authority, prefix: u.Path, keyGen: 1, stop: make(chan struct{})}
 	if c.key != nil {
 		p.key = newSigningKey(c.key)
 	} else {
@@ -136,16 +156,45 @@ func (p *Provider) ClientID() string { return p.cfg.clientID }
 // AppIDURI is the protected API's Application ID URI.
 func (p *Provider) AppIDURI() string { return p.cfg.appIDURI }
 
-// Issuer is the iss of the tokens: {authority}/{tenant}/v2.0.
-func (p *Provider) Issuer() string { return p.tenantURL() + "/v2.0" }
+// Issuer is the iss of the provider's v2 tokens: {issuer base}/{tenant}/v2.0,
+// where the issuer base is the authority unless [WithIssuerBase]; for a
+// B2C provider {issuer base}/{tenant}/v2.0/, with B2C's trailing slash.
+func (p *Provider) Issuer() string { return p.issuer(p.cfg.tenantID, false) }
 
-// DiscoveryURL is the OpenID Connect discovery document's URL.
-func (p *Provider) DiscoveryURL() string {
-	return p.tenantURL() + "/v2.0/.well-known/openid-configuration"
+// V1Issuer is the iss of the provider's v1 tokens ([V1Token]):
+// {v1 issuer base}/{tenant}/, with the trailing slash of
+// https://sts.windows.net/{tenant}/. See [WithV1IssuerBase].
+func (p *Provider) V1Issuer() string { return p.issuer(p.cfg.tenantID, true) }
+
+// issuer is the iss of tenant's tokens of either version; tenant may be
+// the literal {tenantid} of multi-tenant metadata.
+func (p *Provider) issuer(tenant string, v1 bool) string {
+	switch {
+	case v1:
+		return p.cfg.v1IssuerBase + "/" + tenant + "/"
+	case p.cfg.b2cName != "":
+		return p.cfg.issuerBase + "/" + tenant + "/v2.0/"
+	}
+	return p.cfg.issuerBase + "/" + tenant + "/v2.0"
 }
 
-// JWKSURL is the key set's URL.
-func (p *Provider) JWKSURL() string { return p.tenantURL() + "/discovery/v2.0/keys" }
+// DiscoveryURL is the URL of the OpenID Connect discovery document of the
+// provider's tenant and v2 tokens; for a B2C provider, that of its first
+// user flow.
+func (p *Provider) DiscoveryURL() string {
+	return p.metadataURL() + "/v2.0/.well-known/openid-configuration"
+}
+
+// JWKSURL is the URL of the key set that DiscoveryURL names.
+func (p *Provider) JWKSURL() string { return p.metadataURL() + "/discovery/v2.0/keys" }
+
+// metadataURL is where the tenant's metadata paths start.
+func (p *Provider) metadataURL() string {
+	if p.cfg.b2cName != "" {
+		return p.authority + "/" + p.cfg.b2cName + ".onmicrosoft.com/" + p.cfg.b2cPolicies[0]
+	}
+	return p.tenantURL()
+}
 
 // TokenURL is the token endpoint's URL.
 func (p *Provider) TokenURL() string { return p.tenantURL() + "/oauth2/v2.0/token" }
@@ -168,6 +217,21 @@ func (c *config) check() error {
 	}
 	if c.key != nil && c.key.N.BitLen() < 2048 {
 		return fmt.Errorf("signing key of %d bits, want at least 2048", c.key.N.BitLen())
+	}
+	for _, base := range []string{c.issuerBase, c.v1IssuerBase} {
+		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(base, "/") || u.RawQuery != "" {
+			return fmt.Errorf("issuer base %q: want scheme://host[/path], no trailing slash", base)
+		}
+	}
+	if c.b2cName != "" || c.b2cPolicies != nil {
+		if !b2cNamePattern.MatchString(c.b2cName) || len(c.b2cPolicies) == 0 {
+			return fmt.Errorf("WithB2C(%q, %q): want a tenant name (the part before .onmicrosoft.com) and at least one user flow", c.b2cName, c.b2cPolicies)
+		}
+		for _, pol := range c.b2cPolicies {
+			if !b2cPolicyPattern.MatchString(pol) {
+				return fmt.Errorf("B2C user flow %q: want a name such as B2C_1_signupsignin", pol)
+			}
+		}
 	}
 	seen := map[string]bool{}
 	for _, u := range c.users {
@@ -217,12 +281,14 @@ func (p *Provider) RotateKeys() {
 // true, to test how validators live with an unreachable identity provider.
 func (p *Provider) SetDown(down bool) { p.down.Store(down) }
 
-// Fetches returns how many requests each endpoint has served successfully.
+// Fetches returns how many requests each endpoint has served successfully,
+// and how many the provider failed on purpose.
 func (p *Provider) Fetches() Fetches {
 	return Fetches{
 		Discovery: int(p.fetches.discovery.Load()),
 		JWKS:      int(p.fetches.jwks.Load()),
 		Token:     int(p.fetches.token.Load()),
+		Failed:    int(p.fetches.failed.Load()),
 	}
 }
 
@@ -235,7 +301,8 @@ func (p *Provider) signingKey() signingKey {
 // Server is a Provider listening on a loopback httptest.Server.
 type Server struct {
 	*Provider
-	srv *httptest.Server
+	srv    *httptest.Server
+	client *http.Client
 }
 
 // NewServer starts a provider on a loopback httptest server (127.0.0.1, on
@@ -252,13 +319,20 @@ func NewServer(tb TB, opts ...Option) *Server {
 	}
 	srv.Config.Handler = p
 	srv.Start()
-	tb.Cleanup(srv.Close)
-	return &Server{Provider: p, srv: srv}
+	s := &Server{Provider: p, srv: srv, client: srv.Client()}
+	tb.Cleanup(s.Close)
+	return s
 }
 
-// Close stops the server. The test's cleanup calls it too; calling it
-// earlier, to test an identity provider that went away, is fine.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server; answers held back by [Provider.SetDelay] end at
+// once. The test's cleanup calls it too; calling it earlier, to test an
+// identity provider that went away, is fine.
+func (s *Server) Close() {
+	s.stopped.Do(func() { close(s.stop) })
+	s.srv.Close()
+}
 
-// Client returns the httptest server's HTTP client.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
+// Client returns an HTTP client for the server: the httptest server's, or,
+// for [NewServerAt], one that trusts the server's certificate and connects
+// to it on loopback. Give it to validators with entra.WithHTTPClient.
+func (s *Server) Client() *http.Client { return s.client }

@@ -26,6 +26,9 @@ type tokenConfig struct {
 	scopesSet     bool
 	rolesSet      bool
 	aud, iss, tid string
+	fromTenant    string
+	v1            bool
+	policy        string
 	issuedAt      *time.Time
 	notBefore     *time.Time
 	expiresIn     *time.Duration
@@ -39,11 +42,12 @@ type tokenConfig struct {
 type signing int
 
 const (
-	signGood         signing = iota // the provider's key, its published kid
-	signUnknownKey                  // a stranger key, the stranger's kid
-	signWrongKey                    // a stranger key, the published kid
-	signNone                        // alg "none", no signature
-	signHS256WithPub                // HMAC keyed with the public key
+	signGood            signing = iota // the provider's key, its published kid
+	signUnknownKey                     // a stranger key, the stranger's kid
+	signWrongKey                       // a stranger key, the published kid
+	signNone                           // alg "none", no signature
+	signHS256WithPub                   // HMAC keyed with the public key
+	signPersonalAccount                // the personal-account key, its kid
 )
 
 // ForUser issues a delegated token to the configured user with that
@@ -88,14 +92,18 @@ func WithoutClaim(name string) TokenOption {
 	}
 }
 
-// Audience sets aud, the provider's client ID by default.
+// Audience sets aud: by default the provider's client ID, or its
+// Application ID URI for a [V1Token].
 func Audience(aud string) TokenOption { return func(t *tokenConfig) { t.aud = aud } }
 
-// IssuerClaim sets iss, [Provider.Issuer] by default.
+// IssuerClaim sets iss, whatever the other options say: by default the
+// issuer of the token's tenant and version ([Provider.Issuer],
+// [Provider.V1Issuer], [FromTenant]).
 func IssuerClaim(iss string) TokenOption { return func(t *tokenConfig) { t.iss = iss } }
 
-// Tenant sets tid, the provider's tenant by default. The issuer does not
-// change unless [IssuerClaim] says so.
+// Tenant sets tid alone, the provider's tenant by default: the issuer does
+// not change unless [IssuerClaim] says so (see [FromTenant] for both). It
+// makes the token whose tid and iss disagree.
 func Tenant(tid string) TokenOption { return func(t *tokenConfig) { t.tid = tid } }
 
 // ExpiresIn sets exp relative to iat, one hour by default. A negative d
@@ -165,8 +173,9 @@ func HS256WithPublicKey() TokenOption {
 }
 
 // Issue returns a compact JWS access token shaped like Entra ID's v2 access
-// tokens, signed RS256 with the provider's current key: by default for the
-// first configured user (alice) with all its scopes, for the provider's
+// tokens (B2C's for a [WithB2C] provider), signed RS256 with the provider's
+// current key (the API's own with [WithCustomSigningKey]): by default for
+// the first configured user (alice) with all its scopes, for the provider's
 // client ID, valid for an hour from the provider's clock. Options change it;
 // the last option wins where two set the same thing.
 //
@@ -178,6 +187,12 @@ func (p *Provider) Issue(opts ...TokenOption) string {
 		o(&t)
 	}
 	key := p.signingKey()
+	switch {
+	case t.signing == signPersonalAccount:
+		key = personalAccountKey()
+	case p.cfg.customKey:
+		key = customKey()
+	}
 	return sign(&t, key, p.claims(&t))
 }
 
@@ -195,30 +210,59 @@ func (p *Provider) claims(t *tokenConfig) map[string]any {
 	if t.expiresIn != nil {
 		exp = iat.Add(*t.expiresIn)
 	}
+	tenant := p.cfg.tenantID
+	if t.fromTenant != "" {
+		tenant = t.fromTenant
+	}
+	b2c := p.cfg.b2cName != ""
+	v1 := t.v1 && !b2c
 	c := map[string]any{
 		"aud": p.cfg.clientID,
-		"iss": p.Issuer(),
+		"iss": p.issuer(tenant, v1),
 		"iat": iat.Unix(),
 		"nbf": nbf.Unix(),
 		"exp": exp.Unix(),
-		"tid": p.cfg.tenantID,
+		"tid": tenant,
 		"ver": "2.0",
 		"uti": randomString(22),
 		"rh":  "0.A" + randomString(60) + ".",
 		"aio": randomString(48),
 	}
+	// The client application and the user's name are claims whose names
+	// changed between v1 and v2.
+	azp, azpacr := "azp", "azpacr"
+	if v1 {
+		azp, azpacr = "appid", "appidacr"
+		c["ver"], c["aud"] = "1.0", p.cfg.appIDURI
+	}
 	var scopes, roles []string
 	if t.app != "" {
 		app := p.app(t.app)
 		c["oid"], c["sub"] = app.ObjectID, app.ObjectID
-		c["azp"], c["azpacr"], c["idtyp"] = app.ClientID, "1", "app"
+		c[azp], c[azpacr], c["idtyp"] = app.ClientID, "1", "app"
 		roles = app.Roles
 	} else {
 		u := p.user(t.user)
-		c["oid"], c["sub"] = u.ObjectID, pairwiseSub(u.ObjectID, p.cfg.clientID, p.cfg.tenantID)
-		c["name"], c["preferred_username"] = u.Name, u.Username
-		c["azp"], c["azpacr"] = DefaultSPAClientID, "0"
+		c["oid"], c["sub"] = u.ObjectID, pairwiseSub(u.ObjectID, p.cfg.clientID, tenant)
+		c["name"] = u.Name
+		if v1 {
+			c["upn"], c["unique_name"] = u.Username, u.Username
+		} else {
+			c["preferred_username"] = u.Username
+		}
+		c[azp], c[azpacr] = DefaultSPAClientID, "0"
 		scopes, roles = u.Scopes, u.Roles
+	}
+	if b2c {
+		// B2C tokens: the user flow in tfp, B2C's own ver, sub the object
+		// ID, and none of Entra's tenant and bookkeeping claims.
+		for _, k := range []string{"tid", "uti", "rh", "aio", "azpacr", "preferred_username"} {
+			delete(c, k)
+		}
+		c["ver"], c["tfp"], c["sub"] = "1.0", p.cfg.b2cPolicies[0], c["oid"]
+	}
+	if t.policy != "" {
+		c["tfp"] = t.policy
 	}
 	if t.scopesSet {
 		scopes = t.scopes

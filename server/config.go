@@ -8,8 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 )
 
 // Config is the server's configuration, read from environment variables by
@@ -40,6 +44,24 @@ type Config struct {
 	// CORSOrigins is CORS_ORIGINS: origins allowed to call the REST API
 	// from a browser, comma-separated (scheme://host[:port]).
 	CORSOrigins []string
+	// TokenVersions is AZURE_TOKEN_VERSIONS: the accepted access token
+	// versions, "1", "2" or "1,2"; v2 only when empty.
+	TokenVersions []entra.TokenVersion
+	// AllowedTenants is AZURE_ALLOWED_TENANTS: with AZURE_TENANT_ID
+	// organizations or common, the tenant IDs whose tokens are accepted.
+	AllowedTenants []string
+	// AllowAnyTenant is AZURE_ALLOW_ANY_TENANT=true: with AZURE_TENANT_ID
+	// organizations or common, accept every tenant's tokens (insecure unless
+	// the API checks tenants itself).
+	AllowAnyTenant bool
+	// B2CPolicy is AZURE_B2C_POLICY: the Azure AD B2C user flow, such as
+	// B2C_1_signupsignin, whose tokens are accepted.
+	B2CPolicy string
+	// AllowGuests is AZURE_ALLOW_GUESTS=true: accept guest users.
+	AllowGuests bool
+	// AppSpecificKeys is AZURE_APP_SPECIFIC_KEYS=true: fetch the signing keys
+	// of AZURE_CLIENT_ID (?appid=), for APIs with a custom signing key.
+	AppSpecificKeys bool
 }
 
 // Dev reports whether the server runs on the embedded development identity
@@ -49,6 +71,8 @@ func (c Config) Dev() bool { return c.TenantID == "" }
 // variables lists every variable LoadConfig reads.
 var variables = []string{
 	"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_AUDIENCES", "AZURE_AUTHORITY_HOST",
+	"AZURE_TOKEN_VERSIONS", "AZURE_ALLOWED_TENANTS", "AZURE_ALLOW_ANY_TENANT",
+	"AZURE_B2C_POLICY", "AZURE_ALLOW_GUESTS", "AZURE_APP_SPECIFIC_KEYS",
 	"GRPC_ADDR", "HTTP_ADDR", "LOG_LEVEL", "OPENAPI_CLIENT_ID", "CORS_ORIGINS",
 }
 
@@ -97,9 +121,16 @@ func LoadConfig(environ []string, dotenv string) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s=%q: want host:port: %w", name, addr, err))
 		}
 	}
+	errs = append(errs, c.loadTenancy(vars)...)
+	var needTenant []string
+	for _, k := range variables {
+		if strings.HasPrefix(k, "AZURE_") && strings.TrimSpace(vars[k]) != "" {
+			needTenant = append(needTenant, k)
+		}
+	}
 	switch {
-	case c.Dev() && (c.ClientID != "" || len(c.Audiences) > 0 || c.AuthorityHost != ""):
-		errs = append(errs, errors.New("AZURE_CLIENT_ID, AZURE_AUDIENCES and AZURE_AUTHORITY_HOST need AZURE_TENANT_ID; leave all unset to run on the development identity provider"))
+	case c.Dev() && len(needTenant) > 0:
+		errs = append(errs, fmt.Errorf("%s need AZURE_TENANT_ID; leave every AZURE_ variable unset to run on the development identity provider", strings.Join(needTenant, ", ")))
 	case c.Dev():
 		if host, _, _ := net.SplitHostPort(c.HTTPAddr); !isLoopbackHost(host) {
 			errs = append(errs, fmt.Errorf("HTTP_ADDR=%q: the development identity provider listens on loopback only; use a loopback address or set AZURE_TENANT_ID", c.HTTPAddr))
@@ -111,6 +142,103 @@ func LoadConfig(environ []string, dotenv string) (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// loadTenancy reads the variables that choose the tenancy, and checks them
+// together so that a wrong combination is named in the variables' terms;
+// entra.NewValidator checks the resulting options again.
+func (c *Config) loadTenancy(vars map[string]string) []error {
+	var errs []error
+	for _, v := range list(vars["AZURE_TOKEN_VERSIONS"]) {
+		version := map[string]entra.TokenVersion{"1": entra.V1, "1.0": entra.V1, "2": entra.V2, "2.0": entra.V2}[v]
+		switch {
+		case version == "":
+			errs = append(errs, fmt.Errorf("AZURE_TOKEN_VERSIONS=%q: want 1, 2 or 1,2", vars["AZURE_TOKEN_VERSIONS"]))
+		case slices.Contains(c.TokenVersions, version):
+			errs = append(errs, fmt.Errorf("AZURE_TOKEN_VERSIONS=%q lists a version twice", vars["AZURE_TOKEN_VERSIONS"]))
+		default:
+			c.TokenVersions = append(c.TokenVersions, version)
+		}
+	}
+	c.AllowedTenants = list(vars["AZURE_ALLOWED_TENANTS"])
+	for _, id := range c.AllowedTenants {
+		if !guidPattern.MatchString(id) {
+			errs = append(errs, fmt.Errorf("AZURE_ALLOWED_TENANTS: %q is not a tenant ID (a lowercase GUID)", id))
+		}
+	}
+	c.B2CPolicy = strings.TrimSpace(vars["AZURE_B2C_POLICY"])
+	for name, dst := range map[string]*bool{
+		"AZURE_ALLOW_ANY_TENANT": &c.AllowAnyTenant, "AZURE_ALLOW_GUESTS": &c.AllowGuests, "AZURE_APP_SPECIFIC_KEYS": &c.AppSpecificKeys,
+	} {
+		v := strings.TrimSpace(vars[name])
+		if v == "" {
+			continue
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+		}
+		*dst = b
+	}
+	if c.Dev() {
+		return errs
+	}
+	t := strings.ToLower(c.TenantID)
+	multi := t == "organizations" || t == "common"
+	switch {
+	case len(c.AllowedTenants) > 0 && c.AllowAnyTenant:
+		errs = append(errs, errors.New("AZURE_ALLOWED_TENANTS and AZURE_ALLOW_ANY_TENANT=true contradict each other: set one"))
+	case multi && len(c.AllowedTenants) == 0 && !c.AllowAnyTenant:
+		errs = append(errs, fmt.Errorf("AZURE_TENANT_ID=%s accepts every tenant's tokens: list the tenant IDs in AZURE_ALLOWED_TENANTS, or set AZURE_ALLOW_ANY_TENANT=true if the API checks tenants itself", c.TenantID))
+	case !multi && (len(c.AllowedTenants) > 0 || c.AllowAnyTenant):
+		errs = append(errs, fmt.Errorf("AZURE_ALLOWED_TENANTS and AZURE_ALLOW_ANY_TENANT need AZURE_TENANT_ID=organizations or common, not %q", c.TenantID))
+	}
+	if c.B2CPolicy != "" {
+		switch {
+		case multi:
+			errs = append(errs, errors.New("AZURE_B2C_POLICY needs the B2C tenant in AZURE_TENANT_ID ({name}.onmicrosoft.com or its ID), not organizations or common"))
+		case slices.Contains(c.TokenVersions, entra.V1):
+			errs = append(errs, errors.New("AZURE_B2C_POLICY: B2C issues v2 tokens only; leave AZURE_TOKEN_VERSIONS unset or 2"))
+		case c.AppSpecificKeys:
+			errs = append(errs, errors.New("AZURE_APP_SPECIFIC_KEYS does not apply to B2C (AZURE_B2C_POLICY)"))
+		case c.AuthorityHost == "":
+			errs = append(errs, errors.New("AZURE_B2C_POLICY needs AZURE_AUTHORITY_HOST: https://{name}.b2clogin.com or the B2C custom domain"))
+		}
+	}
+	return errs
+}
+
+// validatorOptions are the entra options of a configuration with a tenant.
+func (c Config) validatorOptions() []entra.Option {
+	opts := []entra.Option{
+		entra.WithTenant(c.TenantID),
+		entra.WithAudiences(c.ClientID),
+		entra.WithAudiences(c.Audiences...),
+	}
+	if c.AuthorityHost != "" {
+		opts = append(opts, entra.WithAuthorityHost(c.AuthorityHost))
+	}
+	if len(c.TokenVersions) > 0 {
+		opts = append(opts, entra.WithTokenVersions(c.TokenVersions...))
+	}
+	if len(c.AllowedTenants) > 0 {
+		opts = append(opts, entra.WithAllowedTenants(c.AllowedTenants...))
+	}
+	if c.AllowAnyTenant {
+		opts = append(opts, entra.InsecureAllowAnyTenant())
+	}
+	if c.B2CPolicy != "" {
+		opts = append(opts, entra.WithB2CPolicy(c.B2CPolicy))
+	}
+	if c.AllowGuests {
+		opts = append(opts, entra.WithAllowGuests())
+	}
+	if c.AppSpecificKeys {
+		opts = append(opts, entra.WithAppSpecificKeys(c.ClientID))
+	}
+	return opts
 }
 
 // list splits a comma-separated value, dropping blanks.

@@ -1,11 +1,30 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 )
+
+const (
+	tenantA = "3f2e1d0c-9b8a-4765-8432-10fedcba9876"
+	tenantB = "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"
+)
+
+// tenant is a single tenant's variables and more.
+func tenant(more ...string) []string {
+	return append([]string{"AZURE_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47", "AZURE_CLIENT_ID=c"}, more...)
+}
 
 func TestLoadConfig(t *testing.T) {
 	tests := []struct {
@@ -36,6 +55,42 @@ func TestLoadConfig(t *testing.T) {
 		{"a bad log level is refused", []string{"LOG_LEVEL=loud"}, "", nil, "LOG_LEVEL"},
 		{"the development provider off loopback is refused", []string{"HTTP_ADDR=0.0.0.0:8000"}, "", nil, "loopback only"},
 		{"other variables are ignored", []string{"HOME=/root", "PATH=/bin"}, "", func(c Config) bool { return c.Dev() }, ""},
+
+		// Tenancies.
+		{"AZURE_TOKEN_VERSIONS=1,2 accepts both versions", tenant("AZURE_TOKEN_VERSIONS=1, 2"), "",
+			func(c Config) bool { return fmt.Sprint(c.TokenVersions) == "[1.0 2.0]" }, ""},
+		{"AZURE_TOKEN_VERSIONS=1.0 accepts v1", tenant("AZURE_TOKEN_VERSIONS=1.0"), "",
+			func(c Config) bool { return fmt.Sprint(c.TokenVersions) == "[1.0]" }, ""},
+		{"an unknown token version is refused", tenant("AZURE_TOKEN_VERSIONS=3"), "", nil, "AZURE_TOKEN_VERSIONS=\"3\": want 1, 2 or 1,2"},
+		{"a token version listed twice is refused", tenant("AZURE_TOKEN_VERSIONS=2,2.0"), "", nil, "lists a version twice"},
+		{"organizations with a tenant list", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c", "AZURE_ALLOWED_TENANTS=" + tenantA + "," + tenantB}, "",
+			func(c Config) bool {
+				return strings.Join(c.AllowedTenants, ",") == tenantA+","+tenantB && !c.AllowAnyTenant
+			}, ""},
+		{"common with any tenant, opted in", []string{"AZURE_TENANT_ID=common", "AZURE_CLIENT_ID=c", "AZURE_ALLOW_ANY_TENANT=true"}, "",
+			func(c Config) bool { return c.AllowAnyTenant }, ""},
+		{"organizations without a list or opt-in is refused", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c"}, "", nil,
+			"AZURE_TENANT_ID=organizations accepts every tenant's tokens: list the tenant IDs in AZURE_ALLOWED_TENANTS"},
+		{"organizations with any tenant turned off is refused", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c", "AZURE_ALLOW_ANY_TENANT=false"}, "", nil,
+			"accepts every tenant's tokens"},
+		{"a tenant list on a single tenant is refused", tenant("AZURE_ALLOWED_TENANTS=" + tenantA), "", nil, "need AZURE_TENANT_ID=organizations or common"},
+		{"any tenant on a single tenant is refused", tenant("AZURE_ALLOW_ANY_TENANT=true"), "", nil, "need AZURE_TENANT_ID=organizations or common"},
+		{"a tenant list and any tenant are refused together", []string{"AZURE_TENANT_ID=common", "AZURE_CLIENT_ID=c", "AZURE_ALLOWED_TENANTS=" + tenantA, "AZURE_ALLOW_ANY_TENANT=true"}, "", nil, "contradict"},
+		{"an allowed tenant that is not a tenant ID is refused", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c", "AZURE_ALLOWED_TENANTS=contoso.com"}, "", nil,
+			`AZURE_ALLOWED_TENANTS: "contoso.com" is not a tenant ID`},
+		{"B2C with its b2clogin.com host", []string{"AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_CLIENT_ID=c", "AZURE_B2C_POLICY=B2C_1_susi", "AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com"}, "",
+			func(c Config) bool { return c.B2CPolicy == "B2C_1_susi" }, ""},
+		{"B2C without an authority host is refused", tenant("AZURE_B2C_POLICY=B2C_1_susi"), "", nil, "AZURE_B2C_POLICY needs AZURE_AUTHORITY_HOST"},
+		{"B2C with v1 tokens is refused", tenant("AZURE_B2C_POLICY=B2C_1_susi", "AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZURE_TOKEN_VERSIONS=1"), "", nil, "B2C issues v2 tokens only"},
+		{"B2C with app-specific keys is refused", tenant("AZURE_B2C_POLICY=B2C_1_susi", "AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZURE_APP_SPECIFIC_KEYS=true"), "", nil, "does not apply to B2C"},
+		{"B2C on common is refused", []string{"AZURE_TENANT_ID=common", "AZURE_CLIENT_ID=c", "AZURE_ALLOW_ANY_TENANT=1", "AZURE_B2C_POLICY=B2C_1_susi"}, "", nil, "needs the B2C tenant"},
+		{"guests and app-specific keys", tenant("AZURE_ALLOW_GUESTS=TRUE", "AZURE_APP_SPECIFIC_KEYS=1"), "",
+			func(c Config) bool { return c.AllowGuests && c.AppSpecificKeys }, ""},
+		{"a boolean that is not one is refused", tenant("AZURE_ALLOW_GUESTS=yes"), "", nil, `AZURE_ALLOW_GUESTS="yes": want true or false`},
+		{"tenancy variables without a tenant are refused", []string{"AZURE_ALLOW_GUESTS=true", "AZURE_TOKEN_VERSIONS=1"}, "", nil,
+			"AZURE_TOKEN_VERSIONS, AZURE_ALLOW_GUESTS need AZURE_TENANT_ID"},
+		{"tenancy variables are read from .env", nil, "AZURE_TENANT_ID=organizations\nAZURE_CLIENT_ID=c\nAZURE_ALLOWED_TENANTS=" + tenantA + "\n",
+			func(c Config) bool { return len(c.AllowedTenants) == 1 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,5 +111,126 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("got %+v, %v", c, err)
 			}
 		})
+	}
+}
+
+// TestTenancyVariables checks, for each tenancy of the README's table, that
+// its variables give a validator that accepts the tenancy's tokens and
+// refuses a near miss: the mapping from variables to entra options.
+func TestTenancyVariables(t *testing.T) {
+	// token is a token of the test provider, and the validation error it
+	// must get (nil: accepted).
+	type token struct {
+		opts func(idp *entratest.Server) []entratest.TokenOption
+		want error
+	}
+	valid := token{func(*entratest.Server) []entratest.TokenOption { return nil }, nil}
+	with := func(want error, o ...entratest.TokenOption) token {
+		return token{func(*entratest.Server) []entratest.TokenOption { return o }, want}
+	}
+	local := func(opts ...entratest.Option) func(t *testing.T) *entratest.Server {
+		return func(t *testing.T) *entratest.Server { return entratest.NewServer(t, opts...) }
+	}
+	at := func(authority string, opts ...entratest.Option) func(t *testing.T) *entratest.Server {
+		return func(t *testing.T) *entratest.Server { return entratest.NewServerAt(t, authority, opts...) }
+	}
+	tests := []struct {
+		name   string
+		server func(t *testing.T) *entratest.Server
+		env    func(idp *entratest.Server) []string
+		tokens []token
+	}{
+		{"single tenant, v2 tokens", local(),
+			func(*entratest.Server) []string { return nil },
+			[]token{valid, with(entra.ErrIssuer, entratest.V1Token(), entratest.Audience(entratest.DefaultClientID)), with(entra.ErrGuest, entratest.Guest())}},
+		{"single tenant, v1 tokens", local(),
+			func(idp *entratest.Server) []string {
+				return []string{"AZURE_TOKEN_VERSIONS=1", "AZURE_AUDIENCES=" + idp.AppIDURI()}
+			},
+			[]token{with(nil, entratest.V1Token()), with(entra.ErrIssuer)}},
+		{"single tenant, both versions", local(),
+			func(idp *entratest.Server) []string {
+				return []string{"AZURE_TOKEN_VERSIONS=1,2", "AZURE_AUDIENCES=" + idp.AppIDURI()}
+			},
+			[]token{with(nil, entratest.V1Token()), valid}},
+		{"multi-tenant, listed tenants", local(),
+			func(*entratest.Server) []string {
+				return []string{"AZURE_TENANT_ID=organizations", "AZURE_ALLOWED_TENANTS=" + tenantA}
+			},
+			[]token{with(nil, entratest.FromTenant(tenantA)), with(entra.ErrTenant, entratest.FromTenant(tenantB))}},
+		{"multi-tenant, any tenant", local(),
+			func(*entratest.Server) []string {
+				return []string{"AZURE_TENANT_ID=common", "AZURE_ALLOW_ANY_TENANT=true"}
+			},
+			[]token{with(nil, entratest.FromTenant(tenantB)), with(entra.ErrIssuer, entratest.SignedWithPersonalAccountKey())}},
+		{"B2C", at(entra.B2CHost("contoso"), entratest.WithB2C("contoso", "B2C_1_susi", "B2C_1_edit")),
+			func(*entratest.Server) []string {
+				return []string{"AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_B2C_POLICY=B2C_1_susi"}
+			},
+			[]token{valid, with(entra.ErrPolicy, entratest.Policy("B2C_1_edit"))}},
+		{"Entra External ID", at(entra.ExternalIDHost("contoso"), entratest.WithIssuerBase("https://"+entratest.DefaultTenantID+".ciamlogin.com")),
+			func(*entratest.Server) []string { return nil },
+			[]token{valid, with(entra.ErrIssuer, entratest.IssuerClaim(entra.ExternalIDHost("contoso")+"/"+entratest.DefaultTenantID+"/v2.0"))}},
+		{"a national cloud", at(entra.USGovernment),
+			func(*entratest.Server) []string { return nil },
+			[]token{valid, with(entra.ErrIssuer, entratest.IssuerClaim(entra.PublicCloud+"/"+entratest.DefaultTenantID+"/v2.0"))}},
+		{"guests allowed", local(),
+			func(*entratest.Server) []string { return []string{"AZURE_ALLOW_GUESTS=true"} },
+			[]token{with(nil, entratest.Guest())}},
+		{"app-specific signing keys", local(entratest.WithCustomSigningKey()),
+			func(*entratest.Server) []string { return []string{"AZURE_APP_SPECIFIC_KEYS=true"} },
+			[]token{valid}},
+		{"a custom signing key without app-specific keys", local(entratest.WithCustomSigningKey()),
+			func(*entratest.Server) []string { return nil },
+			[]token{with(entra.ErrUnknownKey)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			idp := tt.server(t)
+			env := append([]string{"AZURE_TENANT_ID=" + idp.TenantID(), "AZURE_CLIENT_ID=" + idp.ClientID(), "AZURE_AUTHORITY_HOST=" + idp.Authority()}, tt.env(idp)...)
+			c, err := LoadConfig(env, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// idp.Client() reaches the provider on loopback, also when it
+			// answers as a real host; nothing else is ever reached.
+			v, err := entra.NewValidator(append(c.validatorOptions(),
+				entra.WithHTTPClient(idp.Client()), entra.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, tok := range tt.tokens {
+				if _, err := v.Validate(context.Background(), idp.Issue(tok.opts(idp)...)); !errors.Is(err, tok.want) {
+					t.Errorf("token %d: err = %v, want %v", i, err, tok.want)
+				}
+			}
+		})
+	}
+}
+
+// With B2C, Swagger UI signs users in through the user flow.
+func TestB2CSignInGoesThroughTheUserFlow(t *testing.T) {
+	c, err := LoadConfig([]string{
+		"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0",
+		"AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_CLIENT_ID=c", "AZURE_B2C_POLICY=B2C_1_susi",
+		"AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com", "OPENAPI_CLIENT_ID=spa",
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.conn.Close(); s.grpcLis.Close(); s.httpLis.Close() })
+	rec := httptest.NewRecorder()
+	s.http.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
+	for _, want := range []string{
+		`"authorizationUrl": "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi/oauth2/v2.0/authorize"`,
+		`"tokenUrl": "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi/oauth2/v2.0/token"`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("the OpenAPI document lacks %s", want)
+		}
 	}
 }

@@ -90,13 +90,7 @@ func (s *Server) build() error {
 			entra.WithTenant(idp.TenantID()),
 			entra.WithAudiences(idp.ClientID(), "api://"+idp.ClientID()))
 	} else {
-		if s.cfg.AuthorityHost != "" {
-			opts = append(opts, entra.WithAuthorityHost(s.cfg.AuthorityHost))
-		}
-		opts = append(opts,
-			entra.WithTenant(s.cfg.TenantID),
-			entra.WithAudiences(s.cfg.ClientID),
-			entra.WithAudiences(s.cfg.Audiences...))
+		opts = append(opts, s.cfg.validatorOptions()...)
 	}
 	var err error
 	if s.validator, err = entra.NewValidator(opts...); err != nil {
@@ -156,6 +150,10 @@ func (s *Server) buildHTTP() error {
 		}
 	}
 	oauth := strings.TrimSuffix(authority, "/") + "/" + tenant + "/oauth2/v2.0/"
+	if s.cfg.B2CPolicy != "" {
+		// B2C signs users in through the user flow.
+		oauth = strings.TrimSuffix(authority, "/") + "/" + tenant + "/" + s.cfg.B2CPolicy + "/oauth2/v2.0/"
+	}
 
 	conn, err := grpc.NewClient(dialTarget(s.grpcLis.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
