@@ -5,17 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -23,7 +19,6 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
-	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 )
 
 // syncBuffer collects logs written from server goroutines.
@@ -56,39 +51,11 @@ type env struct {
 func newEnv(t *testing.T, opts ...entra.Option) *env {
 	t.Helper()
 	idp := entratest.NewServer(t)
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	v, err := entra.NewValidator(append([]entra.Option{
+	return newTenancyEnv(t, idp, append([]entra.Option{
 		entra.WithAuthorityHost(idp.Authority()),
 		entra.WithTenant(idp.TenantID()),
 		entra.WithAudiences(idp.ClientID()),
-		entra.WithLogger(logger),
 	}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	authz, err := interceptor.New(v, interceptor.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(
-		grpc.UnaryInterceptor(authz.UnaryServerInterceptor()),
-		grpc.StreamInterceptor(authz.StreamServerInterceptor()),
-	)
-	itemsv1.RegisterItemServiceServer(srv, server.NewItems())
-	itemsv1.RegisterInfoServiceServer(srv, &server.Info{Name: "test"})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &env{idp: idp, items: itemsv1.NewItemServiceClient(conn), info: itemsv1.NewInfoServiceClient(conn), logs: logs}
 }
 
 func withToken(token string) context.Context {
