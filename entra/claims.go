@@ -222,11 +222,15 @@ func numericDate(f *float64) (t time.Time, ok bool) {
 	return time.Unix(int64(sec), int64(frac*1e9)), true
 }
 
-// parseClaims decodes a verified payload.
+// parseClaims decodes a verified payload: in one pass when the lean reader
+// can (Entra's tokens), else with encoding/json, which decides alike.
 func parseClaims(payload []byte) (*tokenClaims, error) {
 	var tc tokenClaims
-	if err := json.Unmarshal(payload, &tc); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	if !tc.decodeLean(string(payload)) {
+		tc = tokenClaims{}
+		if err := json.Unmarshal(payload, &tc); err != nil {
+			return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+		}
 	}
 	var ok [3]bool
 	tc.exp, ok[0] = numericDate(tc.Exp)
@@ -265,4 +269,88 @@ func (tc *tokenClaims) claims(aud, kid string, payload []byte) *Claims {
 		payload:           payload,
 	}
 	return c
+}
+
+// leanClaim sets one field of tokenClaims from its raw JSON value, or
+// reports that encoding/json must decide.
+type leanClaim struct {
+	bit uint32 // for duplicates
+	set func(tc *tokenClaims, raw string) bool
+}
+
+// leanClaims are the members of tokenClaims by their JSON names; a test
+// checks that it covers every field.
+var leanClaims = func() map[string]leanClaim {
+	str := func(field func(*tokenClaims) *string) func(*tokenClaims, string) bool {
+		return func(tc *tokenClaims, raw string) (ok bool) {
+			*field(tc), ok = plainString(raw)
+			return ok
+		}
+	}
+	num := func(field func(*tokenClaims) **float64) func(*tokenClaims, string) bool {
+		return func(tc *tokenClaims, raw string) (ok bool) {
+			*field(tc), ok = number(raw)
+			return ok
+		}
+	}
+	setters := map[string]func(*tokenClaims, string) bool{
+		"iss": str(func(tc *tokenClaims) *string { return &tc.Iss }),
+		"aud": func(tc *tokenClaims, raw string) (ok bool) {
+			if one, ok := plainString(raw); ok {
+				tc.Aud = audience{one}
+				return true
+			}
+			tc.Aud, ok = plainStrings(raw)
+			return ok
+		},
+		"exp":                num(func(tc *tokenClaims) **float64 { return &tc.Exp }),
+		"nbf":                num(func(tc *tokenClaims) **float64 { return &tc.Nbf }),
+		"iat":                num(func(tc *tokenClaims) **float64 { return &tc.Iat }),
+		"sub":                str(func(tc *tokenClaims) *string { return &tc.Sub }),
+		"oid":                str(func(tc *tokenClaims) *string { return &tc.Oid }),
+		"tid":                str(func(tc *tokenClaims) *string { return &tc.Tid }),
+		"name":               str(func(tc *tokenClaims) *string { return &tc.Name }),
+		"preferred_username": str(func(tc *tokenClaims) *string { return &tc.PreferredUsername }),
+		"upn":                str(func(tc *tokenClaims) *string { return &tc.Upn }),
+		"unique_name":        str(func(tc *tokenClaims) *string { return &tc.UniqueName }),
+		"azp":                str(func(tc *tokenClaims) *string { return &tc.Azp }),
+		"appid":              str(func(tc *tokenClaims) *string { return &tc.Appid }),
+		"idtyp":              str(func(tc *tokenClaims) *string { return &tc.Idtyp }),
+		"ver":                str(func(tc *tokenClaims) *string { return &tc.Ver }),
+		"scp":                str(func(tc *tokenClaims) *string { return &tc.Scp }),
+		"roles": func(tc *tokenClaims, raw string) (ok bool) {
+			tc.Roles, ok = plainStrings(raw)
+			return ok
+		},
+		"acct": num(func(tc *tokenClaims) **float64 { return &tc.Acct }),
+		"idp":  str(func(tc *tokenClaims) *string { return &tc.Idp }),
+		"tfp":  str(func(tc *tokenClaims) *string { return &tc.Tfp }),
+		"acr":  str(func(tc *tokenClaims) *string { return &tc.Acr }),
+	}
+	m := make(map[string]leanClaim, len(setters))
+	for name, set := range setters {
+		m[name] = leanClaim{bit: 1 << len(m), set: set}
+	}
+	return m
+}()
+
+// decodeLean decodes the claims with the lean JSON reader and reports
+// whether it could; when it could not, tc is partly set and encoding/json
+// must decide. It gives up on a key that encoding/json would match, case
+// insensitively, to a claim we read ("ISS" sets Iss there), and on a
+// claim given twice (the last wins there).
+func (tc *tokenClaims) decodeLean(s string) bool {
+	var seen uint32
+	return members(s, func(key, raw string) bool {
+		c, ok := leanClaims[key]
+		if !ok {
+			_, folds := leanClaims[strings.ToLower(key)] // keys are ASCII
+			return !folds
+		}
+		if seen&c.bit != 0 {
+			return false
+		}
+		seen |= c.bit
+		return c.set(tc, raw)
+	})
 }

@@ -3,7 +3,6 @@ package entra
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -101,11 +100,11 @@ var b64 = base64.RawURLEncoding.Strict()
 
 // verifyLean decides tokens of Entra's shape without jwx's general parser:
 // three canonical base64url segments (strict: no padding, no stray bits, so
-// the signed text is exactly the text received), a header of string
-// members among leanHeaders, an allowed alg and a kid. Then the key comes
-// from keyFor and jwx's verifier for the alg checks the signature. For any
-// other token it returns decided == false and leaves the decision to
-// verifyJWX.
+// the signed text is exactly the text received), a header of plain string
+// members among leanHeaders, each once, an allowed alg and a kid. Then the
+// key comes from keyFor and jwx's verifier for the alg checks the
+// signature. For any other token it returns decided == false and leaves
+// the decision to verifyJWX.
 func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, decided bool, err error) {
 	h, rest, ok1 := strings.Cut(raw, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
@@ -117,18 +116,20 @@ func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, de
 	if err1 != nil || err2 != nil {
 		return verified{}, false, nil
 	}
-	var members map[string]any
-	if json.Unmarshal(hdrJSON, &members) != nil {
-		return verified{}, false, nil
-	}
-	var hdr [len(leanHeaders)]string
-	for name, value := range members {
+	var (
+		hdr  [len(leanHeaders)]string
+		seen [len(leanHeaders)]bool
+	)
+	if !members(string(hdrJSON), func(name, raw string) (ok bool) {
 		i := slices.Index(leanHeaders[:], name)
-		str, isString := value.(string)
-		if i < 0 || !isString {
-			return verified{}, false, nil
+		if i < 0 || seen[i] {
+			return false
 		}
-		hdr[i] = str
+		seen[i] = true
+		hdr[i], ok = plainString(raw)
+		return ok
+	}) {
+		return verified{}, false, nil
 	}
 	alg, kid := jwa.SignatureAlgorithm(hdr[0]), hdr[1]
 	verifier, ok := v.verifiers[alg]
