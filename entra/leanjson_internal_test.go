@@ -62,19 +62,19 @@ func TestLeanClaimsDecideEntraTokens(t *testing.T) {
 // plain reading (or refuses): the lean reader must leave them to it.
 func TestLeanClaimsGiveUp(t *testing.T) {
 	for _, s := range []string{
-		`{"iss":"a","iss":"b"}`,           // duplicate: the last wins in encoding/json
-		`{"ISS":"a"}`,                     // case-insensitive match in encoding/json
-		`{"Preferred_Username":"a"}`,      // the same
-		`{"ſub":"a"}`,                     // U+017F folds to s
-		`{"iss":"a\u0062"}`,               // an escape in a value read
-		`{"i\u0073s":"a"}`,                // an escape in a key
-		`{"name":"\xff"}`,                 // invalid UTF-8, replaced by encoding/json
-		`{"iss":null}`,                    // null leaves a string alone
-		`{"aud":null}`,                    // and gives aud [""] through its unmarshaler
-		`{"roles":["a",null]}`,            // a null element
-		`{"exp":"1"}`,                     // wrong type
-		`{"exp":1e400}`,                   // out of range
-		`{"aud":["a",1]}`,                 // wrong element type
+		`{"iss":"a","iss":"b"}`,      // duplicate: the last wins in encoding/json
+		`{"ISS":"a"}`,                // case-insensitive match in encoding/json
+		`{"Preferred_Username":"a"}`, // the same
+		`{"ſub":"a"}`,                // U+017F folds to s
+		`{"iss":"a\u0062"}`,          // an escape in a value read
+		`{"i\u0073s":"a"}`,           // an escape in a key
+		`{"name":"\xff"}`,            // invalid UTF-8, replaced by encoding/json
+		`{"iss":null}`,               // null leaves a string alone
+		`{"aud":null}`,               // and gives aud [""] through its unmarshaler
+		`{"roles":["a",null]}`,       // a null element
+		`{"exp":"1"}`,                // wrong type
+		`{"exp":1e400}`,              // out of range
+		`{"aud":["a",1]}`,            // wrong element type
 		`{"x":` + strings.Repeat("[", maxLeanDepth) + strings.Repeat("]", maxLeanDepth) + `}`,
 		`[]`, `null`, `"x"`, ``, ` `,
 		`{"iss":"a"}x`, `{"iss":"a",}`, `{"iss" "a"}`, `{,}`, `{"a":01}`, `{"a":1.}`, `{"a":.5}`,
