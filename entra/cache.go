@@ -34,6 +34,7 @@ type cacheEntry struct {
 	key       *publicKey // the key that verified the token
 	notBefore time.Time  // nbf minus skew
 	expires   time.Time  // exp plus skew
+	slot      int        // the ring slot that owns the entry
 }
 
 func newTokenCache(size int) *tokenCache {
@@ -68,18 +69,26 @@ func (c *tokenCache) get(d [32]byte, now time.Time, st *keyState) *cacheEntry {
 	return e
 }
 
+// put stores e under d. Each ring slot owns the entry it was given: when
+// the slot comes round again, that entry goes, whether or not get dropped
+// it meanwhile, so a shard never holds more entries than its ring has
+// slots.
 func (c *tokenCache) put(d [32]byte, e *cacheEntry) {
 	s := c.shard(&d)
 	s.mu.Lock()
-	if _, ok := s.entries[d]; !ok {
-		if len(s.entries) >= len(s.ring) {
-			delete(s.entries, s.ring[s.next])
-		}
-		s.ring[s.next] = d
-		s.next = (s.next + 1) % len(s.ring)
+	defer s.mu.Unlock()
+	if old, ok := s.entries[d]; ok {
+		e.slot = old.slot
+		s.entries[d] = e
+		return
 	}
+	if owner, ok := s.entries[s.ring[s.next]]; ok && owner.slot == s.next {
+		delete(s.entries, s.ring[s.next])
+	}
+	e.slot = s.next
+	s.ring[s.next] = d
 	s.entries[d] = e
-	s.mu.Unlock()
+	s.next = (s.next + 1) % len(s.ring)
 }
 
 // len counts the entries, for tests.

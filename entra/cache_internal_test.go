@@ -2,6 +2,7 @@ package entra
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -27,5 +28,28 @@ func TestTheCacheIsBounded(t *testing.T) {
 	}
 	if c.get(digest("token-9999"), now, st) != nil {
 		t.Fatal("an entry whose key was gone was kept")
+	}
+}
+
+// TestTheCacheStaysBoundedWhenEntriesExpire mixes puts with gets that drop
+// expired entries: the shard must still never hold more than its slots.
+func TestTheCacheStaysBoundedWhenEntriesExpire(t *testing.T) {
+	const size = cacheShards * 4
+	c := newTokenCache(size)
+	st := &keyState{keys: map[string]*publicKey{"k": {}}}
+	now := time.Now()
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 100_000 {
+		d := digest(fmt.Sprint("token-", r.IntN(2_000)))
+		if r.IntN(3) == 0 {
+			c.get(d, now.Add(time.Duration(r.IntN(3))*time.Hour), st)
+			continue
+		}
+		c.put(d, &cacheEntry{claims: &Claims{keyID: "k"}, key: st.keys["k"], expires: now.Add(time.Duration(r.IntN(3)) * time.Hour)})
+		for j := range c.shards {
+			if n, slots := len(c.shards[j].entries), len(c.shards[j].ring); n > slots {
+				t.Fatalf("after %d operations shard %d holds %d entries in %d slots", i, j, n, slots)
+			}
+		}
 	}
 }

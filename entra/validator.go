@@ -94,6 +94,14 @@ func (v *Validator) Preload(ctx context.Context) error {
 // Ready reports whether a key set has been loaded.
 func (v *Validator) Ready() bool { return v.keys.state.Load() != nil }
 
+// ClockSkew is the leeway allowed on exp and nbf: a token is valid until
+// exp plus this. Interceptors use it to end streams when their token
+// expires.
+func (v *Validator) ClockSkew() time.Duration { return v.skew }
+
+// Now is the validator's clock (time.Now unless [WithClock] set another).
+func (v *Validator) Now() time.Time { return v.now() }
+
 // Metadata returns the identity provider's discovery document as last
 // fetched, and whether one has been.
 func (v *Validator) Metadata() (Metadata, bool) {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -34,7 +35,7 @@ func (v *Validator) verify(ctx context.Context, raw string) (verified, error) {
 // alg on the key. Both verify paths use it.
 func (v *Validator) keyFor(ctx context.Context, alg jwa.SignatureAlgorithm, kid string) (*publicKey, *keyState, error) {
 	if !slices.Contains(v.algorithms, alg) {
-		return nil, nil, fmt.Errorf("%w: %q", ErrAlgorithm, alg)
+		return nil, nil, fmt.Errorf("%w: %s", ErrAlgorithm, quoteShort(string(alg)))
 	}
 	if kid == "" {
 		return nil, nil, ErrMissingKeyID
@@ -47,6 +48,15 @@ func (v *Validator) keyFor(ctx context.Context, alg jwa.SignatureAlgorithm, kid 
 		return nil, nil, fmt.Errorf("%w: key %q is for %s", ErrAlgorithm, kid, k.alg)
 	}
 	return k, st, nil
+}
+
+// quoteShort quotes a caller-chosen header value for an error message,
+// cut to 32 bytes: the message is logged, and a token must not fill logs.
+func quoteShort(s string) string {
+	if len(s) > 32 {
+		return strconv.Quote(s[:32]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // verifyJWX is the reference path: jwx parses the compact JWS and verifies

@@ -2,6 +2,7 @@ package entra
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
@@ -113,5 +114,21 @@ func TestLeanPathDecidesEntraShapedTokens(t *testing.T) {
 				t.Fatalf("decided = %v", decided)
 			}
 		})
+	}
+}
+
+func TestAChosenAlgIsCutInErrors(t *testing.T) {
+	idp := entratest.NewServer(t)
+	v, err := NewValidator(WithAuthorityHost(idp.Authority()), WithTenant(idp.TenantID()), WithAudiences(idp.ClientID()),
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(idp.Issue(), ".")
+	header := `{"alg":"` + strings.Repeat("A", 4000) + `","kid":"k"}`
+	parts[0] = base64.RawURLEncoding.EncodeToString([]byte(header))
+	_, err = v.Validate(context.Background(), strings.Join(parts, "."))
+	if !errors.Is(err, ErrAlgorithm) || len(err.Error()) > 100 {
+		t.Fatalf("error %.200q (%d bytes), want ErrAlgorithm in under 100 bytes", err, len(err.Error()))
 	}
 }
