@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
-	"unsafe"
 )
 
 // DefaultCacheSize is how many validated tokens are kept by default.
@@ -47,11 +46,8 @@ func newTokenCache(size int) *tokenCache {
 	return c
 }
 
-// digest hashes the token's bytes in place: Sum256 neither keeps nor
-// changes its input.
-func digest(raw string) [32]byte {
-	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
-}
+// digest hashes the token's bytes.
+func digest(raw string) [32]byte { return sha256.Sum256(bytesOf(raw)) }
 
 func (c *tokenCache) shard(d *[32]byte) *cacheShard { return &c.shards[d[0]%cacheShards] }
 

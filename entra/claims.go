@@ -223,10 +223,12 @@ func numericDate(f *float64) (t time.Time, ok bool) {
 }
 
 // parseClaims decodes a verified payload: in one pass when the lean reader
-// can (Entra's tokens), else with encoding/json, which decides alike.
+// can (Entra's tokens), else with encoding/json, which decides alike. The
+// lean reader's strings share the payload's memory, which is never
+// written (see verified.payload).
 func parseClaims(payload []byte) (*tokenClaims, error) {
 	var tc tokenClaims
-	if !tc.decodeLean(string(payload)) {
+	if !tc.decodeLean(stringOf(payload)) {
 		tc = tokenClaims{}
 		if err := json.Unmarshal(payload, &tc); err != nil {
 			return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // A reader for the small JSON objects of tokens: the JWS header and the
@@ -267,3 +268,11 @@ func number(raw string) (*float64, bool) {
 	f, err := strconv.ParseFloat(raw, 64)
 	return &f, err == nil
 }
+
+// bytesOf views s as bytes without copying it, for functions that only
+// read their input (hashes): the view must never be written or kept.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// stringOf views b as a string without copying it: b must never be written
+// afterwards.
+func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

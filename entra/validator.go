@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // Validator validates Entra ID access tokens for one API. It is safe for
@@ -27,7 +26,6 @@ type Validator struct {
 	maxBytes    int
 	now         func() time.Time
 	cache       *tokenCache // nil when disabled
-	verifiers   map[jwa.SignatureAlgorithm]jws.Verifier
 }
 
 // NewValidator returns a validator configured by opts. It checks the
@@ -60,13 +58,8 @@ func NewValidator(opts ...Option) (*Validator, error) {
 		maxBytes:    c.maxTokenBytes,
 		now:         c.now,
 	}
-	v.verifiers = map[jwa.SignatureAlgorithm]jws.Verifier{}
 	for _, a := range c.algorithms {
-		alg := jwa.SignatureAlgorithm(a)
-		v.algorithms = append(v.algorithms, alg)
-		if v.verifiers[alg], err = jws.NewVerifier(alg); err != nil {
-			return nil, fmt.Errorf("entra: %w", err)
-		}
+		v.algorithms = append(v.algorithms, jwa.SignatureAlgorithm(a))
 	}
 	if c.cacheSize > 0 {
 		v.cache = newTokenCache(c.cacheSize)

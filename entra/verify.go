@@ -1,7 +1,12 @@
 package entra
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -14,6 +19,8 @@ import (
 
 // verified is a token whose signature a published key verified.
 type verified struct {
+	// payload is the decoded claims, a buffer no one else holds and no one
+	// writes: the claims are read from it in place, as a string.
 	payload []byte
 	key     *publicKey
 	state   *keyState
@@ -98,7 +105,7 @@ func (v *Validator) verifyJWX(ctx context.Context, raw string) (verified, error)
 	case err != nil:
 		return verified{}, ErrSignature
 	}
-	vt.payload = payload
+	vt.payload = bytes.Clone(payload) // ours alone: see verified.payload
 	return vt, nil
 }
 
@@ -112,8 +119,8 @@ var b64 = base64.RawURLEncoding.Strict()
 // three canonical base64url segments (strict: no padding, no stray bits, so
 // the signed text is exactly the text received), a header of plain string
 // members among leanHeaders, each once, an allowed alg and a kid. Then the
-// key comes from keyFor and jwx's verifier for the alg checks the
-// signature. For any other token it returns decided == false and leaves
+// key comes from keyFor and crypto/rsa checks the signature, as jwx's
+// verifier for the alg does. For any other token it returns decided == false and leaves
 // the decision to verifyJWX.
 func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, decided bool, err error) {
 	h, rest, ok1 := strings.Cut(raw, ".")
@@ -142,8 +149,8 @@ func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, de
 		return verified{}, false, nil
 	}
 	alg, kid := jwa.SignatureAlgorithm(hdr[0]), hdr[1]
-	verifier, ok := v.verifiers[alg]
-	if !ok || kid == "" {
+	scheme, ok := rsaSchemes[alg]
+	if !ok || !slices.Contains(v.algorithms, alg) || kid == "" {
 		return verified{}, false, nil
 	}
 	payload, err := b64.DecodeString(p)
@@ -155,9 +162,42 @@ func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, de
 	if err != nil {
 		return verified{}, true, err
 	}
-	if verifier.Verify([]byte(raw[:len(h)+1+len(p)]), sig, vt.key.key) != nil {
+	if scheme.verify(vt.key.key, raw[:len(h)+1+len(p)], sig) != nil {
 		return verified{}, true, ErrSignature
 	}
 	vt.payload = payload
 	return vt, true, nil
+}
+
+// rsaScheme is how an RSA JWS algorithm signs (RFC 7518 §3.3, §3.5).
+type rsaScheme struct {
+	hash crypto.Hash
+	pss  bool
+}
+
+var rsaSchemes = map[jwa.SignatureAlgorithm]rsaScheme{
+	jwa.RS256: {crypto.SHA256, false}, jwa.RS384: {crypto.SHA384, false}, jwa.RS512: {crypto.SHA512, false},
+	jwa.PS256: {crypto.SHA256, true}, jwa.PS384: {crypto.SHA384, true}, jwa.PS512: {crypto.SHA512, true},
+}
+
+// verify checks sig over the signing input with pub, as jwx's RSA verifier
+// does (PSS with the salt length read from the signature), but hashing the
+// input in place instead of a copy of it.
+func (s rsaScheme) verify(pub *rsa.PublicKey, input string, sig []byte) error {
+	var sum []byte
+	switch s.hash {
+	case crypto.SHA256:
+		d := sha256.Sum256(bytesOf(input))
+		sum = d[:]
+	case crypto.SHA384:
+		d := sha512.Sum384(bytesOf(input))
+		sum = d[:]
+	default:
+		d := sha512.Sum512(bytesOf(input))
+		sum = d[:]
+	}
+	if s.pss {
+		return rsa.VerifyPSS(pub, s.hash, sum, sig, nil)
+	}
+	return rsa.VerifyPKCS1v15(pub, s.hash, sum, sig)
 }

@@ -46,7 +46,7 @@ func outcomeOf(vt verified, err error) outcome {
 func FuzzLeanMatchesJWX(f *testing.F) {
 	idp := entratest.NewServer(f)
 	v, err := NewValidator(WithAuthorityHost(idp.Authority()), WithTenant(idp.TenantID()), WithAudiences(idp.ClientID()),
-		WithAlgorithms("RS256", "PS256"), WithMinRefreshInterval(time.Hour), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		WithAlgorithms("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"), WithMinRefreshInterval(time.Hour), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -59,6 +59,10 @@ func FuzzLeanMatchesJWX(f *testing.F) {
 		good,
 		idp.Issue(entratest.Algorithm("PS256")),
 		idp.Issue(entratest.Algorithm("RS384")),
+		idp.Issue(entratest.Algorithm("RS512")),
+		idp.Issue(entratest.Algorithm("PS384")),
+		idp.Issue(entratest.Algorithm("PS512")),
+		idp.Issue(entratest.Algorithm("PS512"), entratest.SignedWithWrongKey()),
 		idp.Issue(entratest.Header("x5t", "abc")),
 		idp.Issue(entratest.Header("jku", "http://127.0.0.1:1/k")),
 		idp.Issue(entratest.Header("crit", []string{"exp"})),
