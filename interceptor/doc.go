@@ -13,13 +13,20 @@
 // without a rule (health checks, reflection) are exempted in the server
 // wiring with go-grpc-middleware's selector, not inside this package.
 //
+// A stream lasts no longer than its caller's token: at exp plus the
+// validator's clock skew its handler's context is done, its sends and
+// receives fail, and it ends as a call with an expired token would have
+// (Unauthenticated, [ReasonTokenExpired]). A handler waiting in Recv on a
+// silent client ends when the client next sends or leaves.
+//
 // Failures are gRPC statuses carrying an errdetails.ErrorInfo whose Reason
 // is one of the Reason… constants:
 //
 //   - codes.Unauthenticated: no token, or a token that failed validation
 //     (the message says what failed: expired, wrong audience, …);
 //   - codes.PermissionDenied: a valid token that lacks the required scope or
-//     role (the message and the ErrorInfo metadata name them), or a method
+//     role (the message and the ErrorInfo metadata name them; an app-only
+//     token qualifies by role only, whatever scp it carries), or a method
 //     without a rule;
 //   - codes.Unavailable: the identity provider's keys could not be loaded.
 //

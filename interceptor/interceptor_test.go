@@ -179,7 +179,7 @@ func TestEveryRuleKindOnEveryRPCKind(t *testing.T) {
 			codes.Unauthenticated},
 		{"CreateItem (unary, scope)",
 			[]token{{"user with Items.Write", []entratest.TokenOption{entratest.Scopes("Items.Write")}}},
-			[]token{{"user with Items.Read", []entratest.TokenOption{entratest.Scopes("Items.Read")}}, {"user with items.write in the wrong case", []entratest.TokenOption{entratest.Scopes("items.write")}}},
+			[]token{{"user with Items.Read", []entratest.TokenOption{entratest.Scopes("Items.Read")}}, {"user with items.write in the wrong case", []entratest.TokenOption{entratest.Scopes("items.write")}}, {"app carrying scope Items.Write", []entratest.TokenOption{entratest.ForApp("admin-daemon"), entratest.Scopes("Items.Write")}}},
 			codes.Unauthenticated},
 		{"DeleteItem (unary, app role)",
 			[]token{{"app with Items.Admin", []entratest.TokenOption{entratest.ForApp("admin-daemon")}}},
@@ -194,8 +194,8 @@ func TestEveryRuleKindOnEveryRPCKind(t *testing.T) {
 			[]token{{"user with every scope", []entratest.TokenOption{entratest.Scopes("Items.Read", "Items.Write", "Items.Import", "Items.Sync")}}, {"app with every role", []entratest.TokenOption{entratest.ForApp("admin-daemon")}}},
 			codes.PermissionDenied},
 		{"ExportItems (server stream, scope or role)",
-			[]token{{"user with Items.Read", []entratest.TokenOption{entratest.Scopes("Items.Read")}}, {"app with Items.Export", []entratest.TokenOption{entratest.ForApp("reporting-daemon")}}},
-			[]token{{"user with Items.Write", []entratest.TokenOption{entratest.Scopes("Items.Write")}}, {"app with Items.Admin only", []entratest.TokenOption{entratest.ForApp("admin-daemon"), entratest.Roles("Items.Admin")}}},
+			[]token{{"user with Items.Read", []entratest.TokenOption{entratest.Scopes("Items.Read")}}, {"app with Items.Export", []entratest.TokenOption{entratest.ForApp("reporting-daemon")}}, {"app with Items.Export also carrying scope Items.Read", []entratest.TokenOption{entratest.ForApp("reporting-daemon"), entratest.Scopes("Items.Read")}}},
+			[]token{{"user with Items.Write", []entratest.TokenOption{entratest.Scopes("Items.Write")}}, {"app with Items.Admin only", []entratest.TokenOption{entratest.ForApp("admin-daemon"), entratest.Roles("Items.Admin")}}, {"app with Items.Admin only carrying scope Items.Read", []entratest.TokenOption{entratest.ForApp("admin-daemon"), entratest.Roles("Items.Admin"), entratest.Scopes("Items.Read")}}},
 			codes.Unauthenticated},
 		{"WatchItems (server stream, service default scope)",
 			[]token{{"user with Items.Read", []entratest.TokenOption{entratest.Scopes("Items.Read")}}},
@@ -207,7 +207,7 @@ func TestEveryRuleKindOnEveryRPCKind(t *testing.T) {
 			codes.Unauthenticated},
 		{"SyncItems (bidi stream, any of two scopes)",
 			[]token{{"user with Items.Sync", []entratest.TokenOption{entratest.Scopes("Items.Sync")}}, {"user with Items.Write", []entratest.TokenOption{entratest.Scopes("Items.Write")}}},
-			[]token{{"user with Items.Read", []entratest.TokenOption{entratest.Scopes("Items.Read")}}},
+			[]token{{"user with Items.Read", []entratest.TokenOption{entratest.Scopes("Items.Read")}}, {"app carrying scope Items.Sync", []entratest.TokenOption{entratest.ForApp("admin-daemon"), entratest.Scopes("Items.Sync")}}},
 			codes.Unauthenticated},
 	}
 	e := newEnv(t)
@@ -339,6 +339,10 @@ func TestPermissionDeniedNamesWhatIsRequired(t *testing.T) {
 	if info.GetReason() != interceptor.ReasonInsufficientScope || info.GetMetadata()[interceptor.MetadataRoles] != "Items.Admin" {
 		t.Fatalf("error info = %v", info)
 	}
+	_, err = e.items.CreateItem(withToken(e.idp.Issue(entratest.ForApp("admin-daemon"), entratest.Scopes("Items.Write"))), &itemsv1.CreateItemRequest{Item: &itemsv1.Item{Name: "x"}})
+	if st := status.Convert(err); st.Code() != codes.PermissionDenied || st.Message() != "requires scope Items.Write (scopes do not count for an app-only token)" || reason(err) != interceptor.ReasonInsufficientScope {
+		t.Fatalf("app-only token carrying the scope: got %v %q", st.Code(), st.Message())
+	}
 	_, err = e.info.GetDebugInfo(withToken(e.idp.Issue()), &itemsv1.GetDebugInfoRequest{})
 	if reason(err) != interceptor.ReasonNoRule || status.Convert(err).Message() != "method has no access rule" {
 		t.Fatalf("got %v", err)
@@ -422,5 +426,128 @@ func TestDecisionsAreLoggedWithoutTokens(t *testing.T) {
 func TestInvalidPolicyFailsConstruction(t *testing.T) {
 	if _, err := interceptor.New(nil); err == nil {
 		t.Fatal("nil validator accepted")
+	}
+}
+
+func TestStreamsEndWhenTheirTokenExpires(t *testing.T) {
+	const (
+		skew = time.Minute
+		life = 200 * time.Millisecond // what the expiring token has left when its stream opens
+	)
+	// The validator's clock stands still, so each token's remaining life
+	// is exactly what the test gives it, however slow the machine: every
+	// token is valid when its stream opens.
+	expiring := time.Now().Add(time.Hour).Truncate(time.Second) // exp claims are whole seconds
+	now := expiring.Add(skew - life)
+	withinSkew := now.Add(-skew / 2).Truncate(time.Second) // past exp by the clock, valid by the skew
+	fresh := expiring.Add(time.Hour)
+	e := newEnv(t, entra.WithClock(func() time.Time { return now }), entra.WithClockSkew(skew))
+	issue := func(exp time.Time, scopes ...string) string {
+		return e.idp.Issue(entratest.Scopes(scopes...), entratest.IssuedAt(exp.Add(-time.Hour)), entratest.ExpiresIn(time.Hour))
+	}
+	watch := func(maxEvents int32) func(context.Context, *env) error {
+		return func(ctx context.Context, e *env) error {
+			st, err := e.items.WatchItems(ctx, &itemsv1.WatchItemsRequest{MaxEvents: maxEvents})
+			if err != nil {
+				return err
+			}
+			if _, err := st.Header(); err != nil {
+				return err
+			}
+			if maxEvents > 0 {
+				// The watch is registered once headers arrive; cause the changes.
+				for range maxEvents {
+					if _, err := e.items.CreateItem(withToken(issue(fresh, "Items.Write")), &itemsv1.CreateItemRequest{Item: &itemsv1.Item{Name: "w"}}); err != nil {
+						return err
+					}
+				}
+			}
+			for {
+				if _, err := st.Recv(); err != nil {
+					if errors.Is(err, io.EOF) {
+						return nil
+					}
+					return err
+				}
+			}
+		}
+	}
+	// syncForever sends changes and reads the answers until the stream
+	// ends: the handler only ever waits in Recv, never on its context.
+	syncForever := func(ctx context.Context, e *env) error {
+		st, err := e.items.SyncItems(ctx)
+		if err != nil {
+			return err
+		}
+		for {
+			if err := st.Send(&itemsv1.SyncItemsRequest{Id: "item-3"}); err != nil {
+				_, err = st.Recv() // the status comes with Recv
+				return err
+			}
+			if _, err := st.Recv(); err != nil {
+				return err
+			}
+		}
+	}
+	// importForever sends items until the stream ends: the handler only
+	// receives, and would store every item it is given.
+	importForever := func(ctx context.Context, e *env) error {
+		st, err := e.items.ImportItems(ctx)
+		if err != nil {
+			return err
+		}
+		for {
+			if err := st.Send(&itemsv1.ImportItemsRequest{Item: &itemsv1.Item{Name: "imported"}}); err != nil {
+				_, err = st.CloseAndRecv() // the status comes with CloseAndRecv
+				return err
+			}
+		}
+	}
+	syncUnknown := func(ctx context.Context, e *env) error {
+		st, err := e.items.SyncItems(ctx)
+		if err != nil {
+			return err
+		}
+		if err := st.Send(&itemsv1.SyncItemsRequest{Id: "no-such-item"}); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		_, err = st.Recv()
+		return err
+	}
+	tests := []struct {
+		name   string
+		exp    time.Time
+		scopes []string
+		call   func(context.Context, *env) error
+		want   codes.Code
+	}{
+		{"a watch that ends before its token expires is unaffected", fresh, []string{"Items.Read"}, watch(2), codes.OK},
+		{"an export that ends before its token expires is unaffected", fresh, []string{"Items.Read"}, calls["ExportItems (server stream, scope or role)"], codes.OK},
+		{"a stream whose token is past exp but within the clock skew runs to its end", withinSkew, []string{"Items.Read"}, watch(1), codes.OK},
+		{"a handler's own error on a live token passes through", fresh, []string{"Items.Sync"}, syncUnknown, codes.NotFound},
+		{"a watch that would run forever ends with 401 when its token expires", expiring, []string{"Items.Read"}, watch(0), codes.Unauthenticated},
+		{"a sync that keeps sending ends with 401 when its token expires", expiring, []string{"Items.Sync"}, syncForever, codes.Unauthenticated},
+		{"an import that keeps sending ends with 401 when its token expires", expiring, []string{"Items.Write", "Items.Import"}, importForever, codes.Unauthenticated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Bounds a stream that never ends, so the test fails instead of hanging.
+			ctx, cancel := context.WithTimeout(withToken(issue(tt.exp, tt.scopes...)), 10*time.Second)
+			defer cancel()
+			err := tt.call(ctx, e)
+			st := status.Convert(err)
+			if st.Code() != tt.want {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if tt.want == codes.Unauthenticated && (reason(err) != interceptor.ReasonTokenExpired || st.Message() != "invalid token: token expired") {
+				t.Fatalf("got reason %q, message %q; want %s, the answer to a token expired at the start", reason(err), st.Message(), interceptor.ReasonTokenExpired)
+			}
+		})
+	}
+	logs := e.logs.String()
+	for _, want := range []string{"method=/example.items.v1.ItemService/WatchItems outcome=deny reason=TOKEN_EXPIRED", "method=/example.items.v1.ItemService/SyncItems outcome=deny reason=TOKEN_EXPIRED"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -40,11 +41,19 @@ const (
 	MetadataRoles  = "roles"  // space-separated roles that would satisfy the rule
 )
 
+// ErrStreamExpired is the context.Cause of a stream handler's context once
+// the caller's token has expired. It matches entra.ErrExpired.
+var ErrStreamExpired = fmt.Errorf("stream outlived its token: %w", entra.ErrExpired)
+
 // TokenValidator validates a raw bearer token; *entra.Validator implements
 // it. Errors should wrap the entra.Err… values so the answer can say what
 // failed.
 type TokenValidator interface {
 	Validate(ctx context.Context, raw string) (*entra.Claims, error)
+	// ClockSkew is the leeway on exp: a token is valid until exp plus this.
+	ClockSkew() time.Duration
+	// Now is the validator's clock, which exp is compared with.
+	Now() time.Time
 }
 
 // Authorizer decides, for each call, whether the caller may call the method.
@@ -83,9 +92,75 @@ func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return auth.UnaryServerInterceptor(a.AuthFunc)
 }
 
-// StreamServerInterceptor authorizes streams before the handler runs.
+// StreamServerInterceptor authorizes streams before the handler runs, and
+// ends them when the caller's token expires: the handler's context is done
+// at exp plus the validator's clock skew (context.Cause is
+// [ErrStreamExpired]), its sends and receives fail from then on, and the
+// stream ends with the answer a token expired at the start gets
+// (Unauthenticated, [ReasonTokenExpired]).
 func (a *Authorizer) StreamServerInterceptor() grpc.StreamServerInterceptor {
-	return auth.StreamServerInterceptor(a.AuthFunc)
+	authenticate := auth.StreamServerInterceptor(a.AuthFunc)
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return authenticate(srv, ss, info, func(srv any, ss grpc.ServerStream) error {
+			return a.untilExpiry(srv, ss, info.FullMethod, handler)
+		})
+	}
+}
+
+// untilExpiry runs an authorized stream's handler no longer than its
+// caller's token is valid. Anonymous callers have no token to outlive.
+func (a *Authorizer) untilExpiry(srv any, ss grpc.ServerStream, method string, handler grpc.StreamHandler) error {
+	claims, ok := entra.FromContext(ss.Context())
+	if !ok {
+		return handler(srv, ss)
+	}
+	// Measured on the validator's clock, which may be injected; the timer
+	// runs on the real one.
+	left := claims.ExpiresAt.Add(a.validator.ClockSkew()).Sub(a.validator.Now())
+	ctx, cancel := context.WithTimeoutCause(ss.Context(), left, ErrStreamExpired)
+	defer cancel()
+	err := handler(srv, &expiringStream{ServerStream: ss, ctx: ctx})
+	if errors.Is(context.Cause(ctx), ErrStreamExpired) {
+		return a.deny(ctx, method, claims, streamExpired())
+	}
+	return err
+}
+
+// expiringStream is a stream whose context ends when the caller's token
+// expires. Sends and receives check it too, so that no message crosses
+// after expiry even when the handler never looks at its context.
+type expiringStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *expiringStream) Context() context.Context { return s.ctx }
+
+func (s *expiringStream) SendMsg(m any) error {
+	if s.expired() {
+		return streamExpired().err()
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+func (s *expiringStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if s.expired() {
+		return streamExpired().err()
+	}
+	return nil
+}
+
+func (s *expiringStream) expired() bool {
+	return s.ctx.Err() != nil && errors.Is(context.Cause(s.ctx), ErrStreamExpired)
+}
+
+// streamExpired is the denial of a stream whose token expired while it ran.
+func streamExpired() denial {
+	code, reason, msg := validationFailure(ErrStreamExpired)
+	return denial{code: code, reason: reason, msg: msg, cause: ErrStreamExpired}
 }
 
 // AuthFunc is the go-grpc-middleware auth.AuthFunc of the Authorizer: it
@@ -164,7 +239,7 @@ type denial struct {
 	rule   *policy.Rule // the unsatisfied rule, for INSUFFICIENT_SCOPE
 }
 
-// deny logs the decision and builds the status.
+// deny logs the decision and returns its status.
 func (a *Authorizer) deny(ctx context.Context, method string, c *entra.Claims, d denial) error {
 	if a.logger.Enabled(ctx, slog.LevelInfo) {
 		attrs := append(callerAttrs(c), slog.String("method", method), slog.String("outcome", "deny"),
@@ -174,6 +249,11 @@ func (a *Authorizer) deny(ctx context.Context, method string, c *entra.Claims, d
 		}
 		a.logger.LogAttrs(ctx, slog.LevelInfo, "authorization", attrs...)
 	}
+	return d.err()
+}
+
+// err is the status of the denial.
+func (d denial) err() error {
 	info := &errdetails.ErrorInfo{Reason: d.reason, Domain: ErrorDomain}
 	if d.rule != nil {
 		info.Metadata = map[string]string{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -81,12 +82,14 @@ func forbids(name, reason string, opts ...entratest.TokenOption) tenancyCase {
 func (c tenancyCase) on(call func(context.Context, *env) error) tenancyCase { c.call = call; return c }
 
 // appOnlyCases are the cases about app-only tokens every tenancy shares:
-// an app role opens the role method, and nothing opens a delegated one.
+// an app role opens the role method, and nothing opens a delegated one,
+// not even the method's scope in the app's token.
 func appOnlyCases(opts ...entratest.TokenOption) []tenancyCase {
 	app := append([]entratest.TokenOption{entratest.ForApp("admin-daemon")}, opts...)
 	return []tenancyCase{
 		accepts("an app-only token on a method whose rule names its role", app...).on(roleOnly),
 		forbids("an app-only token on a delegated method", interceptor.ReasonInsufficientScope, app...),
+		forbids("an app-only token carrying the delegated method's scope", interceptor.ReasonInsufficientScope, append(slices.Clone(app), entratest.Scopes("Items.Read"))...),
 	}
 }
 

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -49,10 +50,14 @@ func service(t *testing.T, def, rule *azureauthv1.Rule) protoreflect.ServiceDesc
 	return fd.Services().Get(0)
 }
 
-type caller struct{ scopes, roles []string }
+type caller struct {
+	scopes, roles []string
+	appOnly       bool
+}
 
 func (c caller) HasScope(s string) bool { return contains(c.scopes, s) }
 func (c caller) HasRole(r string) bool  { return contains(c.roles, r) }
+func (c caller) IsAppOnly() bool        { return c.appOnly }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -162,6 +167,13 @@ func TestAuthorize(t *testing.T) {
 		{"role rule: one role is enough", roles, caller{roles: []string{"A2"}}, true, ""},
 		{"matching is case-sensitive", all, caller{scopes: []string{"w", "i"}}, false, "requires scopes W and I"},
 		{"a longer name does not satisfy a shorter one", &policy.Rule{Scopes: []string{"Items.Read"}}, caller{scopes: []string{"Items.ReadWrite"}}, false, "requires scope Items.Read"},
+		{"role rule: a user's role is enough", roles, caller{scopes: []string{"X"}, roles: []string{"A1"}}, true, ""},
+		{"app-only: all scopes present is denied", all, caller{appOnly: true, scopes: []string{"W", "I"}}, false, "requires scopes W and I (scopes do not count for an app-only token)"},
+		{"app-only: any of the scopes is denied", anyOf, caller{appOnly: true, scopes: []string{"S"}, roles: []string{"W", "S"}}, false, "requires one of scopes W, S (scopes do not count for an app-only token)"},
+		{"app-only: scope-or-role, the scope is not enough", scopeOrRole, caller{appOnly: true, scopes: []string{"R"}}, false, "requires scope R or role E (scopes do not count for an app-only token)"},
+		{"app-only: scope-or-role, the role is enough", scopeOrRole, caller{appOnly: true, scopes: []string{"R"}, roles: []string{"E"}}, true, ""},
+		{"app-only: role rule, one role is enough", roles, caller{appOnly: true, roles: []string{"A1"}}, true, ""},
+		{"app-only: role rule, scopes named like the roles are denied", roles, caller{appOnly: true, scopes: []string{"A1", "A2"}}, false, "requires one of roles A1, A2"},
 		{"no caller is denied", all, nil, false, "requires scopes W and I"},
 		{"anonymous allows no caller", anon, nil, true, ""},
 	}
@@ -174,8 +186,8 @@ func TestAuthorize(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || err.Error() != tt.msg {
-				t.Fatalf("err = %v, want %q", err, tt.msg)
+			if err == nil || err.Error() != tt.msg || !errors.Is(err, policy.ErrDenied) {
+				t.Fatalf("err = %v, want %q matching ErrDenied", err, tt.msg)
 			}
 		})
 	}

@@ -15,6 +15,9 @@ type Caller interface {
 	HasScope(scope string) bool
 	// HasRole reports whether the token's roles claim lists role.
 	HasRole(role string) bool
+	// IsAppOnly reports whether the token was issued to an application
+	// acting as itself (client credentials) rather than to a signed-in user.
+	IsAppOnly() bool
 }
 
 // Rule is the validated form of an azureauth.v1.Rule option.
@@ -22,7 +25,8 @@ type Caller interface {
 type Rule struct {
 	// Anonymous lets any caller in, with or without a token.
 	Anonymous bool
-	// Scopes are delegated permissions matched against the scp claim.
+	// Scopes are delegated permissions matched against the scp claim. They
+	// admit signed-in users only, never app-only tokens.
 	Scopes []string
 	// AnyScope is true when one of Scopes is enough, false when all are needed.
 	AnyScope bool
@@ -34,20 +38,25 @@ type Rule struct {
 
 // Authorize returns nil when c satisfies the rule, or a *DeniedError
 // (matching [ErrDenied]) naming what is required. A rule with both scopes and
-// roles is satisfied by either. c may be nil only for anonymous rules.
+// roles is satisfied by either, except that an app-only caller is admitted
+// by roles alone: scopes are delegated permissions, and a scp claim in an
+// app's token must not stand in for a user. c may be nil only for anonymous
+// rules.
 func (r *Rule) Authorize(c Caller) error {
 	if r.Anonymous {
 		return nil
 	}
-	if c != nil {
-		if len(r.Scopes) > 0 && satisfied(r.Scopes, r.AnyScope, c.HasScope) {
-			return nil
-		}
-		if len(r.Roles) > 0 && satisfied(r.Roles, r.AnyRole, c.HasRole) {
-			return nil
-		}
+	if c == nil {
+		return &DeniedError{Rule: r}
 	}
-	return &DeniedError{Rule: r}
+	appOnly := c.IsAppOnly()
+	if !appOnly && len(r.Scopes) > 0 && satisfied(r.Scopes, r.AnyScope, c.HasScope) {
+		return nil
+	}
+	if len(r.Roles) > 0 && satisfied(r.Roles, r.AnyRole, c.HasRole) {
+		return nil
+	}
+	return &DeniedError{Rule: r, AppOnly: appOnly}
 }
 
 func satisfied(names []string, any bool, has func(string) bool) bool {
@@ -90,11 +99,23 @@ func describe(kind string, names []string, any bool) string {
 type DeniedError struct {
 	// Rule is the rule that was not satisfied.
 	Rule *Rule
+	// AppOnly is true when the caller was an app-only token, which the
+	// rule's scopes never admit.
+	AppOnly bool
 }
 
 // Error reads "requires scope Items.Read", "requires scopes Items.Write and
-// Items.Import", "requires scope Items.Read or role Items.Export", ….
-func (e *DeniedError) Error() string { return "requires " + e.Rule.String() }
+// Items.Import", "requires scope Items.Read or role Items.Export", …. When
+// an app-only caller was refused a rule that names scopes, it adds "(scopes
+// do not count for an app-only token)", so a scp claim in its token does not
+// leave the caller wondering.
+func (e *DeniedError) Error() string {
+	msg := "requires " + e.Rule.String()
+	if e.AppOnly && len(e.Rule.Scopes) > 0 {
+		msg += " (scopes do not count for an app-only token)"
+	}
+	return msg
+}
 
 // Is makes errors.Is(err, ErrDenied) true.
 func (e *DeniedError) Is(target error) bool { return target == ErrDenied }
