@@ -3,8 +3,13 @@
 //
 // The gateway never calls handlers directly: it reaches the services over a
 // gRPC client connection, so the server's interceptors decide every REST
-// call. The HTTP Authorization header is the only caller-supplied value
-// forwarded as metadata; nothing else the caller sends can impersonate it.
+// call. The HTTP Authorization header is the only request header forwarded
+// as metadata, so nothing else the caller sends can impersonate it; a
+// Grpc-Timeout header only sets the call's deadline. grpc-gateway adds
+// x-forwarded-for, the connection's peer address, and x-forwarded-host, the
+// request's Host (which the caller chooses too). The caller's own
+// X-Forwarded-For and X-Forwarded-Host headers are dropped, unless
+// [WithTrustedProxy] says a proxy in front of the gateway sets them.
 //
 // Denials become RFC 6750 answers: 401 with a Bearer challenge (with
 // error="invalid_token" and a description when a token was sent and failed,

@@ -26,9 +26,10 @@ type RegisterFunc func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Cl
 type Option func(*options)
 
 type options struct {
-	challenge Challenge
-	origins   []string
-	maxBody   int64
+	challenge    Challenge
+	origins      []string
+	maxBody      int64
+	trustedProxy bool
 }
 
 // WithChallenge sets what WWW-Authenticate answers say about the API.
@@ -42,6 +43,18 @@ func WithCORSOrigins(origins ...string) Option {
 
 // WithMaxBodyBytes bounds request bodies, [DefaultMaxBodyBytes] by default.
 func WithMaxBodyBytes(n int64) Option { return func(o *options) { o.maxBody = n } }
+
+// WithTrustedProxy forwards the request's X-Forwarded-For and
+// X-Forwarded-Host headers as metadata: x-forwarded-host becomes the
+// header's value instead of the request's Host, and x-forwarded-for lists the
+// header's addresses ahead of the peer address. Without it both headers are
+// dropped, since any caller can set them.
+//
+// Use it only when every request reaches the gateway through a proxy that
+// sets X-Forwarded-Host and sets or appends to X-Forwarded-For. A proxy that
+// appends keeps the caller's own entries in front: trust only the entries
+// your proxies added, counted from the right.
+func WithTrustedProxy() Option { return func(o *options) { o.trustedProxy = true } }
 
 type headerKey struct{}
 
@@ -63,8 +76,11 @@ func New(ctx context.Context, conn *grpc.ClientConn, register []RegisterFunc, op
 	}
 	c := o.challenge
 	mux := runtime.NewServeMux(
-		// Authorization is forwarded by grpc-gateway itself; nothing else
-		// the caller sends becomes metadata.
+		// Authorization is forwarded by grpc-gateway itself; no other
+		// header becomes metadata. grpc-gateway also sets x-forwarded-for
+		// and x-forwarded-host, taking the caller's X-Forwarded- headers
+		// when present: withoutForwarded drops them unless the proxy is
+		// trusted.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 			// The default handler copies the status message into
@@ -87,9 +103,28 @@ func New(ctx context.Context, conn *grpc.ClientConn, register []RegisterFunc, op
 	}
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, o.maxBody)
-		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), headerKey{}, w.Header())))
+		r = r.WithContext(context.WithValue(r.Context(), headerKey{}, w.Header()))
+		if !o.trustedProxy {
+			r.Header = withoutForwarded(r.Header)
+		}
+		mux.ServeHTTP(w, r)
 	})
 	return cors(o.origins, h), nil
+}
+
+// withoutForwarded returns h without X-Forwarded-For and X-Forwarded-Host,
+// so that grpc-gateway derives both from the connection's peer address and
+// the request's Host. It copies h only when there is something to remove.
+func withoutForwarded(h http.Header) http.Header {
+	if _, ok := h["X-Forwarded-For"]; !ok {
+		if _, ok := h["X-Forwarded-Host"]; !ok {
+			return h
+		}
+	}
+	h = h.Clone()
+	h.Del("X-Forwarded-For")
+	h.Del("X-Forwarded-Host")
+	return h
 }
 
 // challengeWriter sets the RFC 6750 challenge, and only it, when the

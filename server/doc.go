@@ -4,5 +4,10 @@
 //
 // Without AZURE_TENANT_ID it embeds the development identity provider of
 // package entratest under /dev-idp on the HTTP listener and trusts it alone,
-// so the whole stack runs with no Azure tenant.
+// so the whole stack runs with no Azure tenant. Since that provider signs
+// anyone in, the HTTP listener then answers only requests whose Host is
+// localhost, 127.0.0.1, [::1] or the listener's own address (with or
+// without a port), and refuses others with 421 Misdirected Request: a web
+// page that rebinds its own domain to 127.0.0.1 still sends that domain as
+// Host.
 package server

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -196,8 +197,49 @@ func (s *Server) buildHTTP() error {
 	mux.Handle("/docs", docs)
 	mux.Handle("/docs/", docs)
 	mux.Handle("/", gw)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = mux
+	if s.devIDP != nil {
+		h = loopbackHostOnly(mux, s.httpLis.Addr().String())
+	}
+	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	return nil
+}
+
+// loopbackHostOnly refuses requests whose Host is not localhost, 127.0.0.1,
+// [::1] or the host of listenAddr (a loopback address, which the server
+// itself calls to fetch the development provider's keys), each with or
+// without a port. The dev server signs anyone in, so a web page that rebinds
+// its own domain to 127.0.0.1 (DNS rebinding) must not reach it: the browser
+// then still sends the page's domain as Host.
+func loopbackHostOnly(next http.Handler, listenAddr string) http.Handler {
+	names := []string{"localhost", "127.0.0.1", "[::1]"}
+	if i := strings.LastIndexByte(listenAddr, ':'); i > 0 && !slices.Contains(names, listenAddr[:i]) {
+		names = append(names, listenAddr[:i])
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isHostOf(r.Host, names) {
+			http.Error(w, "the development server answers only Host "+strings.Join(names, ", "), http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isHostOf reports whether host, a Host header, is one of names (ASCII,
+// compared case-insensitively), alone or with a port.
+func isHostOf(host string, names []string) bool {
+	for _, name := range names {
+		// A non-ASCII rune takes two bytes or more, so only an ASCII
+		// prefix of the name's length in bytes can fold to it.
+		if len(host) >= len(name) && strings.EqualFold(host[:len(name)], name) {
+			rest := host[len(name):]
+			port, hasPort := strings.CutPrefix(rest, ":")
+			if rest == "" || hasPort && port != "" && strings.Trim(port, "0123456789") == "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dialTarget is the loopback address of a listener, also when it listens

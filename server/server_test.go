@@ -44,7 +44,13 @@ func (l *logBuffer) String() string {
 // startDev runs the server as make run does, on loopback ports of its own.
 func startDev(t *testing.T) (*server.Server, *grpc.ClientConn, *logBuffer) {
 	t.Helper()
-	cfg, err := server.LoadConfig([]string{"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0"}, "")
+	return start(t)
+}
+
+// start runs the server configured by env on loopback ports of its own.
+func start(t *testing.T, env ...string) (*server.Server, *grpc.ClientConn, *logBuffer) {
+	t.Helper()
+	cfg, err := server.LoadConfig(append([]string{"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0"}, env...), "")
 	if err != nil {
 		t.Fatal(err)
 	}
