@@ -119,6 +119,20 @@ func NewSet(names ...string) Set {
 	return s
 }
 
+// scopeSet is the set of the space-separated names of a scp claim.
+func scopeSet(scp string) Set {
+	if scp == "" {
+		return Set{}
+	}
+	s := Set{names: make([]string, 0, strings.Count(scp, " ")+1)}
+	for name := range strings.FieldsSeq(scp) {
+		if !slices.Contains(s.names, name) {
+			s.names = append(s.names, name)
+		}
+	}
+	return s
+}
+
 // Has reports whether name is in the set. Sets are small: a scan beats a map.
 func (s Set) Has(name string) bool { return slices.Contains(s.names, name) }
 
@@ -262,7 +276,7 @@ func (tc *tokenClaims) claims(aud, kid string, payload []byte) *Claims {
 		IdentityProvider:  tc.Idp,
 		Policy:            tc.policy(),
 		guest:             tc.isGuest(),
-		Scopes:            NewSet(strings.Fields(tc.Scp)...),
+		Scopes:            scopeSet(tc.Scp),
 		Roles:             NewSet(tc.Roles...),
 		ExpiresAt:         tc.exp,
 		NotBefore:         tc.nbf,
@@ -273,68 +287,75 @@ func (tc *tokenClaims) claims(aud, kid string, payload []byte) *Claims {
 	return c
 }
 
-// leanClaim sets one field of tokenClaims from its raw JSON value, or
-// reports that encoding/json must decide.
-type leanClaim struct {
-	bit uint32 // for duplicates
-	set func(tc *tokenClaims, raw string) bool
+// setLean sets the claim named key from its raw JSON value and returns the
+// claim's bit, for duplicates; bit 0 means tokenClaims has no such claim.
+// ok is false when encoding/json must decide the value.
+func (tc *tokenClaims) setLean(key, raw string) (bit uint32, ok bool) {
+	var (
+		str *string
+		num **float64
+	)
+	switch key {
+	case "iss":
+		bit, str = 1<<0, &tc.Iss
+	case "sub":
+		bit, str = 1<<1, &tc.Sub
+	case "oid":
+		bit, str = 1<<2, &tc.Oid
+	case "tid":
+		bit, str = 1<<3, &tc.Tid
+	case "name":
+		bit, str = 1<<4, &tc.Name
+	case "preferred_username":
+		bit, str = 1<<5, &tc.PreferredUsername
+	case "upn":
+		bit, str = 1<<6, &tc.Upn
+	case "unique_name":
+		bit, str = 1<<7, &tc.UniqueName
+	case "azp":
+		bit, str = 1<<8, &tc.Azp
+	case "appid":
+		bit, str = 1<<9, &tc.Appid
+	case "idtyp":
+		bit, str = 1<<10, &tc.Idtyp
+	case "ver":
+		bit, str = 1<<11, &tc.Ver
+	case "scp":
+		bit, str = 1<<12, &tc.Scp
+	case "idp":
+		bit, str = 1<<13, &tc.Idp
+	case "tfp":
+		bit, str = 1<<14, &tc.Tfp
+	case "acr":
+		bit, str = 1<<15, &tc.Acr
+	case "exp":
+		bit, num = 1<<16, &tc.Exp
+	case "nbf":
+		bit, num = 1<<17, &tc.Nbf
+	case "iat":
+		bit, num = 1<<18, &tc.Iat
+	case "acct":
+		bit, num = 1<<19, &tc.Acct
+	case "aud":
+		if one, ok := plainString(raw); ok {
+			tc.Aud = audience{one}
+			return 1 << 20, true
+		}
+		tc.Aud, ok = plainStrings(raw)
+		return 1 << 20, ok
+	case "roles":
+		tc.Roles, ok = plainStrings(raw)
+		return 1 << 21, ok
+	default:
+		return 0, true
+	}
+	if str != nil {
+		*str, ok = plainString(raw)
+	} else {
+		*num, ok = number(raw)
+	}
+	return bit, ok
 }
-
-// leanClaims are the members of tokenClaims by their JSON names; a test
-// checks that it covers every field.
-var leanClaims = func() map[string]leanClaim {
-	str := func(field func(*tokenClaims) *string) func(*tokenClaims, string) bool {
-		return func(tc *tokenClaims, raw string) (ok bool) {
-			*field(tc), ok = plainString(raw)
-			return ok
-		}
-	}
-	num := func(field func(*tokenClaims) **float64) func(*tokenClaims, string) bool {
-		return func(tc *tokenClaims, raw string) (ok bool) {
-			*field(tc), ok = number(raw)
-			return ok
-		}
-	}
-	setters := map[string]func(*tokenClaims, string) bool{
-		"iss": str(func(tc *tokenClaims) *string { return &tc.Iss }),
-		"aud": func(tc *tokenClaims, raw string) (ok bool) {
-			if one, ok := plainString(raw); ok {
-				tc.Aud = audience{one}
-				return true
-			}
-			tc.Aud, ok = plainStrings(raw)
-			return ok
-		},
-		"exp":                num(func(tc *tokenClaims) **float64 { return &tc.Exp }),
-		"nbf":                num(func(tc *tokenClaims) **float64 { return &tc.Nbf }),
-		"iat":                num(func(tc *tokenClaims) **float64 { return &tc.Iat }),
-		"sub":                str(func(tc *tokenClaims) *string { return &tc.Sub }),
-		"oid":                str(func(tc *tokenClaims) *string { return &tc.Oid }),
-		"tid":                str(func(tc *tokenClaims) *string { return &tc.Tid }),
-		"name":               str(func(tc *tokenClaims) *string { return &tc.Name }),
-		"preferred_username": str(func(tc *tokenClaims) *string { return &tc.PreferredUsername }),
-		"upn":                str(func(tc *tokenClaims) *string { return &tc.Upn }),
-		"unique_name":        str(func(tc *tokenClaims) *string { return &tc.UniqueName }),
-		"azp":                str(func(tc *tokenClaims) *string { return &tc.Azp }),
-		"appid":              str(func(tc *tokenClaims) *string { return &tc.Appid }),
-		"idtyp":              str(func(tc *tokenClaims) *string { return &tc.Idtyp }),
-		"ver":                str(func(tc *tokenClaims) *string { return &tc.Ver }),
-		"scp":                str(func(tc *tokenClaims) *string { return &tc.Scp }),
-		"roles": func(tc *tokenClaims, raw string) (ok bool) {
-			tc.Roles, ok = plainStrings(raw)
-			return ok
-		},
-		"acct": num(func(tc *tokenClaims) **float64 { return &tc.Acct }),
-		"idp":  str(func(tc *tokenClaims) *string { return &tc.Idp }),
-		"tfp":  str(func(tc *tokenClaims) *string { return &tc.Tfp }),
-		"acr":  str(func(tc *tokenClaims) *string { return &tc.Acr }),
-	}
-	m := make(map[string]leanClaim, len(setters))
-	for name, set := range setters {
-		m[name] = leanClaim{bit: 1 << len(m), set: set}
-	}
-	return m
-}()
 
 // decodeLean decodes the claims with the lean JSON reader and reports
 // whether it could; when it could not, tc is partly set and encoding/json
@@ -344,15 +365,19 @@ var leanClaims = func() map[string]leanClaim {
 func (tc *tokenClaims) decodeLean(s string) bool {
 	var seen uint32
 	return members(s, func(key, raw string) bool {
-		c, ok := leanClaims[key]
-		if !ok {
-			_, folds := leanClaims[strings.ToLower(key)] // keys are ASCII
-			return !folds
+		bit, ok := tc.setLean(key, raw)
+		if bit == 0 {
+			// Keys are ASCII: encoding/json's folding is ToLower here.
+			if lower := strings.ToLower(key); lower != key {
+				var scratch tokenClaims
+				bit, _ = scratch.setLean(lower, "")
+			}
+			return bit == 0
 		}
-		if seen&c.bit != 0 {
+		if !ok || seen&bit != 0 {
 			return false
 		}
-		seen |= c.bit
-		return c.set(tc, raw)
+		seen |= bit
+		return true
 	})
 }

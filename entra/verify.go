@@ -120,24 +120,34 @@ var b64 = base64.RawURLEncoding.Strict()
 // the signed text is exactly the text received), a header of plain string
 // members among leanHeaders, each once, an allowed alg and a kid. Then the
 // key comes from keyFor and crypto/rsa checks the signature, as jwx's
-// verifier for the alg does. For any other token it returns decided == false and leaves
-// the decision to verifyJWX.
+// verifier for the alg does. For any other token it returns decided ==
+// false and leaves the decision to verifyJWX.
 func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, decided bool, err error) {
 	h, rest, ok1 := strings.Cut(raw, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
 		return verified{}, false, nil
 	}
-	hdrJSON, err1 := b64.DecodeString(h)
-	sig, err2 := b64.DecodeString(s)
-	if err1 != nil || err2 != nil {
+	// One buffer for the three parts; each part is capped so that none can
+	// grow into the next.
+	buf := make([]byte, 0, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
+	decode := func(part string) ([]byte, error) {
+		start := len(buf)
+		n, err := b64.Decode(buf[start:cap(buf)], bytesOf(part))
+		buf = buf[:start+n]
+		return buf[start : start+n : start+n], err
+	}
+	hdrJSON, err1 := decode(h)
+	payload, err2 := decode(p)
+	sig, err3 := decode(s)
+	if err1 != nil || err2 != nil || err3 != nil {
 		return verified{}, false, nil
 	}
 	var (
 		hdr  [len(leanHeaders)]string
 		seen [len(leanHeaders)]bool
 	)
-	if !members(string(hdrJSON), func(name, raw string) (ok bool) {
+	if !members(stringOf(hdrJSON), func(name, raw string) (ok bool) {
 		i := slices.Index(leanHeaders[:], name)
 		if i < 0 || seen[i] {
 			return false
@@ -151,10 +161,6 @@ func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, de
 	alg, kid := jwa.SignatureAlgorithm(hdr[0]), hdr[1]
 	scheme, ok := rsaSchemes[alg]
 	if !ok || !slices.Contains(v.algorithms, alg) || kid == "" {
-		return verified{}, false, nil
-	}
-	payload, err := b64.DecodeString(p)
-	if err != nil {
 		return verified{}, false, nil
 	}
 	vt.kid = kid
