@@ -111,8 +111,7 @@ func scanString(s string, i int) (end int, escaped, ok bool) {
 
 func isHex(s string) bool {
 	for i := range len(s) {
-		c := s[i] | 0x20 // lower case for letters
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
 			return false
 		}
 	}

@@ -80,6 +80,8 @@ func TestLeanClaimsGiveUp(t *testing.T) {
 		`{"iss":"a"}x`, `{"iss":"a",}`, `{"iss" "a"}`, `{,}`, `{"a":01}`, `{"a":1.}`, `{"a":.5}`,
 		`{"a":-}`, `{"a":1e}`, `{"a":tru}`, `{"a":"\x01"}`, `{"a":"\q"}`, `{"a":"\u12"}`, `{"a":[1,]}`,
 		`{"a":{"b"}}`, `{"a":{"b":1,}}`, "\ufeff{}",
+		"{\"x\":\"\\u\x10\x11\x12\x13\",\"iss\":\"a\"}", // control bytes are not hex digits
+		"{\"x\":[\"\\u\x19\x19\x19\x19\"]}", `{"x":"\u00g0"}`, `{"x":"\u00G0"}`,
 	} {
 		var tc tokenClaims
 		if tc.decodeLean(s) {
@@ -115,7 +117,7 @@ func FuzzLeanClaimsMatchJSON(f *testing.F) {
 	for _, s := range []string{
 		`{}`, ` { } `, `{"aud":[]}`, `{"roles":[]}`, `{"aud":"a","roles":["r"],"exp":1.5e9,"nbf":-0,"acct":1}`,
 		`{"x":{"y":[1,-2.5e-3,true,false,null,"\u00e9\n"]},"iss":"i"}`, `{"ISS":"a"}`, `{"iss":"a","iss":"b"}`,
-		`{"exp":1e400}`, `{"name":"\xff"}`, "{\"a\":\"\x7f\"}", `{"k":"ſ"}`, `{"aud" : [ "a" , "b" ] }`,
+		`{"exp":1e400}`, `{"name":"\xff"}`, "{\"x\":\"\\u\x10\x11\x12\x13\"}", `{"x":"\uABCD\uabcd"}`, "{\"a\":\"\x7f\"}", `{"k":"ſ"}`, `{"aud" : [ "a" , "b" ] }`,
 	} {
 		f.Add(s)
 	}

@@ -252,3 +252,34 @@ func FuzzValidate(f *testing.F) {
 		t.Fatalf("error %v wraps no sentinel", err)
 	})
 }
+
+// TestATokenIsAcceptedOnlyAsWritten: the signature covers the base64url
+// text, but decoders also read padding, the standard alphabet and line
+// breaks; a token rewritten that way is refused, so each accepted token
+// has exactly one form.
+func TestATokenIsAcceptedOnlyAsWritten(t *testing.T) {
+	idp := entratest.NewServer(t)
+	v := newValidator(t, idp)
+	good := idp.Issue()
+	if _, err := v.Validate(context.Background(), good); err != nil {
+		t.Fatal(err)
+	}
+	p := strings.Split(good, ".")
+	for name, tok := range map[string]string{
+		"a line break in the signature": p[0] + "." + p[1] + "." + p[2][:10] + "\r\n" + p[2][10:],
+		"a trailing line break":         good + "\n",
+		"a line break in the payload":   p[0] + "." + p[1][:5] + "\n" + p[1][5:] + "." + p[2],
+		"padding":                       good + "==",
+		"the standard alphabet":         strings.NewReplacer("-", "+", "_", "/").Replace(good),
+		"a space":                       p[0] + ". " + p[1] + "." + p[2],
+	} {
+		if tok == good {
+			continue // the replacer found nothing to replace
+		}
+		t.Run(name, func(t *testing.T) {
+			if _, err := v.Validate(context.Background(), tok); !errors.Is(err, entra.ErrMalformed) {
+				t.Fatalf("err = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}

@@ -37,6 +37,21 @@ func (v *Validator) verify(ctx context.Context, raw string) (verified, error) {
 	return v.verifyJWX(ctx, raw)
 }
 
+// isCompactJWS reports whether raw has only the bytes of a compact JWS:
+// the base64url alphabet and dots. jwx also reads padding, the standard
+// alphabet and line breaks, which would let one token be written many
+// ways; Entra writes each one way, and so must the token we accept.
+func isCompactJWS(raw string) bool {
+	for i := range len(raw) {
+		switch c := raw[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // keyFor picks the key that may verify a signature by alg under kid: alg on
 // the allow-list, a kid, a published key of that kid, and no contradicting
 // alg on the key. Both verify paths use it.
@@ -71,8 +86,8 @@ func quoteShort(s string) string {
 // (crit, b64) are refused; headers that point at keys (jku, x5u, jwk, x5c)
 // are never looked at.
 func (v *Validator) verifyJWX(ctx context.Context, raw string) (verified, error) {
-	if strings.Count(raw, ".") != 2 {
-		return verified{}, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
+	if strings.Count(raw, ".") != 2 || !isCompactJWS(raw) {
+		return verified{}, fmt.Errorf("%w: not a compact JWS of base64url segments", ErrMalformed)
 	}
 	var (
 		vt      verified
@@ -126,6 +141,11 @@ func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, de
 	h, rest, ok1 := strings.Cut(raw, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
+		return verified{}, false, nil
+	}
+	// Strict decoding refuses padding, the standard alphabet and stray
+	// bits, but skips line breaks.
+	if strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
 		return verified{}, false, nil
 	}
 	// One buffer for the three parts; each part is capped so that none can

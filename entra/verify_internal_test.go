@@ -75,6 +75,8 @@ func FuzzLeanMatchesJWX(f *testing.F) {
 		p[0] + "." + p[1] + "." + p[2] + "==",                        // padded signature
 		strings.ReplaceAll(p[0], "-", "+") + "." + p[1] + "." + p[2], // standard alphabet
 		p[0] + "." + p[1] + "." + p[2][:len(p[2])-1] + "B",           // stray bits
+		p[0] + "." + p[1] + "." + p[2][:10] + "\r\n" + p[2][10:],     // a line break
+		p[0] + "." + p[1] + "." + p[2] + "\n",                        // a trailing line break
 		"eyJhbGciOiJSUzI1NiIsImtpZCI6bnVsbH0." + p[1] + "." + p[2],   // kid null
 		"eyJhbGciOiJSUzI1NiIsIkFMRyI6Im5vbmUifQ." + p[1] + "." + p[2],
 		"..", "a.b.c", "e30.e30.", "{}", "",

@@ -144,6 +144,9 @@ func (s *expiringStream) SendMsg(m any) error {
 }
 
 func (s *expiringStream) RecvMsg(m any) error {
+	if s.expired() {
+		return streamExpired().err()
+	}
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
