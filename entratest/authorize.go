@@ -170,12 +170,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		_ = signInPage.Execute(w, map[string]any{"Tenant": p.cfg.tenantID, "Action": p.AuthorizeURL(), "Fields": fields, "Users": users})
 		return
 	}
-	var user *User
-	for i := range p.cfg.users {
-		if p.cfg.users[i].Username == params.Get("username") {
-			user = &p.cfg.users[i]
-		}
-	}
+	user := p.configuredUser(params.Get("username"))
 	if user == nil {
 		p.redirectError(w, r, req, &oauthError{"access_denied", "AADSTS50034: The user account does not exist."})
 		return

@@ -292,12 +292,7 @@ func (p *Provider) clientCredentials(r *http.Request) (string, *oauthError) {
 	if id == "" {
 		return "", missingParameter("client_id")
 	}
-	var app *App
-	for i := range p.cfg.apps {
-		if p.cfg.apps[i].ClientID == id {
-			app = &p.cfg.apps[i]
-		}
-	}
+	app := p.configuredApp(id)
 	if app == nil || !equal(secret, app.ClientSecret) {
 		return "", &oauthError{"invalid_client", "AADSTS7000215: Invalid client secret provided, or unknown client."}
 	}
@@ -312,12 +307,7 @@ func (p *Provider) password(r *http.Request) (string, *oauthError) {
 		return "", fail
 	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
-	var user *User
-	for i := range p.cfg.users {
-		if p.cfg.users[i].Username == name {
-			user = &p.cfg.users[i]
-		}
-	}
+	user := p.configuredUser(name)
 	if user == nil || !equal(pw, user.Password) {
 		return "", &oauthError{"invalid_grant", "AADSTS50126: Error validating credentials due to invalid username or password."}
 	}

@@ -294,10 +294,11 @@ func (p *Provider) claims(t *tokenConfig) map[string]any {
 // user returns the configured user with that username, the first one for
 // "", or a made-up user for a name nobody has.
 func (p *Provider) user(username string) User {
-	for _, u := range p.cfg.users {
-		if username == "" || u.Username == username {
-			return u
-		}
+	if username == "" && len(p.cfg.users) > 0 {
+		return p.cfg.users[0]
+	}
+	if u := p.configuredUser(username); u != nil {
+		return *u
 	}
 	if username == "" {
 		username = "user"
@@ -307,12 +308,30 @@ func (p *Provider) user(username string) User {
 
 // app returns the configured app with that client ID, or a made-up app.
 func (p *Provider) app(clientID string) App {
-	for _, a := range p.cfg.apps {
-		if a.ClientID == clientID {
-			return a
-		}
+	if a := p.configuredApp(clientID); a != nil {
+		return *a
 	}
 	return App{Name: clientID, ClientID: clientID, ObjectID: guid("app:" + clientID)}
+}
+
+// configuredUser returns the configured user with that username, or nil.
+func (p *Provider) configuredUser(username string) *User {
+	for i := range p.cfg.users {
+		if p.cfg.users[i].Username == username {
+			return &p.cfg.users[i]
+		}
+	}
+	return nil
+}
+
+// configuredApp returns the configured app with that client ID, or nil.
+func (p *Provider) configuredApp(clientID string) *App {
+	for i := range p.cfg.apps {
+		if p.cfg.apps[i].ClientID == clientID {
+			return &p.cfg.apps[i]
+		}
+	}
+	return nil
 }
 
 // sign makes the compact token: with jwx for real signatures, by hand for
