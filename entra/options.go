@@ -195,7 +195,6 @@ func WithMinRefreshInterval(d time.Duration) Option {
 
 var (
 	tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)
-	guidPattern   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	policyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 	rsaAlgorithms = map[string]bool{"RS256": true, "RS384": true, "RS512": true, "PS256": true, "PS384": true, "PS512": true}
 )
@@ -289,7 +288,7 @@ func (c *config) tenancy(host string) []error {
 		}
 	}
 	for _, id := range c.allowed {
-		if !guidPattern.MatchString(id) {
+		if !IsTenantID(id) {
 			errs = append(errs, fmt.Errorf("allowed tenant %q is not a tenant ID (a lowercase GUID)", id))
 		}
 	}

@@ -203,18 +203,14 @@ const tenantTemplate = "{tenantid}"
 
 // matchIssuer finds the accepted issuer that iss is, and its version.
 // Multi-tenant metadata gives a template: the token's tid, which must be a
-// GUID, is put in it and the result compared exactly. The template itself,
-// prefixes and look-alikes never match.
+// tenant ID, is put in it and the result compared exactly. The template
+// itself, prefixes and look-alikes never match.
 func (v *Validator) matchIssuer(tc *tokenClaims, st *keyState) (string, bool) {
 	for _, is := range st.issuers {
-		want := is.value
-		if strings.Contains(want, tenantTemplate) {
-			if !v.multiTenant || !guidPattern.MatchString(tc.Tid) {
-				continue
-			}
-			want = strings.ReplaceAll(want, tenantTemplate, tc.Tid)
+		if strings.Contains(is.value, tenantTemplate) && (!v.multiTenant || !IsTenantID(tc.Tid)) {
+			continue
 		}
-		if tc.Iss == want {
+		if isIssuerOf(is.value, tc.Tid, tc.Iss) {
 			return is.version, true
 		}
 	}
@@ -226,19 +222,61 @@ func (v *Validator) matchIssuer(tc *tokenClaims, st *keyState) (string, bool) {
 // must not verify an organization's token. v1 key sets carry no issuer, so
 // a v1 token is compared with the v2 issuer of its tenant too.
 func keyIssuerMatches(k *publicKey, tc *tokenClaims, st *keyState) bool {
-	if k.issuer == "" {
+	if k.issuer == "" || isIssuerOf(k.issuer, tc.Tid, tc.Iss) {
 		return true
+	}
+	if tc.Ver != string(V1) {
+		return false
 	}
 	effective := strings.ReplaceAll(k.issuer, tenantTemplate, tc.Tid)
-	if effective == tc.Iss {
-		return true
-	}
 	for _, is := range st.issuers {
-		if is.version == string(V2) && effective == strings.ReplaceAll(is.value, tenantTemplate, tc.Tid) && tc.Ver == string(V1) {
+		if is.version == string(V2) && isIssuerOf(is.value, tc.Tid, effective) {
 			return true
 		}
 	}
 	return false
+}
+
+// isIssuerOf reports whether iss is template with each {tenantid} replaced
+// by tid — strings.ReplaceAll(template, tenantTemplate, tid) == iss —
+// without building the string: it runs for every new token.
+func isIssuerOf(template, tid, iss string) bool {
+	for {
+		before, after, found := strings.Cut(template, tenantTemplate)
+		if !strings.HasPrefix(iss, before) {
+			return false
+		}
+		iss = iss[len(before):]
+		if !found {
+			return iss == ""
+		}
+		if !strings.HasPrefix(iss, tid) {
+			return false
+		}
+		iss, template = iss[len(tid):], after
+	}
+}
+
+// IsTenantID reports whether s is a tenant ID as Entra writes it in tid
+// and in issuers: a GUID in lowercase.
+func IsTenantID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (v *Validator) tenantAllowed(tid string) bool {

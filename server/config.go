@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,8 +143,6 @@ func LoadConfig(environ []string, dotenv string) (Config, error) {
 	return c, nil
 }
 
-var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
 // loadTenancy reads the variables that choose the tenancy, and checks them
 // together so that a wrong combination is named in the variables' terms;
 // entra.NewValidator checks the resulting options again.
@@ -164,7 +161,7 @@ func (c *Config) loadTenancy(vars map[string]string) []error {
 	}
 	c.AllowedTenants = list(vars["AZURE_ALLOWED_TENANTS"])
 	for _, id := range c.AllowedTenants {
-		if !guidPattern.MatchString(id) {
+		if !entra.IsTenantID(id) {
 			errs = append(errs, fmt.Errorf("AZURE_ALLOWED_TENANTS: %q is not a tenant ID (a lowercase GUID)", id))
 		}
 	}
