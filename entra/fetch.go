@@ -24,7 +24,7 @@ func checkURL(raw string) (*url.URL, error) {
 	case "https":
 		return u, nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if IsLoopbackHost(u.Hostname()) {
 			return u, nil
 		}
 		return nil, fmt.Errorf("URL %q: http is allowed only for loopback hosts, use https", raw)
@@ -33,7 +33,10 @@ func checkURL(raw string) (*url.URL, error) {
 	}
 }
 
-func isLoopback(host string) bool {
+// IsLoopbackHost reports whether host (a host name or IP address, without
+// port or brackets) is localhost or a loopback address: the only hosts an
+// identity provider may be reached on over plain http.
+func IsLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

@@ -45,3 +45,15 @@ func FuzzIsTenantID(f *testing.F) {
 		}
 	})
 }
+
+func TestIsLoopbackHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LocalHost": true, "127.0.0.1": true, "127.0.0.2": true, "::1": true,
+		"": false, "localhost.": false, "localhost.example": false, "127.0.0.1.nip.io": false,
+		"[::1]": false, "10.0.0.1": false, "login.microsoftonline.com": false, "0.0.0.0": false,
+	} {
+		if got := IsLoopbackHost(host); got != want {
+			t.Errorf("IsLoopbackHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -131,7 +131,7 @@ func LoadConfig(environ []string, dotenv string) (Config, error) {
 	case c.Dev() && len(needTenant) > 0:
 		errs = append(errs, fmt.Errorf("%s need AZURE_TENANT_ID; leave every AZURE_ variable unset to run on the development identity provider", strings.Join(needTenant, ", ")))
 	case c.Dev():
-		if host, _, _ := net.SplitHostPort(c.HTTPAddr); !isLoopbackHost(host) {
+		if host, _, _ := net.SplitHostPort(c.HTTPAddr); !entra.IsLoopbackHost(host) {
 			errs = append(errs, fmt.Errorf("HTTP_ADDR=%q: the development identity provider listens on loopback only; use a loopback address or set AZURE_TENANT_ID", c.HTTPAddr))
 		}
 	case c.ClientID == "":
@@ -254,14 +254,6 @@ func orDefault(v, def string) string {
 		return v
 	}
 	return def
-}
-
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // parseDotenv reads KEY=VALUE lines; blank lines and lines starting with #

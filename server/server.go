@@ -78,7 +78,7 @@ func (s *Server) build() error {
 	if s.cfg.Dev() {
 		_, port, _ := net.SplitHostPort(s.httpLis.Addr().String())
 		var redirects []string
-		for _, host := range []string{"localhost", "127.0.0.1", "[::1]"} {
+		for _, host := range loopbackNames {
 			redirects = append(redirects, "http://"+host+":"+port+"/docs/oauth2-redirect.html")
 		}
 		idp, err := entratest.NewProvider(s.HTTPURL()+DevIDPPath, entratest.WithSPA(entratest.DefaultSPAClientID, redirects...))
@@ -205,6 +205,10 @@ func (s *Server) buildHTTP() error {
 	return nil
 }
 
+// loopbackNames are the names of this machine a browser can use for the
+// development server.
+var loopbackNames = []string{"localhost", "127.0.0.1", "[::1]"}
+
 // loopbackHostOnly refuses requests whose Host is not localhost, 127.0.0.1,
 // [::1] or the host of listenAddr (a loopback address, which the server
 // itself calls to fetch the development provider's keys), each with or
@@ -212,7 +216,7 @@ func (s *Server) buildHTTP() error {
 // its own domain to 127.0.0.1 (DNS rebinding) must not reach it: the browser
 // then still sends the page's domain as Host.
 func loopbackHostOnly(next http.Handler, listenAddr string) http.Handler {
-	names := []string{"localhost", "127.0.0.1", "[::1]"}
+	names := slices.Clone(loopbackNames)
 	if i := strings.LastIndexByte(listenAddr, ':'); i > 0 && !slices.Contains(names, listenAddr[:i]) {
 		names = append(names, listenAddr[:i])
 	}
