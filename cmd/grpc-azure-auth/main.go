@@ -90,7 +90,7 @@ func printDevHelp(idp *entratest.Provider, srv *server.Server) {
 
 func token(args []string) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	base := fs.String("server", "", "base URL of the running server's HTTP listener (default from HTTP_ADDR, else http://localhost:8000)")
+	base := fs.String("server", "", "base URL of the running server's HTTP listener (default: HTTP_ADDR from the environment or .env, as make run reads it)")
 	user := fs.String("user", "alice", "development user to sign in as")
 	password := fs.String("password", "dev", "the user's password")
 	app := fs.String("app", "", "development app (client ID) to get an app-only token for, instead of a user")
@@ -100,10 +100,11 @@ func token(args []string) error {
 		return err
 	}
 	if *base == "" {
-		*base = "http://localhost:8000"
-		if addr := os.Getenv("HTTP_ADDR"); addr != "" {
-			*base = "http://" + addr
+		cfg, err := server.LoadConfig(os.Environ(), ".env") // the HTTP_ADDR make run listens on
+		if err != nil {
+			return err
 		}
+		*base = "http://" + cfg.HTTPAddr
 	}
 	api := "api://" + entratest.DefaultClientID
 	form := url.Values{}
