@@ -139,7 +139,7 @@ func operationMethods(files *protoregistry.Files) map[string][]string {
 			for j := 0; j < sd.Methods().Len(); j++ {
 				md := sd.Methods().Get(j)
 				id := string(sd.Name()) + "_" + string(md.Name())
-				out[id] = append(out[id], "/"+string(sd.FullName())+"/"+string(md.Name()))
+				out[id] = append(out[id], policy.FullMethod(string(sd.FullName()), string(md.Name())))
 			}
 		}
 		return true

@@ -38,6 +38,11 @@ func Load(files *protoregistry.Files) (*Policy, error) {
 	return ForServices(services...)
 }
 
+// FullMethod is the name gRPC gives a method of a service (as in
+// grpc.Method and grpc.UnaryServerInfo.FullMethod), the name rules are
+// found by: "/example.items.v1.ItemService/GetItem".
+func FullMethod(service, method string) string { return "/" + service + "/" + method }
+
 // ForServices reads the rules of the given services only. It returns an
 // error naming each invalid rule.
 func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
@@ -47,7 +52,7 @@ func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
 		def, hasDef := ruleOption(sd.Options(), azureauthv1.E_DefaultRule)
 		for i := 0; i < sd.Methods().Len(); i++ {
 			md := sd.Methods().Get(i)
-			name := "/" + string(sd.FullName()) + "/" + string(md.Name())
+			name := FullMethod(string(sd.FullName()), string(md.Name()))
 			pb, ok := ruleOption(md.Options(), azureauthv1.E_Rule)
 			if !ok {
 				if !hasDef {
@@ -98,7 +103,7 @@ func (p *Policy) Unprotected(services map[string]grpc.ServiceInfo) []string {
 	var names []string
 	for svc, info := range services {
 		for _, m := range info.Methods {
-			name := "/" + svc + "/" + m.Name
+			name := FullMethod(svc, m.Name)
 			if _, ok := p.rules[name]; !ok {
 				names = append(names, name)
 			}
