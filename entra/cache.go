@@ -86,14 +86,3 @@ func (c *tokenCache) put(d [32]byte, e *cacheEntry) {
 	s.entries[d] = e
 	s.next = (s.next + 1) % len(s.ring)
 }
-
-// len counts the entries, for tests.
-func (c *tokenCache) len() int {
-	n := 0
-	for i := range c.shards {
-		c.shards[i].mu.Lock()
-		n += len(c.shards[i].entries)
-		c.shards[i].mu.Unlock()
-	}
-	return n
-}

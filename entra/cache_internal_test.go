@@ -53,3 +53,14 @@ func TestTheCacheStaysBoundedWhenEntriesExpire(t *testing.T) {
 		}
 	}
 }
+
+// len counts the entries.
+func (c *tokenCache) len() int {
+	n := 0
+	for i := range c.shards {
+		c.shards[i].mu.Lock()
+		n += len(c.shards[i].entries)
+		c.shards[i].mu.Unlock()
+	}
+	return n
+}

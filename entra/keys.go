@@ -80,7 +80,6 @@ type keySource struct {
 	refreshEvery  time.Duration
 	minInterval   time.Duration
 	retryInterval time.Duration
-	fetchTimeout  time.Duration
 
 	state atomic.Pointer[keyState]
 
@@ -153,7 +152,7 @@ func (s *keySource) refresh(urgent bool) <-chan struct{} {
 // run fetches with its own deadline: one caller giving up must not cancel
 // the fetch others wait on.
 func (s *keySource) run(done chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.fetchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultFetchTimeout)
 	st, err := s.fetch(ctx)
 	cancel()
 	s.mu.Lock()

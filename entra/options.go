@@ -69,8 +69,6 @@ type config struct {
 	logger        *slog.Logger
 	refresh       time.Duration
 	minRefresh    time.Duration
-	retry         time.Duration
-	fetchTimeout  time.Duration
 }
 
 // WithTenant sets the tenant whose tokens are accepted: its ID (a GUID) or
@@ -207,8 +205,6 @@ func newConfig(opts []Option) (*config, error) {
 		now:           time.Now,
 		refresh:       DefaultRefreshInterval,
 		minRefresh:    DefaultMinRefreshInterval,
-		retry:         DefaultRetryInterval,
-		fetchTimeout:  DefaultFetchTimeout,
 		cacheSize:     DefaultCacheSize,
 	}
 	for _, o := range opts {
@@ -258,7 +254,7 @@ func newConfig(opts []Option) (*config, error) {
 		errs = append(errs, errors.New("clock is nil"))
 	}
 	if c.client == nil {
-		c.client = &http.Client{Timeout: c.fetchTimeout}
+		c.client = &http.Client{Timeout: DefaultFetchTimeout}
 	}
 	c.client = checkRedirects(c.client)
 	if c.logger == nil {

@@ -46,22 +46,26 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	route := map[string]struct {
+	var (
 		methods []string
 		handler func(http.ResponseWriter, *http.Request)
-	}{
-		"oauth2/v2.0/authorize": {[]string{http.MethodGet, http.MethodPost}, p.serveAuthorize},
-		"oauth2/v2.0/token":     {[]string{http.MethodPost, http.MethodOptions}, p.serveToken},
-	}[path]
-	switch {
-	case route.handler == nil:
+	)
+	switch path {
+	case "oauth2/v2.0/authorize":
+		methods, handler = []string{http.MethodGet, http.MethodPost}, p.serveAuthorize
+	case "oauth2/v2.0/token":
+		methods, handler = []string{http.MethodPost, http.MethodOptions}, p.serveToken
+	default:
 		p.serveMetadata(w, r, tenant, path, "")
+		return
+	}
+	switch {
 	case tenant != p.cfg.tenantID:
 		invalidTenant(w, tenant)
-	case !slices.Contains(route.methods, r.Method):
-		notAllowed(w, route.methods)
+	case !slices.Contains(methods, r.Method):
+		notAllowed(w, methods)
 	default:
-		route.handler(w, r)
+		handler(w, r)
 	}
 }
 

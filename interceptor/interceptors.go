@@ -208,10 +208,11 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 }
 
 // validationFailures lists, in order, the validation errors whose text is
-// safe to return to the caller.
+// safe to return to the caller (ErrExpired, with its own reason, is
+// handled before them).
 var validationFailures = []error{
 	entra.ErrTooLarge, entra.ErrMalformed, entra.ErrAlgorithm, entra.ErrMissingKeyID,
-	entra.ErrUnknownKey, entra.ErrSignature, entra.ErrExpired, entra.ErrNotYetValid,
+	entra.ErrUnknownKey, entra.ErrSignature, entra.ErrNotYetValid,
 	entra.ErrIssuer, entra.ErrAudience, entra.ErrTenant, entra.ErrPolicy, entra.ErrNotAccessToken,
 }
 
