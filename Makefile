@@ -11,8 +11,10 @@ PROTO_PKG     := google-proto-files@6.0.1
 PROTO_PKG_SHA := 711763f77ea15bbc7436aac53db013b421d2c7b86ae27f4013723970ce54a96e
 PROTO_FILES   := google/api/annotations.proto google/api/http.proto google/api/httpbody.proto google/api/field_behavior.proto google/rpc/status.proto
 PROTODEPS     := .protodeps/googleapis
-# The openapiv2 option protos ship inside the grpc-gateway module we depend on.
-OPENAPIV2_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/grpc-ecosystem/grpc-gateway/v2)/protoc-gen-openapiv2/options
+# The openapiv2 option protos ship inside the grpc-gateway module we depend on;
+# `go mod download` fetches it on a fresh machine (go list -m prints an empty
+# Dir until the module is in the cache) and prints where it is.
+GATEWAY_MOD    := github.com/grpc-ecosystem/grpc-gateway/v2
 FUZZTIME  ?= 30s
 # Swagger UI assets, committed under openapi/swaggerui and embedded.
 SWAGGER_UI     := swagger-ui-dist@5.35.0
@@ -76,7 +78,9 @@ $(PROTODEPS)/.ok: Makefile
 	tar -xzf .protodeps/google-proto-files-6.0.1.tgz -C $(PROTODEPS) --strip-components=1 \
 	  package/LICENSE $(addprefix package/,$(PROTO_FILES))
 	mkdir -p $(PROTODEPS)/protoc-gen-openapiv2/options
-	cp $(OPENAPIV2_DIR)/annotations.proto $(OPENAPIV2_DIR)/openapiv2.proto $(PROTODEPS)/protoc-gen-openapiv2/options/
+	dir=$$($(GO) mod download -json $(GATEWAY_MOD) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -n "$$dir" || { echo "go mod download $(GATEWAY_MOD) printed no Dir"; exit 1; }; \
+	  cp "$$dir"/protoc-gen-openapiv2/options/annotations.proto "$$dir"/protoc-gen-openapiv2/options/openapiv2.proto $(PROTODEPS)/protoc-gen-openapiv2/options/
 	chmod -R u+w $(PROTODEPS)
 	touch $@
 
