@@ -311,3 +311,24 @@ func TestHelpListsEachFlagWithItsVariable(t *testing.T) {
 		}
 	}
 }
+
+// .env.example, copied to .env unchanged, runs development mode, and each
+// of its commented settings is a variable LoadConfig reads.
+func TestDotenvExample(t *testing.T) {
+	c, err := LoadConfig(nil, "../.env.example")
+	if err != nil || !c.DevMode {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+	data, err := os.ReadFile("../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
+		if ok && !strings.Contains(k, " ") {
+			if _, known := lookupSetting(k); !known {
+				t.Errorf(".env.example names %s, which LoadConfig does not read", k)
+			}
+		}
+	}
+}
