@@ -2,15 +2,8 @@ package server_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -19,14 +12,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
@@ -216,107 +207,5 @@ func TestServeShutsDownGracefully(t *testing.T) {
 			c.Close()
 			t.Errorf("%s still accepts connections after shutdown", addr)
 		}
-	}
-}
-
-// selfSigned returns a certificate for 127.0.0.1 and a pool that trusts it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
-}
-
-// With WithTLS both listeners speak TLS only: gRPC over h2, REST over
-// HTTP/2, and a plaintext gRPC client gets nowhere. REST still reaches the
-// gRPC server in-process.
-func TestWithTLSServesBothListenersOverTLS(t *testing.T) {
-	idp := entratest.NewServer(t)
-	cert, pool := selfSigned(t)
-	cfg := server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		TenantID: idp.TenantID(), ClientID: idp.ClientID(), AuthorityHost: idp.Authority()}
-	srv, err := server.New(cfg, append(example(), quiet, server.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}}))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve(t, srv)
-	if !strings.HasPrefix(srv.HTTPURL(), "https://") {
-		t.Fatalf("HTTPURL = %s", srv.HTTPURL())
-	}
-
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	waitServing(t, conn)
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+idp.Issue(entratest.Scopes("Items.Read")))
-	if _, err := itemsv1.NewItemServiceClient(conn).ListItems(ctx, &itemsv1.ListItemsRequest{}); err != nil {
-		t.Fatalf("ListItems over TLS: %v", err)
-	}
-
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
-	req, _ := http.NewRequest("GET", srv.HTTPURL()+"/v1/items", nil)
-	req.Header.Set("Authorization", "Bearer "+idp.Issue(entratest.Scopes("Items.Read")))
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
-		t.Fatalf("REST over TLS: %s %s", resp.Proto, resp.Status)
-	}
-
-	plain, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
-	short, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if _, err := healthpb.NewHealthClient(plain).Check(short, &healthpb.HealthCheckRequest{}); err == nil {
-		t.Fatal("a plaintext gRPC client was answered")
-	}
-}
-
-func TestWithTLSRefusals(t *testing.T) {
-	cert, _ := selfSigned(t)
-	tests := []struct {
-		name string
-		cfg  server.Config
-		tls  *tls.Config
-		want string
-	}{
-		{"development mode with TLS is refused", devConfig, &tls.Config{Certificates: []tls.Certificate{cert}}, "development mode serves plaintext"},
-		{"a TLS configuration without a certificate is refused", devConfig, &tls.Config{}, "WithTLS: the configuration has no certificate"},
-		{"a nil TLS configuration is refused", devConfig, nil, "WithTLS: the configuration has no certificate"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := server.New(tt.cfg, append(example(), quiet, server.WithTLS(tt.tls))...); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want %q", err, tt.want)
-			}
-		})
 	}
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,8 +40,6 @@ type options struct {
 	gatewayOpts   []gateway.Option
 	grpcOpts      []grpc.ServerOption
 	descriptorSet bool
-	tls           *tls.Config
-	tlsSet        bool
 }
 
 type handler struct {
@@ -101,17 +98,6 @@ func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
 	return func(o *options) { o.grpcOpts = append(o.grpcOpts, opts...) }
 }
 
-// WithTLS serves both listeners with TLS: gRPC (HTTP/2, ALPN h2) and HTTP
-// (HTTP/2 and HTTP/1.1), with a clone of c. c needs Certificates,
-// GetCertificate or GetConfigForClient; GetCertificate lets the certificate
-// be replaced without a restart. The gateway's in-process connection to the
-// gRPC server is not a network connection and is unaffected. Development
-// mode, which serves loopback only and fetches its own keys over HTTP,
-// refuses it.
-func WithTLS(c *tls.Config) Option {
-	return func(o *options) { o.tls, o.tlsSet = c, true }
-}
-
 // check reports options that cannot work.
 func (o *options) check() error {
 	var errs []error
@@ -128,9 +114,6 @@ func (o *options) check() error {
 		if s.Register == nil {
 			errs = append(errs, fmt.Errorf("WithServices: service %d has no Register function", i))
 		}
-	}
-	if o.tlsSet && (o.tls == nil || len(o.tls.Certificates) == 0 && o.tls.GetCertificate == nil && o.tls.GetConfigForClient == nil) {
-		errs = append(errs, errors.New("WithTLS: the configuration has no certificate"))
 	}
 	for _, h := range o.handlers {
 		if h.h == nil {

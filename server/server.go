@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -118,9 +117,6 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		errs = append(errs, err)
 	}
 	errs = append(errs, cfg.check()...)
-	if cfg.DevMode && o.tls != nil {
-		errs = append(errs, errors.New("WithTLS: development mode serves plaintext on loopback only"))
-	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("server: %w", errors.Join(errs...))
 	}
@@ -155,16 +151,6 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		s.grpcLis.Close()
 		return nil, fmt.Errorf("HTTP_ADDR: %w", err)
-	}
-	if o.tls != nil {
-		g := o.tls.Clone()
-		g.NextProtos = []string{"h2"} // gRPC clients insist on it
-		s.grpcLis = tls.NewListener(s.grpcLis, g)
-		h := o.tls.Clone()
-		if len(h.NextProtos) == 0 {
-			h.NextProtos = []string{"h2", "http/1.1"}
-		}
-		s.httpLis = tls.NewListener(s.httpLis, h)
 	}
 	s.inProcess = bufconn.Listen(inProcessBuffer)
 	if err := s.build(p, rec.regs); err != nil {
@@ -425,14 +411,8 @@ func grpcLogger(l *slog.Logger) logging.Logger {
 // GRPCAddr is the address the gRPC listener is bound to.
 func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 
-// HTTPURL is the base URL of the HTTP listener: http://host:port, or
-// https://host:port with [WithTLS].
-func (s *Server) HTTPURL() string {
-	if s.o.tls != nil {
-		return "https://" + s.httpLis.Addr().String()
-	}
-	return "http://" + s.httpLis.Addr().String()
-}
+// HTTPURL is the base URL of the HTTP listener, http://host:port.
+func (s *Server) HTTPURL() string { return "http://" + s.httpLis.Addr().String() }
 
 // DevIDP returns the embedded development identity provider, or nil when the
 // server trusts a real tenant.
