@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 )
 
 const (
@@ -23,7 +25,7 @@ const (
 
 // tenant is a single tenant's variables and more.
 func tenant(more ...string) []string {
-	return append([]string{"AZURE_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47", "AZURE_CLIENT_ID=c"}, more...)
+	return append([]string{"AZUREAD_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47", "AZUREAD_CLIENT_ID=c"}, more...)
 }
 
 func TestLoadConfig(t *testing.T) {
@@ -36,60 +38,82 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"no variables run the development identity provider on the defaults", nil, "",
 			func(c Config) bool {
-				return c.Dev() && c.GRPCAddr == "localhost:50051" && c.HTTPAddr == "localhost:8000"
+				return c.DevMode && c.GRPCAddr == "localhost:50051" && c.HTTPAddr == "localhost:8000"
 			}, ""},
-		{"a tenant with a client ID and audiences", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "AZURE_AUDIENCES= api://c , x ,"}, "",
+		{"a tenant with a client ID and audiences", []string{"AZUREAD_TENANT_ID=t", "AZUREAD_CLIENT_ID=c", "AZUREAD_AUDIENCES= api://c , x ,"}, "",
 			func(c Config) bool {
-				return !c.Dev() && c.ClientID == "c" && strings.Join(c.Audiences, "|") == "api://c|x"
+				return !c.DevMode && c.ClientID == "c" && strings.Join(c.Audiences, "|") == "api://c|x"
 			}, ""},
-		{".env is read", nil, "# comment\nexport AZURE_TENANT_ID=\"t\"\nAZURE_CLIENT_ID='c'\n\nLOG_LEVEL=debug\n",
+		{".env is read", nil, "# comment\nexport AZUREAD_TENANT_ID=\"t\"\nAZUREAD_CLIENT_ID='c'\n\nLOG_LEVEL=debug\n",
 			func(c Config) bool { return c.TenantID == "t" && c.ClientID == "c" && c.LogLevel.String() == "DEBUG" }, ""},
-		{"the environment wins over .env", []string{"AZURE_CLIENT_ID=env"}, "AZURE_TENANT_ID=t\nAZURE_CLIENT_ID=file\n",
+		{"the environment wins over .env", []string{"AZUREAD_CLIENT_ID=env"}, "AZUREAD_TENANT_ID=t\nAZUREAD_CLIENT_ID=file\n",
 			func(c Config) bool { return c.ClientID == "env" }, ""},
-		{"a tenant without client ID is refused", []string{"AZURE_TENANT_ID=t"}, "", nil, "AZURE_CLIENT_ID is required"},
-		{"a client ID without tenant is refused", []string{"AZURE_CLIENT_ID=c"}, "", nil, "need AZURE_TENANT_ID"},
-		{"an unknown AZURE_ variable is refused", []string{"AZURE_TENANT=t"}, "", nil, "unknown variable AZURE_TENANT"},
-		{"an unknown .env line is refused", nil, "AZURE_TENNANT_ID=t\n", nil, "unknown variable AZURE_TENNANT_ID"},
-		{"a .env line without = is refused", nil, "AZURE_TENANT_ID\n", nil, "want KEY=VALUE"},
+		{"a tenant without client ID is refused", []string{"AZUREAD_TENANT_ID=t"}, "", nil, "AZUREAD_CLIENT_ID is required"},
+		{"a client ID without tenant is refused", []string{"AZUREAD_CLIENT_ID=c"}, "", nil, "need AZUREAD_TENANT_ID"},
+		{"an unknown AZUREAD_ variable is refused", []string{"AZUREAD_TENANT=t"}, "", nil, "unknown variable AZUREAD_TENANT"},
+		{"an unknown .env line is refused", nil, "AZUREAD_TENNANT_ID=t\n", nil, "unknown variable AZUREAD_TENNANT_ID"},
+		{"a .env line without = is refused", nil, "AZUREAD_TENANT_ID\n", nil, "want KEY=VALUE"},
 		{"a bad address is refused", []string{"GRPC_ADDR=50051"}, "", nil, "GRPC_ADDR"},
 		{"a bad log level is refused", []string{"LOG_LEVEL=loud"}, "", nil, "LOG_LEVEL"},
 		{"the development provider off loopback is refused", []string{"HTTP_ADDR=0.0.0.0:8000"}, "", nil, "loopback only"},
-		{"other variables are ignored", []string{"HOME=/root", "PATH=/bin"}, "", func(c Config) bool { return c.Dev() }, ""},
+		{"other variables are ignored", []string{"HOME=/root", "PATH=/bin"}, "", func(c Config) bool { return c.DevMode }, ""},
+
+		// Coexisting with the Azure SDK and workload identity.
+		{"the Azure SDK's variables are never refused", []string{
+			"AZURE_CLIENT_ID=mi", "AZURE_TENANT_ID=t", "AZURE_CLIENT_SECRET=s", "AZURE_FEDERATED_TOKEN_FILE=/f", "AZURE_AUTHORITY_HOST=https://login.microsoftonline.com/",
+			"AZURE_CLIENT_CERTIFICATE_PATH=/c", "AZURE_USERNAME=u", "AZURE_PASSWORD=p", "AZURE_SOMETHING_NEW=x", "IDENTITY_ENDPOINT=http://localhost:42356/msi/token",
+		}, "", func(c Config) bool { return c.DevMode }, ""},
+		{"the Azure SDK's client ID is never the audience", []string{"AZURE_CLIENT_ID=mi", "AZUREAD_TENANT_ID=t", "AZUREAD_CLIENT_ID=api"}, "",
+			func(c Config) bool { return c.ClientID == "api" && !c.DevMode }, ""},
+		{"a tenant without client ID names the SDK's client ID as not ours", []string{"AZURE_CLIENT_ID=mi", "AZUREAD_TENANT_ID=t"}, "", nil,
+			"AZUREAD_CLIENT_ID is required with AZUREAD_TENANT_ID (AZURE_CLIENT_ID is the Azure SDK's credentials of this process"},
+		{"only the old AZURE_ names run development mode, which refuses a pod's address and says why", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "HTTP_ADDR=0.0.0.0:8000"}, "", nil,
+			"HTTP_ADDR=\"0.0.0.0:8000\": development mode listens on loopback only (localhost, 127.0.0.1, [::1]); use a loopback address, or set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID to trust a real tenant (AZURE_CLIENT_ID and AZURE_TENANT_ID are the Azure SDK's"},
+		{"an old name in .env names its new name", nil, "AZURE_TENANT_ID=t\n", nil, "line 1: AZURE_TENANT_ID is now AZUREAD_TENANT_ID"},
+		{"an Azure SDK variable in .env is refused", nil, "AZURE_CLIENT_SECRET=s\n", nil, "line 1: unknown variable AZURE_CLIENT_SECRET"},
+		{"a Microsoft.Identity.Web setting is not ours and is ignored", []string{"AzureAd__ClientId=c"}, "", func(c Config) bool { return c.DevMode }, ""},
+
+		// Development mode.
+		{"development mode asked for", []string{"AZUREAD_DEV_MODE=true"}, "", func(c Config) bool { return c.DevMode }, ""},
+		{"development mode with a tenant is refused", tenant("AZUREAD_DEV_MODE=true"), "", nil, "a server with a tenant never trusts the development identity provider"},
+		{"development mode turned off without a tenant is refused", []string{"AZUREAD_DEV_MODE=false"}, "", nil, "no tenant: set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID, or AZUREAD_DEV_MODE=true"},
+		{"development mode that is not a boolean is refused", []string{"AZUREAD_DEV_MODE=yes"}, "", nil, `AZUREAD_DEV_MODE="yes": want true or false`},
+		{"a tenant turns development mode off", tenant(), "", func(c Config) bool { return !c.DevMode }, ""},
 
 		// Tenancies.
-		{"AZURE_TOKEN_VERSIONS=1,2 accepts both versions", tenant("AZURE_TOKEN_VERSIONS=1, 2"), "",
+		{"AZUREAD_TOKEN_VERSIONS=1,2 accepts both versions", tenant("AZUREAD_TOKEN_VERSIONS=1, 2"), "",
 			func(c Config) bool { return fmt.Sprint(c.TokenVersions) == "[1.0 2.0]" }, ""},
-		{"AZURE_TOKEN_VERSIONS=1.0 accepts v1", tenant("AZURE_TOKEN_VERSIONS=1.0"), "",
+		{"AZUREAD_TOKEN_VERSIONS=1.0 accepts v1", tenant("AZUREAD_TOKEN_VERSIONS=1.0"), "",
 			func(c Config) bool { return fmt.Sprint(c.TokenVersions) == "[1.0]" }, ""},
-		{"an unknown token version is refused", tenant("AZURE_TOKEN_VERSIONS=3"), "", nil, "AZURE_TOKEN_VERSIONS=\"3\": want 1, 2 or 1,2"},
-		{"a token version listed twice is refused", tenant("AZURE_TOKEN_VERSIONS=2,2.0"), "", nil, "lists a version twice"},
-		{"organizations with a tenant list", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c", "AZURE_ALLOWED_TENANTS=" + tenantA + "," + tenantB}, "",
+		{"an unknown token version is refused", tenant("AZUREAD_TOKEN_VERSIONS=3"), "", nil, "AZUREAD_TOKEN_VERSIONS=\"3\": want 1, 2 or 1,2"},
+		{"a token version listed twice is refused", tenant("AZUREAD_TOKEN_VERSIONS=2,2.0"), "", nil, "lists a version twice"},
+		{"organizations with a tenant list", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=" + tenantA + "," + tenantB}, "",
 			func(c Config) bool {
 				return strings.Join(c.AllowedTenants, ",") == tenantA+","+tenantB && !c.AllowAnyTenant
 			}, ""},
-		{"common with any tenant, opted in", []string{"AZURE_TENANT_ID=common", "AZURE_CLIENT_ID=c", "AZURE_ALLOW_ANY_TENANT=true"}, "",
+		{"common with any tenant, opted in", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=true"}, "",
 			func(c Config) bool { return c.AllowAnyTenant }, ""},
-		{"organizations without a list or opt-in is refused", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c"}, "", nil,
-			"AZURE_TENANT_ID=organizations accepts every tenant's tokens: list the tenant IDs in AZURE_ALLOWED_TENANTS"},
-		{"organizations with any tenant turned off is refused", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c", "AZURE_ALLOW_ANY_TENANT=false"}, "", nil,
+		{"organizations without a list or opt-in is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c"}, "", nil,
+			"AZUREAD_TENANT_ID=organizations accepts every tenant's tokens: list the tenant IDs in AZUREAD_ALLOWED_TENANTS"},
+		{"organizations with any tenant turned off is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=false"}, "", nil,
 			"accepts every tenant's tokens"},
-		{"a tenant list on a single tenant is refused", tenant("AZURE_ALLOWED_TENANTS=" + tenantA), "", nil, "need AZURE_TENANT_ID=organizations or common"},
-		{"any tenant on a single tenant is refused", tenant("AZURE_ALLOW_ANY_TENANT=true"), "", nil, "need AZURE_TENANT_ID=organizations or common"},
-		{"a tenant list and any tenant are refused together", []string{"AZURE_TENANT_ID=common", "AZURE_CLIENT_ID=c", "AZURE_ALLOWED_TENANTS=" + tenantA, "AZURE_ALLOW_ANY_TENANT=true"}, "", nil, "contradict"},
-		{"an allowed tenant that is not a tenant ID is refused", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c", "AZURE_ALLOWED_TENANTS=contoso.com"}, "", nil,
-			`AZURE_ALLOWED_TENANTS: "contoso.com" is not a tenant ID`},
-		{"B2C with its b2clogin.com host", []string{"AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_CLIENT_ID=c", "AZURE_B2C_POLICY=B2C_1_susi", "AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com"}, "",
+		{"a tenant list on a single tenant is refused", tenant("AZUREAD_ALLOWED_TENANTS=" + tenantA), "", nil, "need AZUREAD_TENANT_ID=organizations or common"},
+		{"any tenant on a single tenant is refused", tenant("AZUREAD_ALLOW_ANY_TENANT=true"), "", nil, "need AZUREAD_TENANT_ID=organizations or common"},
+		{"a tenant list and any tenant are refused together", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=" + tenantA, "AZUREAD_ALLOW_ANY_TENANT=true"}, "", nil, "contradict"},
+		{"an allowed tenant that is not a tenant ID is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=contoso.com"}, "", nil,
+			`AZUREAD_ALLOWED_TENANTS: "contoso.com" is not a tenant ID`},
+		{"B2C with its b2clogin.com host", []string{"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_CLIENT_ID=c", "AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com"}, "",
 			func(c Config) bool { return c.B2CPolicy == "B2C_1_susi" }, ""},
-		{"B2C without an authority host is refused", tenant("AZURE_B2C_POLICY=B2C_1_susi"), "", nil, "AZURE_B2C_POLICY needs AZURE_AUTHORITY_HOST"},
-		{"B2C with v1 tokens is refused", tenant("AZURE_B2C_POLICY=B2C_1_susi", "AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZURE_TOKEN_VERSIONS=1"), "", nil, "B2C issues v2 tokens only"},
-		{"B2C with app-specific keys is refused", tenant("AZURE_B2C_POLICY=B2C_1_susi", "AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZURE_APP_SPECIFIC_KEYS=true"), "", nil, "does not apply to B2C"},
-		{"B2C on common is refused", []string{"AZURE_TENANT_ID=common", "AZURE_CLIENT_ID=c", "AZURE_ALLOW_ANY_TENANT=1", "AZURE_B2C_POLICY=B2C_1_susi"}, "", nil, "needs the B2C tenant"},
-		{"guests and app-specific keys", tenant("AZURE_ALLOW_GUESTS=TRUE", "AZURE_APP_SPECIFIC_KEYS=1"), "",
+		{"B2C without an authority host is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi"), "", nil, "AZUREAD_B2C_POLICY needs AZUREAD_AUTHORITY_HOST"},
+		{"B2C with v1 tokens is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_TOKEN_VERSIONS=1"), "", nil, "B2C issues v2 tokens only"},
+		{"B2C with app-specific keys is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_APP_SPECIFIC_KEYS=true"), "", nil, "does not apply to B2C"},
+		{"B2C on common is refused", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=1", "AZUREAD_B2C_POLICY=B2C_1_susi"}, "", nil, "needs the B2C tenant"},
+		{"guests and app-specific keys", tenant("AZUREAD_ALLOW_GUESTS=TRUE", "AZUREAD_APP_SPECIFIC_KEYS=1"), "",
 			func(c Config) bool { return c.AllowGuests && c.AppSpecificKeys }, ""},
-		{"a boolean that is not one is refused", tenant("AZURE_ALLOW_GUESTS=yes"), "", nil, `AZURE_ALLOW_GUESTS="yes": want true or false`},
-		{"tenancy variables without a tenant are refused", []string{"AZURE_ALLOW_GUESTS=true", "AZURE_TOKEN_VERSIONS=1"}, "", nil,
-			"AZURE_TOKEN_VERSIONS, AZURE_ALLOW_GUESTS need AZURE_TENANT_ID"},
-		{"tenancy variables are read from .env", nil, "AZURE_TENANT_ID=organizations\nAZURE_CLIENT_ID=c\nAZURE_ALLOWED_TENANTS=" + tenantA + "\n",
+		{"a boolean that is not one is refused", tenant("AZUREAD_ALLOW_GUESTS=yes"), "", nil, `AZUREAD_ALLOW_GUESTS="yes": want true or false`},
+		{"tenancy variables without a tenant are refused", []string{"AZUREAD_ALLOW_GUESTS=true", "AZUREAD_TOKEN_VERSIONS=1"}, "", nil,
+			"AZUREAD_TOKEN_VERSIONS, AZUREAD_ALLOW_GUESTS need AZUREAD_TENANT_ID"},
+		{"tenancy variables are read from .env", nil, "AZUREAD_TENANT_ID=organizations\nAZUREAD_CLIENT_ID=c\nAZUREAD_ALLOWED_TENANTS=" + tenantA + "\n",
 			func(c Config) bool { return len(c.AllowedTenants) == 1 }, ""},
 	}
 	for _, tt := range tests {
@@ -145,27 +169,27 @@ func TestTenancyVariables(t *testing.T) {
 			[]token{valid, with(entra.ErrIssuer, entratest.V1Token(), entratest.Audience(entratest.DefaultClientID)), with(entra.ErrGuest, entratest.Guest())}},
 		{"single tenant, v1 tokens", local(),
 			func(idp *entratest.Server) []string {
-				return []string{"AZURE_TOKEN_VERSIONS=1", "AZURE_AUDIENCES=" + idp.AppIDURI()}
+				return []string{"AZUREAD_TOKEN_VERSIONS=1", "AZUREAD_AUDIENCES=" + idp.AppIDURI()}
 			},
 			[]token{with(nil, entratest.V1Token()), with(entra.ErrIssuer)}},
 		{"single tenant, both versions", local(),
 			func(idp *entratest.Server) []string {
-				return []string{"AZURE_TOKEN_VERSIONS=1,2", "AZURE_AUDIENCES=" + idp.AppIDURI()}
+				return []string{"AZUREAD_TOKEN_VERSIONS=1,2", "AZUREAD_AUDIENCES=" + idp.AppIDURI()}
 			},
 			[]token{with(nil, entratest.V1Token()), valid}},
 		{"multi-tenant, listed tenants", local(),
 			func(*entratest.Server) []string {
-				return []string{"AZURE_TENANT_ID=organizations", "AZURE_ALLOWED_TENANTS=" + tenantA}
+				return []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_ALLOWED_TENANTS=" + tenantA}
 			},
 			[]token{with(nil, entratest.FromTenant(tenantA)), with(entra.ErrTenant, entratest.FromTenant(tenantB))}},
 		{"multi-tenant, any tenant", local(),
 			func(*entratest.Server) []string {
-				return []string{"AZURE_TENANT_ID=common", "AZURE_ALLOW_ANY_TENANT=true"}
+				return []string{"AZUREAD_TENANT_ID=common", "AZUREAD_ALLOW_ANY_TENANT=true"}
 			},
 			[]token{with(nil, entratest.FromTenant(tenantB)), with(entra.ErrIssuer, entratest.SignedWithPersonalAccountKey())}},
 		{"B2C", at(entra.B2CHost("contoso"), entratest.WithB2C("contoso", "B2C_1_susi", "B2C_1_edit")),
 			func(*entratest.Server) []string {
-				return []string{"AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_B2C_POLICY=B2C_1_susi"}
+				return []string{"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_B2C_POLICY=B2C_1_susi"}
 			},
 			[]token{valid, with(entra.ErrPolicy, entratest.Policy("B2C_1_edit"))}},
 		{"Entra External ID", at(entra.ExternalIDHost("contoso"), entratest.WithIssuerBase("https://"+entratest.DefaultTenantID+".ciamlogin.com")),
@@ -175,10 +199,10 @@ func TestTenancyVariables(t *testing.T) {
 			func(*entratest.Server) []string { return nil },
 			[]token{valid, with(entra.ErrIssuer, entratest.IssuerClaim(entra.PublicCloud+"/"+entratest.DefaultTenantID+"/v2.0"))}},
 		{"guests allowed", local(),
-			func(*entratest.Server) []string { return []string{"AZURE_ALLOW_GUESTS=true"} },
+			func(*entratest.Server) []string { return []string{"AZUREAD_ALLOW_GUESTS=true"} },
 			[]token{with(nil, entratest.Guest())}},
 		{"app-specific signing keys", local(entratest.WithCustomSigningKey()),
-			func(*entratest.Server) []string { return []string{"AZURE_APP_SPECIFIC_KEYS=true"} },
+			func(*entratest.Server) []string { return []string{"AZUREAD_APP_SPECIFIC_KEYS=true"} },
 			[]token{valid}},
 		{"a custom signing key without app-specific keys", local(entratest.WithCustomSigningKey()),
 			func(*entratest.Server) []string { return nil },
@@ -187,7 +211,7 @@ func TestTenancyVariables(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			idp := tt.server(t)
-			env := append([]string{"AZURE_TENANT_ID=" + idp.TenantID(), "AZURE_CLIENT_ID=" + idp.ClientID(), "AZURE_AUTHORITY_HOST=" + idp.Authority()}, tt.env(idp)...)
+			env := append([]string{"AZUREAD_TENANT_ID=" + idp.TenantID(), "AZUREAD_CLIENT_ID=" + idp.ClientID(), "AZUREAD_AUTHORITY_HOST=" + idp.Authority()}, tt.env(idp)...)
 			c, err := LoadConfig(env, "")
 			if err != nil {
 				t.Fatal(err)
@@ -212,17 +236,18 @@ func TestTenancyVariables(t *testing.T) {
 func TestB2CSignInGoesThroughTheUserFlow(t *testing.T) {
 	c, err := LoadConfig([]string{
 		"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0",
-		"AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_CLIENT_ID=c", "AZURE_B2C_POLICY=B2C_1_susi",
-		"AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com", "OPENAPI_CLIENT_ID=spa",
+		"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_CLIENT_ID=c", "AZUREAD_B2C_POLICY=B2C_1_susi",
+		"AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "OPENAPI_CLIENT_ID=spa",
 	}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := New(c, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		WithServices(Service{Register: items.Register, RegisterGateway: items.RegisterGateway}), WithOpenAPI(items.OpenAPI()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.conn.Close(); s.grpcLis.Close(); s.httpLis.Close() })
+	t.Cleanup(s.close)
 	rec := httptest.NewRecorder()
 	s.http.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
 	for _, want := range []string{
@@ -231,6 +256,79 @@ func TestB2CSignInGoesThroughTheUserFlow(t *testing.T) {
 	} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("the OpenAPI document lacks %s", want)
+		}
+	}
+}
+
+func TestFlagsOverrideTheEnvironmentWhichOverridesDotenv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(path, []byte("GRPC_ADDR=localhost:1\nHTTP_ADDR=localhost:2\nLOG_LEVEL=debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig([]string{"HTTP_ADDR=localhost:3", "LOG_LEVEL=warn"}, path, "-log-level", "error", "-dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GRPCAddr != "localhost:1" || c.HTTPAddr != "localhost:3" || c.LogLevel != slog.LevelError || !c.DevMode {
+		t.Fatalf("got %+v", c)
+	}
+	c, err = LoadConfig(nil, "", "-tenant-id=t", "-client-id", "c", "-allow-guests", "-dev=false")
+	if err != nil || c.TenantID != "t" || c.ClientID != "c" || !c.AllowGuests || c.DevMode {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an unknown flag is refused", []string{"-tenant=t"}, "flag provided but not defined: -tenant"},
+		{"an argument that is not a flag is refused", []string{"-dev", "extra"}, `unexpected argument "extra"`},
+		{"a flag's value is checked like its variable's", []string{"-dev", "-grpc-addr=0.0.0.0:1"}, `GRPC_ADDR="0.0.0.0:1": development mode listens on loopback only`},
+		{"a tenant flag with the development flag is refused", []string{"-dev", "-tenant-id=t", "-client-id=c"}, "never trusts the development identity provider"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := LoadConfig(nil, "", tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// -h lists every flag with the variable it mirrors.
+func TestHelpListsEachFlagWithItsVariable(t *testing.T) {
+	var out strings.Builder
+	err := run(context.Background(), []string{"-h"}, nil, "", &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(out.String(), "-"+s.flag) || !strings.Contains(out.String(), "("+s.name+")") {
+			t.Errorf("-h lacks -%s (%s):\n%s", s.flag, s.name, out.String())
+		}
+	}
+}
+
+// .env.example, copied to .env unchanged, runs development mode, and each
+// of its commented settings is a variable LoadConfig reads.
+func TestDotenvExample(t *testing.T) {
+	c, err := LoadConfig(nil, "../.env.example")
+	if err != nil || !c.DevMode {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+	data, err := os.ReadFile("../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
+		if ok && !strings.Contains(k, " ") {
+			if _, known := lookupSetting(k); !known {
+				t.Errorf(".env.example names %s, which LoadConfig does not read", k)
+			}
 		}
 	}
 }

@@ -117,7 +117,7 @@ func TestDevServerAnswersLoopbackHostsOnly(t *testing.T) {
 
 func TestServerWithATenantAnswersAnyHost(t *testing.T) {
 	idp := entratest.NewServer(t)
-	srv, _, _ := start(t, "AZURE_TENANT_ID="+idp.TenantID(), "AZURE_CLIENT_ID="+idp.ClientID(), "AZURE_AUTHORITY_HOST="+idp.Authority())
+	srv, _, _ := start(t, "AZUREAD_TENANT_ID="+idp.TenantID(), "AZUREAD_CLIENT_ID="+idp.ClientID(), "AZUREAD_AUTHORITY_HOST="+idp.Authority())
 	if srv.DevIDP() != nil {
 		t.Fatal("the development identity provider runs with a tenant")
 	}
@@ -139,19 +139,12 @@ func TestDevServerOnAnotherLoopbackAddressAnswersItsOwnAddress(t *testing.T) {
 		t.Skipf("127.0.0.2 is not a loopback address here: %v", err)
 	}
 	l.Close()
-	srv, _, logs := start(t, "HTTP_ADDR=127.0.0.2:0")
+	srv, conn, _ := start(t, "HTTP_ADDR=127.0.0.2:0")
 	// The server fetches the provider's keys from its own address, so it
 	// turns ready only if that address is answered.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, body := doWithHost(t, endpoint{method: "GET", url: srv.HTTPURL() + "/readyz"}, "")
-		if resp.StatusCode == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never ready: %s %s\n%s", resp.Status, body, logs)
-		}
-		time.Sleep(20 * time.Millisecond)
+	waitServing(t, conn)
+	if resp, body := doWithHost(t, endpoint{method: "GET", url: srv.HTTPURL() + "/readyz"}, ""); resp.StatusCode != 200 {
+		t.Fatalf("/readyz once SERVING: %s %s", resp.Status, body)
 	}
 	e := endpoint{method: "GET", url: srv.HTTPURL() + "/v1/info"}
 	if resp, body := doWithHost(t, e, "attacker.example"); resp.StatusCode != http.StatusMisdirectedRequest {
