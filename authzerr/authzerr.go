@@ -11,6 +11,7 @@ package authzerr
 
 import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -26,6 +27,11 @@ const (
 	// ReasonTokenInvalid: a token was sent and failed validation, or the
 	// authorization value could not be read (Unauthenticated).
 	ReasonTokenInvalid = "TOKEN_INVALID"
+	// ReasonInvalidRequest: the request's credentials cannot be read as
+	// sent: more than one authorization value, or an HTTP Authorization
+	// header with bytes metadata cannot carry (Unauthenticated; RFC 6750
+	// invalid_request).
+	ReasonInvalidRequest = "INVALID_REQUEST"
 	// ReasonTokenExpired: the token's exp has passed, at the start of a call
 	// or while its stream ran (Unauthenticated).
 	ReasonTokenExpired = "TOKEN_EXPIRED"
@@ -51,6 +57,18 @@ const (
 	MetadataScopes = "scopes" // space-separated scopes that would satisfy the rule
 	MetadataRoles  = "roles"  // space-separated roles that would satisfy the rule
 )
+
+// New returns the status error of a denial: code and msg, with an
+// ErrorInfo of [Domain], reason and metadata (nil for none). Package
+// interceptor and package gateway build every denial with it; handlers use
+// interceptor.Deny and its siblings instead.
+func New(code codes.Code, reason, msg string, metadata map[string]string) error {
+	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: metadata})
+	if err != nil {
+		return status.Error(code, msg)
+	}
+	return st.Err()
+}
 
 // FromStatus returns the ErrorInfo of st when st is a denial (an ErrorInfo
 // of [Domain] among its details), and nil otherwise.

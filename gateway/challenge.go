@@ -38,6 +38,8 @@ func (c Challenge) header(st *status.Status) string {
 	switch {
 	case st.Code() == codes.Unauthenticated && info.GetReason() == authzerr.ReasonTokenMissing:
 		// RFC 6750 §3.1: no error code when the request had no credentials.
+	case st.Code() == codes.Unauthenticated && info.GetReason() == authzerr.ReasonInvalidRequest:
+		params = append(params, param("error", "invalid_request"), param("error_description", st.Message()))
 	case st.Code() == codes.Unauthenticated:
 		params = append(params, param("error", "invalid_token"), param("error_description", st.Message()))
 	case st.Code() == codes.PermissionDenied && info.GetReason() == authzerr.ReasonInsufficientScope:

@@ -254,7 +254,7 @@ func TestBadTokensAreRejectedWith401(t *testing.T) {
 		{name: "a token larger than the limit", auth: []string{"Bearer " + strings.Repeat("a", entra.DefaultMaxTokenBytes+1)}, msg: "invalid token: token too large"},
 		{name: "the Basic scheme", auth: []string{"Basic dXNlcjpwYXNz"}, msg: "authorization scheme must be Bearer"},
 		{name: "an empty bearer", auth: []string{"Bearer "}, msg: "empty bearer token"},
-		{name: "two authorization values", auth: []string{"Bearer a.b.c", "Bearer d.e.f"}, msg: "more than one authorization value"},
+		{name: "two authorization values", auth: []string{"Bearer a.b.c", "Bearer d.e.f"}, msg: "more than one authorization value", reason: authzerr.ReasonInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is rejected", func(t *testing.T) {

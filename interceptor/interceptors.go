@@ -9,11 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
@@ -204,8 +202,11 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 	raw, err := bearerToken(values)
 	if err != nil {
 		reason := authzerr.ReasonTokenInvalid
-		if errors.Is(err, errNoToken) {
+		switch {
+		case errors.Is(err, errNoToken):
 			reason = authzerr.ReasonTokenMissing
+		case errors.Is(err, errManyTokens):
+			reason = authzerr.ReasonInvalidRequest
 		}
 		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.Unauthenticated, reason: reason, msg: err.Error()})
 	}
@@ -296,21 +297,17 @@ func outcomeOf(code codes.Code) Outcome {
 
 // err is the status of the denial.
 func (d denial) err() error {
-	info := &errdetails.ErrorInfo{Reason: d.reason, Domain: authzerr.Domain}
+	var md map[string]string
 	if d.rule != nil {
-		info.Metadata = map[string]string{}
+		md = map[string]string{}
 		if len(d.rule.Scopes) > 0 {
-			info.Metadata[authzerr.MetadataScopes] = strings.Join(d.rule.Scopes, " ")
+			md[authzerr.MetadataScopes] = strings.Join(d.rule.Scopes, " ")
 		}
 		if len(d.rule.Roles) > 0 {
-			info.Metadata[authzerr.MetadataRoles] = strings.Join(d.rule.Roles, " ")
+			md[authzerr.MetadataRoles] = strings.Join(d.rule.Roles, " ")
 		}
 	}
-	st, err := status.New(d.code, d.msg).WithDetails(info)
-	if err != nil {
-		return status.Error(d.code, d.msg)
-	}
-	return st.Err()
+	return authzerr.New(d.code, d.reason, d.msg, md)
 }
 
 func (a *Authorizer) grant(ctx context.Context, method string, c *entra.Claims, took time.Duration) {

@@ -118,6 +118,11 @@ func RegisterREST(_ context.Context, mux *runtime.ServeMux, conn *grpc.ClientCon
 			if err == nil {
 				err = st.CloseSend()
 			}
+			var md runtime.ServerMetadata
+			if err == nil {
+				md.HeaderMD, err = st.Header()
+			}
+			ctx = runtime.NewServerMetadataContext(ctx, md)
 			if err != nil {
 				runtime.HTTPError(ctx, mux, outbound, w, r, err)
 				return
