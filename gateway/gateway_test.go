@@ -114,6 +114,7 @@ func TestEveryMethodOverREST(t *testing.T) {
 		{"Watch (server stream, service default scope)", "GET", "/v1/watch/2", "", user("Items.Read"), user("Items.Write"), 200, `"tick"`, 401},
 		{"Import (client stream, all of two scopes)", "POST", "/v1/items:import", `"a"` + "\n" + `"b"`, user("Items.Write", "Items.Import"), user("Items.Write"), 200, `"2"`, 401},
 		{"GetInfo (anonymous)", "GET", "/v1/info", "", user("Items.Read"), "", 200, `"caller"`, 200},
+		{"WhoAmI (authenticated)", "GET", "/v1/whoami", "", app("reporting-daemon"), "", 200, `"caller"`, 401},
 		{"Debug (no rule)", "GET", "/v1/debug", "", "", user("Items.Read", "Items.Write"), 0, "", 403},
 	}
 	for _, tt := range tests {

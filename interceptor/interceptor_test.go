@@ -103,6 +103,9 @@ var calls = map[string]func(ctx context.Context, e *env) error{
 		_, err := e.c.GetInfo(ctx)
 		return err
 	},
+	"WhoAmI (unary, authenticated)": func(ctx context.Context, e *env) error {
+		return e.c.Unary(ctx, authztest.WhoAmI, "")
+	},
 	"Debug (unary, no rule)": func(ctx context.Context, e *env) error {
 		return e.c.Unary(ctx, authztest.Debug, "")
 	},
@@ -164,6 +167,10 @@ var ruleCases = []ruleCase{
 		[]token{{"user with any scope", []entratest.TokenOption{entratest.Scopes("Items.Read")}}},
 		nil,
 		codes.OK},
+	{"WhoAmI (unary, authenticated)",
+		[]token{{"user with any scope", []entratest.TokenOption{entratest.Scopes("Items.Read")}}, {"app with any role", []entratest.TokenOption{entratest.ForApp("reporting-daemon")}}},
+		nil,
+		codes.Unauthenticated},
 	{"Debug (unary, no rule)",
 		nil,
 		[]token{{"user with every scope", []entratest.TokenOption{entratest.Scopes("Items.Read", "Items.Write", "Items.Import", "Items.Sync")}}, {"app with every role", []entratest.TokenOption{entratest.ForApp("admin-daemon")}}},

@@ -31,6 +31,7 @@ import (
 //	GET    /v1/watch/{n}      Watch    (server stream)
 //	POST   /v1/items:import   Import   (client stream) body "name" "name" …
 //	GET    /v1/info           GetInfo
+//	GET    /v1/whoami         WhoAmI
 //	GET    /v1/debug          Debug
 //
 // Sync, a bidi stream, has no route, as grpc-gateway serves none.
@@ -67,6 +68,7 @@ var routes = []route{
 	{"POST", "/v1/archive/{id}", Archive, pathID, func() proto.Message { return new(emptypb.Empty) }},
 	{"POST", "/v1/purge", Purge, none, func() proto.Message { return new(emptypb.Empty) }},
 	{"GET", "/v1/info", GetInfo, none, func() proto.Message { return new(structpb.Struct) }},
+	{"GET", "/v1/whoami", WhoAmI, none, func() proto.Message { return new(structpb.Struct) }},
 	{"GET", "/v1/debug", Debug, none, func() proto.Message { return new(emptypb.Empty) }},
 }
 

@@ -54,6 +54,7 @@ const (
 	Import  = "/authztest.v1.Items/Import"  // client stream, scopes Items.Write and Items.Import
 	Sync    = "/authztest.v1.Items/Sync"    // bidi stream, scope Items.Sync or Items.Write
 	GetInfo = "/authztest.v1.Info/GetInfo"  // unary, anonymous
+	WhoAmI  = "/authztest.v1.Info/WhoAmI"   // unary, authenticated: any valid access token
 	Debug   = "/authztest.v1.Info/Debug"    // unary, no rule
 )
 
@@ -91,6 +92,7 @@ var (
 	}
 	infoMethods = []method{
 		{name: "GetInfo", in: "Empty", out: "Struct", rule: &azureauthv1.Rule{Anonymous: true}, handler: unary(GetInfo, InfoServer.GetInfo)},
+		{name: "WhoAmI", in: "Empty", out: "Struct", rule: &azureauthv1.Rule{Authenticated: true}, handler: unary(WhoAmI, InfoServer.WhoAmI)},
 		{name: "Debug", in: "Empty", out: "Empty", handler: unary(Debug, InfoServer.Debug)},
 	}
 )
@@ -227,6 +229,7 @@ type ItemsServer interface {
 // InfoServer is the Info service.
 type InfoServer interface {
 	GetInfo(context.Context, *emptypb.Empty) (*structpb.Struct, error)
+	WhoAmI(context.Context, *emptypb.Empty) (*structpb.Struct, error)
 	Debug(context.Context, *emptypb.Empty) (*emptypb.Empty, error)
 }
 
@@ -457,6 +460,11 @@ func (Info) GetInfo(ctx context.Context, _ *emptypb.Empty) (*structpb.Struct, er
 		m[k] = l
 	}
 	return structpb.NewStruct(map[string]any{"caller": caller(ctx), "metadata": m})
+}
+
+// WhoAmI answers with the caller's oid; its rule admits any valid token.
+func (Info) WhoAmI(ctx context.Context, _ *emptypb.Empty) (*structpb.Struct, error) {
+	return structpb.NewStruct(map[string]any{"caller": caller(ctx)})
 }
 
 // Debug has no rule: nobody may call it.
