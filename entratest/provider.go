@@ -39,6 +39,8 @@ type config struct {
 	b2cName      string              // B2C tenant name, "" outside B2C
 	b2cPolicies  []string
 	customKey    bool
+	// publicClients may use the device code grant (WithPublicClient).
+	publicClients []string
 }
 
 // WithTenantID sets the tenant ID, [DefaultTenantID] by default.
@@ -99,6 +101,7 @@ type Provider struct {
 	stopped sync.Once
 	fetches struct{ discovery, jwks, token, failed atomic.Int64 }
 	codes   codes
+	devices devices
 }
 
 // NewProvider returns a provider that serves under authority
