@@ -317,7 +317,15 @@ func (p *Provider) clientCredentials(r *http.Request) (string, *oauthError) {
 	if fail != nil {
 		return "", fail
 	}
-	if scope := r.PostForm.Get("scope"); scope != p.cfg.appIDURI+"/.default" && scope != p.cfg.clientID+"/.default" {
+	// The OpenID scopes MSAL adds to every request are ignored, as Entra
+	// ignores them; what is left must be the API's .default.
+	var scope string
+	for _, s := range strings.Fields(r.PostForm.Get("scope")) {
+		if !openIDScope(s) {
+			scope += " " + s
+		}
+	}
+	if scope = strings.TrimPrefix(scope, " "); scope != p.cfg.appIDURI+"/.default" && scope != p.cfg.clientID+"/.default" {
 		return "", &oauthError{"invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
 	}
 	return p.Issue(ForApp(app.ClientID)), nil
@@ -369,7 +377,7 @@ func (p *Provider) grantedScopes(requested string, u *User) ([]string, *oauthErr
 			}
 		}
 		switch {
-		case s == "openid" || s == "profile" || s == "email" || s == "offline_access":
+		case openIDScope(s):
 		case short == ".default":
 			out = append(out, u.Scopes...)
 		case short != "" && slices.Contains(u.Scopes, short):
@@ -384,6 +392,12 @@ func (p *Provider) grantedScopes(requested string, u *User) ([]string, *oauthErr
 		return nil, &oauthError{"invalid_scope", "AADSTS70011: The provided request must include a scope of this API."}
 	}
 	return out, nil
+}
+
+// openIDScope reports whether s is one of the OpenID Connect scopes, which
+// name no API.
+func openIDScope(s string) bool {
+	return s == "openid" || s == "profile" || s == "email" || s == "offline_access"
 }
 
 // missing returns Entra's error for the first of the form parameters that
