@@ -67,7 +67,11 @@ func TestOnBehalfOfGrant(t *testing.T) {
 			form: func() url.Values { f := oboForm(forA(), api+"/Items.Read"); f.Set("client_secret", "nope"); return f }(),
 			code: 401, error: "invalid_client", aadst: "AADSTS7000215"},
 		{name: "requested_token_use other than on_behalf_of is invalid_request",
-			form: func() url.Values { f := oboForm(forA(), api+"/Items.Read"); f.Set("requested_token_use", "bearer"); return f }(),
+			form: func() url.Values {
+				f := oboForm(forA(), api+"/Items.Read")
+				f.Set("requested_token_use", "bearer")
+				return f
+			}(),
 			code: 400, error: "invalid_request", aadst: "AADSTS50027"},
 		{name: "no assertion is invalid_request",
 			form: oboForm("", api+"/Items.Read"), code: 400, error: "invalid_request", aadst: "AADSTS900144"},
