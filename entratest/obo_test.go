@@ -1,7 +1,9 @@
 package entratest_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -183,4 +185,46 @@ func TestInstanceDiscovery(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzOnBehalfOfAssertion feeds the on-behalf-of grant any assertion: it
+// never crashes, answers an error in Entra's shape, and issues a token
+// only for an assertion the provider signed for the middle tier.
+func FuzzOnBehalfOfAssertion(f *testing.F) {
+	p, err := entratest.NewProvider("https://login.microsoftonline.us", entratest.WithApps(append(entratest.DefaultApps(), middleTier)...))
+	if err != nil {
+		f.Fatal(err)
+	}
+	valid := p.Issue(entratest.ForUser("bob"), entratest.Audience(middleTier.ClientID), entratest.Scopes("Items.Read"))
+	for _, seed := range []string{
+		valid, "not-a-token", "not.a.token", "{}", "a.b.c.d", "..", "",
+		p.Issue(entratest.ForUser("bob"), entratest.Audience(middleTier.ClientID), entratest.AlgNone()),
+		p.Issue(entratest.ForUser("bob"), entratest.Audience(middleTier.ClientID), entratest.HS256WithPublicKey()),
+		p.Issue(entratest.ForUser("bob")),
+		p.Issue(entratest.ForUser("bob"), entratest.Audience(middleTier.ClientID), entratest.Claim("exp", "soon")),
+		p.Issue(entratest.ForUser("bob"), entratest.Audience(middleTier.ClientID), entratest.Claim("aud", []string{middleTier.ClientID})),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, assertion string) {
+		form := oboForm(assertion, p.AppIDURI()+"/Items.Read")
+		req := httptest.NewRequest(http.MethodPost, p.TokenURL(), strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, req)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%d, not JSON: %v", rec.Code, err)
+		}
+		switch {
+		case rec.Code == http.StatusOK && assertion != valid:
+			t.Fatalf("a token for assertion %q", assertion)
+		case rec.Code != http.StatusOK && assertion == valid:
+			t.Fatalf("the valid assertion was refused: %v", body)
+		case rec.Code != http.StatusOK:
+			if d, _ := body["error_description"].(string); !strings.HasPrefix(d, "AADSTS") {
+				t.Fatalf("error_description %q", d)
+			}
+		}
+	})
 }
