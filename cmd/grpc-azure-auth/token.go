@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -57,9 +58,14 @@ type tokenFlags struct {
 	azcli                                       bool
 }
 
-func token(args []string) error {
+func token(args []string) error { return runToken(args, os.Stdout, os.Stderr) }
+
+// runToken is the token command writing the token to stdout, prompts and
+// usage to stderr.
+func runToken(args []string, stdout, stderr io.Writer) error {
 	var f tokenFlags
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), tokenUsage)
 		fs.PrintDefaults()
@@ -93,9 +99,9 @@ func token(args []string) error {
 		err error
 	)
 	if f.tenant != "" {
-		src, err = tenantSource(f)
+		src, err = tenantSource(f, stderr)
 	} else {
-		src, err = devSource(ctx, f)
+		src, err = devSource(ctx, f, stderr)
 	}
 	if err != nil {
 		return err
@@ -104,8 +110,8 @@ func token(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(tok)
-	return nil
+	_, err = fmt.Fprintln(stdout, tok)
+	return err
 }
 
 // scopes returns the full scopes to ask for: {api}/{scope} for each short
@@ -128,7 +134,7 @@ const waitForUser = 15 * time.Minute
 
 // devSource gets tokens from the development identity provider of a
 // running server, with x/oauth2.
-func devSource(ctx context.Context, f tokenFlags) (*bearer.Source, error) {
+func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Source, error) {
 	if f.server == "" {
 		cfg, err := server.LoadConfig(os.Environ(), ".env") // the HTTP_ADDR make run listens on
 		if err != nil {
@@ -160,7 +166,7 @@ func devSource(ctx context.Context, f tokenFlags) (*bearer.Source, error) {
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(os.Stderr, "To sign in, open %s and enter the code %s\n", da.VerificationURI, da.UserCode)
+			fmt.Fprintf(prompt, "To sign in, open %s and enter the code %s\n", da.VerificationURI, da.UserCode)
 			return cfg.DeviceAccessToken(ctx, da)
 		}
 	default:
@@ -179,7 +185,7 @@ func devSource(ctx context.Context, f tokenFlags) (*bearer.Source, error) {
 }
 
 // tenantSource gets tokens from an Entra ID tenant with the Azure SDK.
-func tenantSource(f tokenFlags) (*bearer.Source, error) {
+func tenantSource(f tokenFlags, prompt io.Writer) (*bearer.Source, error) {
 	if f.api == "" {
 		return nil, errors.New("token: -tenant needs -api, the API's Application ID URI (api://…) or client ID")
 	}
@@ -199,8 +205,8 @@ func tenantSource(f tokenFlags) (*bearer.Source, error) {
 		cred, err = azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
 			ClientOptions: opts, TenantID: f.tenant, ClientID: f.clientID,
 			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
-				fmt.Fprintln(os.Stderr, m.Message)
-				return nil
+				_, err := fmt.Fprintln(prompt, m.Message)
+				return err
 			},
 		})
 	case f.azcli:
