@@ -9,6 +9,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -43,6 +44,7 @@ func azOptions(idp *entratest.Server) azcore.ClientOptions {
 	return azcore.ClientOptions{
 		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: idp.Authority() + "/"},
 		Transport: idp.Client(),
+		Retry:     policy.RetryOptions{MaxRetries: -1}, // a failure is the answer, not a reason to wait
 	}
 }
 
@@ -250,5 +252,24 @@ func TestAzureSDKErrorsCarryTheAADSTSCode(t *testing.T) {
 				t.Fatalf("%v, want an AuthenticationFailedError with %s", err, tt.code)
 			}
 		})
+	}
+}
+
+func TestAnAuthorityTheAzureSDKDoesNotKnowNeedsDisableInstanceDiscovery(t *testing.T) {
+	// MSAL asks login.microsoftonline.com about hosts it does not know;
+	// the provider's client reaches the provider only.
+	idp := entratest.NewServerAt(t, "https://idp.example.test")
+	scope := []string{idp.AppIDURI() + "/.default"}
+	for _, disable := range []bool{false, true} {
+		cred, err := azidentity.NewClientSecretCredential(idp.TenantID(), "admin-daemon", "dev-secret",
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: azOptions(idp), DisableInstanceDiscovery: disable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, _ := bearer.FromAzure(cred, scope)
+		_, err = src.Token(t.Context())
+		if disable != (err == nil) || (!disable && !strings.Contains(err.Error(), "login.microsoftonline.com")) {
+			t.Errorf("DisableInstanceDiscovery %v: %v", disable, err)
+		}
 	}
 }

@@ -72,7 +72,8 @@ func WithKey(key *rsa.PrivateKey) Option { return func(c *config) { c.key = key 
 // Fetches counts the requests each endpoint served successfully, and those
 // the provider failed on purpose.
 type Fetches struct {
-	// Discovery counts discovery documents served (v1, v2, B2C, any tenant).
+	// Discovery counts discovery documents served (v1, v2, B2C, any
+	// tenant), and the Azure SDK's instance discovery answers.
 	Discovery int
 	// JWKS counts key sets served.
 	JWKS int
