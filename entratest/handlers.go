@@ -276,22 +276,15 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	var token string
 	var fail *oauthError
-	status := http.StatusBadRequest
 	switch r.PostForm.Get("grant_type") {
 	case "client_credentials":
 		token, fail = p.clientCredentials(r)
-		if fail != nil && fail.Error == "invalid_client" {
-			status = http.StatusUnauthorized
-		}
 	case "password":
 		token, fail = p.password(r)
 	case "authorization_code":
 		token, fail = p.authorizationCode(r)
 	case oboGrant:
 		token, fail = p.onBehalfOf(r)
-		if fail != nil && fail.Error == "invalid_client" {
-			status = http.StatusUnauthorized
-		}
 	case deviceCodeGrant, deviceCodeGrantShort:
 		token, fail = p.deviceCodeToken(r)
 	case "":
@@ -300,6 +293,10 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		fail = &oauthError{"unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type."}
 	}
 	if fail != nil {
+		status := http.StatusBadRequest
+		if fail.Error == "invalid_client" {
+			status = http.StatusUnauthorized
+		}
 		writeError(w, r, status, fail)
 		return
 	}
@@ -319,13 +316,8 @@ func (p *Provider) clientCredentials(r *http.Request) (string, *oauthError) {
 	}
 	// The OpenID scopes MSAL adds to every request are ignored, as Entra
 	// ignores them; what is left must be the API's .default.
-	var scope string
-	for _, s := range strings.Fields(r.PostForm.Get("scope")) {
-		if !openIDScope(s) {
-			scope += " " + s
-		}
-	}
-	if scope = strings.TrimPrefix(scope, " "); scope != p.cfg.appIDURI+"/.default" && scope != p.cfg.clientID+"/.default" {
+	scopes := slices.DeleteFunc(strings.Fields(r.PostForm.Get("scope")), openIDScope)
+	if len(scopes) != 1 || (scopes[0] != p.cfg.appIDURI+"/.default" && scopes[0] != p.cfg.clientID+"/.default") {
 		return "", &oauthError{"invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
 	}
 	return p.Issue(ForApp(app.ClientID)), nil
