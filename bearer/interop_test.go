@@ -2,6 +2,8 @@ package bearer_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -193,7 +195,9 @@ func TestOnBehalfOfServiceACallsServiceBAsTheUser(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("REST: %d", code)
 		}
-		want := map[string]any{"oid": bob.ObjectID, "user": bob.Username, "scp": "Items.Read", "azp": serviceA.ClientID, "app": false}
+		// B's pairwise sub for bob: the one a token of bob's to B carries.
+		want := map[string]any{"oid": bob.ObjectID, "sub": subOf(t, idp.Issue(entratest.ForUser(bob.Username))),
+			"user": bob.Username, "scp": "Items.Read", "azp": serviceA.ClientID, "app": false}
 		checkCaller(t, viaGRPC, want)
 		checkCaller(t, viaREST, want)
 	})
@@ -272,4 +276,21 @@ func TestAnAuthorityTheAzureSDKDoesNotKnowNeedsDisableInstanceDiscovery(t *testi
 			t.Errorf("DisableInstanceDiscovery %v: %v", disable, err)
 		}
 	}
+}
+
+// subOf reads the sub claim of a token the test provider issued.
+func subOf(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Sub string `json:"sub"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil || c.Sub == "" {
+		t.Fatalf("no sub: %v", err)
+	}
+	return c.Sub
 }
