@@ -1,9 +1,11 @@
 package entratest_test
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -212,6 +214,50 @@ func TestDeviceLoginPage(t *testing.T) {
 		}
 		if code, body := poll(t, idp, "device_code", entratest.DefaultSPAClientID, dev); code != 200 {
 			t.Fatalf("poll after approval: %d %v", code, body)
+		}
+	})
+}
+
+// FuzzDeviceLoginPage posts anything to the verification page: it never
+// crashes, and only the pending code, entered as the user would, signs a
+// configured user in.
+func FuzzDeviceLoginPage(f *testing.F) {
+	for _, seed := range [][2]string{{"BCDFGHJKL", "bob"}, {"bcd-fgh-jkl", "alice"}, {"<b>x</b>", "bob"}, {"", ""}, {"\x00\xff", "mallory"}} {
+		f.Add(seed[0], seed[1], false)
+	}
+	f.Add("", "bob", true)
+	f.Fuzz(func(t *testing.T, code, username string, decline bool) {
+		p, err := entratest.NewProvider("https://login.microsoftonline.us")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, p.DeviceCodeURL(), strings.NewReader(url.Values{
+			"client_id": {entratest.DefaultSPAClientID}, "scope": {p.AppIDURI() + "/Items.Read"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, req)
+		var dev map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &dev); err != nil || dev["user_code"] == nil {
+			t.Fatalf("devicecode: %v %s", err, rec.Body)
+		}
+		if code == "BCDFGHJKL" { // the seed stands for the pending code
+			code = dev["user_code"].(string)
+		}
+		form := url.Values{"user_code": {code}, "username": {username}}
+		if decline {
+			form.Set("decline", "1")
+		}
+		req = httptest.NewRequest(http.MethodPost, p.DeviceLoginURL(), strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec = httptest.NewRecorder()
+		p.ServeHTTP(rec, req)
+		norm := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(code))
+		want := http.StatusBadRequest
+		if norm == dev["user_code"] && (decline || username == "alice" || username == "bob") {
+			want = http.StatusOK
+		}
+		if rec.Code != want {
+			t.Fatalf("code %q, user %q, decline %v: %d, want %d (pending code %v)", code, username, decline, rec.Code, want, dev["user_code"])
 		}
 	})
 }
