@@ -484,3 +484,21 @@ func TestOnBehalfOfCallsWithoutACallerFail(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCachedToken measures what a call pays for its token once one
+// is cached: the per-RPC credentials' work on every gRPC call.
+func BenchmarkCachedToken(b *testing.B) {
+	src, err := bearer.FromOAuth2(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := src.Token(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
