@@ -5,7 +5,10 @@
 // to, shaped like Entra's: the OpenID discovery documents
 // ({authority}/{tenant}/v2.0/.well-known/openid-configuration, and v1's
 // without v2.0), the key sets (RSA keys with use "sig" and a kid, no alg,
-// as Entra publishes them) and a token endpoint (client credentials and resource-owner password grants). It
+// as Entra publishes them), a token endpoint (client credentials,
+// resource-owner password, authorization code + PKCE, on-behalf-of and
+// device code grants, see [Provider.ApproveDeviceCode]) and the Azure
+// SDK's instance discovery. It
 // issues real RS256 access tokens with Entra's claim set, for users
 // (delegated scopes in scp) and applications (app roles in roles), and, for
 // negative tests, tokens that are wrong in one precise way: expired, signed

@@ -1,8 +1,10 @@
 package entratest
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -10,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // maxFormBytes bounds a token request.
@@ -29,7 +32,7 @@ const maxFormBytes = 64 << 10
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.down.Load() {
 		p.fetches.failed.Add(1)
-		writeJSON(w, http.StatusServiceUnavailable, oauthError{"temporarily_unavailable",
+		writeError(w, r, http.StatusServiceUnavailable, &oauthError{"temporarily_unavailable",
 			"AADSTS90033: A transient error has occurred. Please try again."})
 		return
 	}
@@ -55,13 +58,24 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		methods, handler = []string{http.MethodGet, http.MethodPost}, p.serveAuthorize
 	case "oauth2/v2.0/token":
 		methods, handler = []string{http.MethodPost, http.MethodOptions}, p.serveToken
+	case deviceCodePath:
+		methods, handler = []string{http.MethodPost}, p.serveDeviceCode
+	case deviceLoginPath:
+		methods, handler = []string{http.MethodGet, http.MethodPost}, p.serveDeviceLogin
+	case instanceDiscoveryPath:
+		if tenant == "common" || tenant == "organizations" {
+			p.serveInstanceDiscovery(w, r)
+			return
+		}
+		http.NotFound(w, r)
+		return
 	default:
 		p.serveMetadata(w, r, tenant, path, "")
 		return
 	}
 	switch {
 	case tenant != p.cfg.tenantID:
-		invalidTenant(w, tenant)
+		invalidTenant(w, r, tenant)
 	case !slices.Contains(methods, r.Method):
 		notAllowed(w, methods)
 	default:
@@ -86,7 +100,7 @@ func (p *Provider) serveMetadata(w http.ResponseWriter, r *http.Request, tenant,
 		http.NotFound(w, r)
 		return
 	case policy == "" && !p.servesTenant(tenant, v1):
-		invalidTenant(w, tenant)
+		invalidTenant(w, r, tenant)
 		return
 	case policy != "" && v1:
 		http.NotFound(w, r)
@@ -166,7 +180,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, tenant, base string, v1
 		t := p.tenantURL()
 		doc["authorization_endpoint"] = p.AuthorizeURL()
 		doc["token_endpoint"] = p.TokenURL()
-		doc["device_authorization_endpoint"] = t + "/oauth2/v2.0/devicecode"
+		doc["device_authorization_endpoint"] = p.DeviceCodeURL()
 		doc["end_session_endpoint"] = t + "/oauth2/v2.0/logout"
 	}
 	writeJSON(w, http.StatusOK, doc)
@@ -233,8 +247,8 @@ func jwkEntry(k signingKey, issuer string) map[string]any {
 	return e
 }
 
-func invalidTenant(w http.ResponseWriter, tenant string) {
-	writeJSON(w, http.StatusBadRequest, oauthError{"invalid_tenant",
+func invalidTenant(w http.ResponseWriter, r *http.Request, tenant string) {
+	writeError(w, r, http.StatusBadRequest, &oauthError{"invalid_tenant",
 		"AADSTS90002: Tenant '" + safe(tenant) + "' not found. Check to make sure you have the correct tenant ID."})
 }
 
@@ -243,9 +257,12 @@ func notAllowed(w http.ResponseWriter, methods []string) {
 	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 }
 
+// oauthError is an OAuth error code and its description, which starts
+// with the AADSTS code Entra gives the failure; [writeError] sends it in
+// Entra's shape.
 type oauthError struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
+	Error       string
+	Description string
 }
 
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
@@ -254,29 +271,33 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "AADSTS900144: The request body must be a form of at most 64 KiB."})
+		writeError(w, r, http.StatusBadRequest, &oauthError{"invalid_request", "AADSTS900144: The request body must be a form of at most 64 KiB."})
 		return
 	}
 	var token string
 	var fail *oauthError
-	status := http.StatusBadRequest
 	switch r.PostForm.Get("grant_type") {
 	case "client_credentials":
 		token, fail = p.clientCredentials(r)
-		if fail != nil && fail.Error == "invalid_client" {
-			status = http.StatusUnauthorized
-		}
 	case "password":
 		token, fail = p.password(r)
 	case "authorization_code":
 		token, fail = p.authorizationCode(r)
+	case oboGrant:
+		token, fail = p.onBehalfOf(r)
+	case deviceCodeGrant, deviceCodeGrantShort:
+		token, fail = p.deviceCodeToken(r)
 	case "":
 		fail = missingParameter("grant_type")
 	default:
 		fail = &oauthError{"unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type."}
 	}
 	if fail != nil {
-		writeJSON(w, status, fail)
+		status := http.StatusBadRequest
+		if fail.Error == "invalid_client" {
+			status = http.StatusUnauthorized
+		}
+		writeError(w, r, status, fail)
 		return
 	}
 	p.fetches.token.Add(1)
@@ -286,24 +307,37 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) clientCredentials(r *http.Request) (string, *oauthError) {
+	if fail := missing(r, "scope"); fail != nil {
+		return "", fail
+	}
+	app, fail := p.authenticateClient(r)
+	if fail != nil {
+		return "", fail
+	}
+	// The OpenID scopes MSAL adds to every request are ignored, as Entra
+	// ignores them; what is left must be the API's .default.
+	scopes := slices.DeleteFunc(strings.Fields(r.PostForm.Get("scope")), openIDScope)
+	if len(scopes) != 1 || (scopes[0] != p.cfg.appIDURI+"/.default" && scopes[0] != p.cfg.clientID+"/.default") {
+		return "", &oauthError{"invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
+	}
+	return p.Issue(ForApp(app.ClientID)), nil
+}
+
+// authenticateClient returns the confidential client application the
+// request authenticates as, with its secret in HTTP Basic or the form.
+func (p *Provider) authenticateClient(r *http.Request) (*App, *oauthError) {
 	id, secret, ok := r.BasicAuth()
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	if fail := missing(r, "scope"); fail != nil {
-		return "", fail
-	}
 	if id == "" {
-		return "", missingParameter("client_id")
+		return nil, missingParameter("client_id")
 	}
 	app := p.configuredApp(id)
 	if app == nil || !equal(secret, app.ClientSecret) {
-		return "", &oauthError{"invalid_client", "AADSTS7000215: Invalid client secret provided, or unknown client."}
+		return nil, &oauthError{"invalid_client", "AADSTS7000215: Invalid client secret provided, or unknown client."}
 	}
-	if scope := r.PostForm.Get("scope"); scope != p.cfg.appIDURI+"/.default" && scope != p.cfg.clientID+"/.default" {
-		return "", &oauthError{"invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
-	}
-	return p.Issue(ForApp(app.ClientID)), nil
+	return app, nil
 }
 
 func (p *Provider) password(r *http.Request) (string, *oauthError) {
@@ -335,7 +369,7 @@ func (p *Provider) grantedScopes(requested string, u *User) ([]string, *oauthErr
 			}
 		}
 		switch {
-		case s == "openid" || s == "profile" || s == "email" || s == "offline_access":
+		case openIDScope(s):
 		case short == ".default":
 			out = append(out, u.Scopes...)
 		case short != "" && slices.Contains(u.Scopes, short):
@@ -350,6 +384,12 @@ func (p *Provider) grantedScopes(requested string, u *User) ([]string, *oauthErr
 		return nil, &oauthError{"invalid_scope", "AADSTS70011: The provided request must include a scope of this API."}
 	}
 	return out, nil
+}
+
+// openIDScope reports whether s is one of the OpenID Connect scopes, which
+// name no API.
+func openIDScope(s string) bool {
+	return s == "openid" || s == "profile" || s == "email" || s == "offline_access"
 }
 
 // missing returns Entra's error for the first of the form parameters that
@@ -387,4 +427,83 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// entraError is the body of Entra's OAuth error answers, which the Azure
+// SDK (MSAL) reads: the AADSTS codes again as numbers, when it happened,
+// and the trace and correlation IDs support asks for.
+type entraError struct {
+	Error         string `json:"error"`
+	Description   string `json:"error_description"`
+	ErrorCodes    []int  `json:"error_codes"`
+	Timestamp     string `json:"timestamp"`
+	TraceID       string `json:"trace_id"`
+	CorrelationID string `json:"correlation_id"`
+}
+
+// writeError answers e in Entra's shape. The correlation ID is the
+// client's client-request-id when it sent a GUID, as Entra echoes it.
+func writeError(w http.ResponseWriter, r *http.Request, status int, e *oauthError) {
+	now := time.Now().UTC()
+	trace := randomGUID()
+	corr := r.Header.Get("client-request-id")
+	if !isGUID(corr) {
+		corr = randomGUID()
+	}
+	body := entraError{
+		Error: e.Error,
+		Description: e.Description + "\r\nTrace ID: " + trace + "\r\nCorrelation ID: " + corr +
+			"\r\nTimestamp: " + now.Format("2006-01-02 15:04:05Z"),
+		ErrorCodes:    []int{aadstsCode(e.Description)},
+		Timestamp:     now.Format("2006-01-02 15:04:05Z"),
+		TraceID:       trace,
+		CorrelationID: corr,
+	}
+	if body.ErrorCodes[0] == 0 {
+		body.ErrorCodes = []int{}
+	}
+	writeJSON(w, status, body)
+}
+
+// aadstsCode is the number of the AADSTS code a description starts with,
+// or 0.
+func aadstsCode(desc string) int {
+	rest, ok := strings.CutPrefix(desc, "AADSTS")
+	if !ok {
+		return 0
+	}
+	n := 0
+	for i := 0; i < len(rest) && i < 9 && rest[i] >= '0' && rest[i] <= '9'; i++ {
+		n = n*10 + int(rest[i]-'0')
+	}
+	return n
+}
+
+// randomGUID is a random (version 4) GUID.
+func randomGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// isGUID reports whether s has a GUID's shape (8-4-4-4-12 hex digits).
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }

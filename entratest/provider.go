@@ -39,6 +39,8 @@ type config struct {
 	b2cName      string              // B2C tenant name, "" outside B2C
 	b2cPolicies  []string
 	customKey    bool
+	// publicClients may use the device code grant (WithPublicClient).
+	publicClients []string
 }
 
 // WithTenantID sets the tenant ID, [DefaultTenantID] by default.
@@ -70,7 +72,8 @@ func WithKey(key *rsa.PrivateKey) Option { return func(c *config) { c.key = key 
 // Fetches counts the requests each endpoint served successfully, and those
 // the provider failed on purpose.
 type Fetches struct {
-	// Discovery counts discovery documents served (v1, v2, B2C, any tenant).
+	// Discovery counts discovery documents served (v1, v2, B2C, any
+	// tenant), and the Azure SDK's instance discovery answers.
 	Discovery int
 	// JWKS counts key sets served.
 	JWKS int
@@ -99,6 +102,7 @@ type Provider struct {
 	stopped sync.Once
 	fetches struct{ discovery, jwks, token, failed atomic.Int64 }
 	codes   codes
+	devices devices
 }
 
 // NewProvider returns a provider that serves under authority

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+)
+
+// devServer serves the development identity provider where a running
+// server has it, under server.DevIDPPath.
+func devServer(t *testing.T) (string, *entratest.Provider) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	p, err := entratest.NewProvider("http://" + srv.Listener.Addr().String() + server.DevIDPPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = p
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL, p
+}
+
+func claims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(strings.TrimSpace(token), ".")
+	if len(parts) != 3 {
+		t.Fatalf("stdout is not just a token: %q", token)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTokenFromTheDevelopmentProvider(t *testing.T) {
+	url, _ := devServer(t)
+	tests := []struct {
+		name string
+		args []string
+		want map[string]any
+	}{
+		{"a user gets the scopes asked for", []string{"-user", "bob", "-scopes", "Items.Read"},
+			map[string]any{"preferred_username": "bob", "scp": "Items.Read"}},
+		{"alice gets all her scopes by default", nil,
+			map[string]any{"preferred_username": "alice", "scp": "Items.Import Items.Read Items.Sync Items.Write"}},
+		{"an app gets an app-only token", []string{"-app", "admin-daemon"},
+			map[string]any{"azp": "admin-daemon", "idtyp": "app"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			if err := runToken(append([]string{"-server", url}, tt.args...), &stdout, &stderr); err != nil {
+				t.Fatal(err)
+			}
+			c := claims(t, stdout.String())
+			for k, v := range tt.want {
+				if c[k] != v {
+					t.Errorf("%s = %v, want %v", k, c[k], v)
+				}
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("stderr %q", stderr.String())
+			}
+		})
+	}
+}
+
+// approver approves the device code the token command prints, as the user
+// would on the verification page.
+type approver struct {
+	p    *entratest.Provider
+	mu   sync.Mutex
+	text strings.Builder
+	err  error
+}
+
+var userCode = regexp.MustCompile(`enter the code ([A-Z0-9]+)`)
+
+func (a *approver) Write(b []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.text.Write(b)
+	if m := userCode.FindStringSubmatch(a.text.String()); m != nil && a.err == nil {
+		a.err = a.p.ApproveDeviceCode(m[1], "bob")
+	}
+	return len(b), nil
+}
+
+func TestTokenWithADeviceCode(t *testing.T) {
+	url, p := devServer(t)
+	var stdout strings.Builder
+	prompt := &approver{p: p}
+	// One poll cycle of x/oauth2 (the provider asks for Entra's 5 s).
+	if err := runToken([]string{"-server", url, "-device", "-scopes", "Items.Read"}, &stdout, prompt); err != nil {
+		t.Fatal(err)
+	}
+	if prompt.err != nil {
+		t.Fatal(prompt.err)
+	}
+	if c := claims(t, stdout.String()); c["preferred_username"] != "bob" || c["scp"] != "Items.Read" {
+		t.Fatalf("claims %v", c)
+	}
+}
+
+func TestTokenFailures(t *testing.T) {
+	url, _ := devServer(t)
+	tests := []struct {
+		name, want string
+		args       []string
+	}{
+		{"a wrong password names the AADSTS code", "AADSTS50126", []string{"-server", url, "-password", "nope"}},
+		{"no server says so", "is the server running", []string{"-server", "http://127.0.0.1:1"}},
+		{"a tenant without an API", "-api", []string{"-tenant", "contoso.onmicrosoft.com", "-azcli"}},
+		{"a tenant without a way to sign in", "-device, -azcli or -app", []string{"-tenant", "t", "-api", "api://x"}},
+		{"a device code without a client", "-client-id", []string{"-tenant", "t", "-api", "api://x", "-device"}},
+		{"an app without its secret in the environment", "AZURE_CLIENT_SECRET", []string{"-tenant", "t", "-api", "api://x", "-app", "daemon"}},
+		{"a stray argument", "unexpected argument", []string{"bob"}},
+	}
+	t.Setenv("AZURE_CLIENT_SECRET", "")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout strings.Builder
+			err := runToken(tt.args, &stdout, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("%v, want an error saying %q", err, tt.want)
+			}
+			if stdout.Len() != 0 {
+				t.Fatalf("stdout %q", stdout.String())
+			}
+		})
+	}
+	t.Run("-h explains every mode and succeeds", func(t *testing.T) {
+		var stderr strings.Builder
+		if err := runToken([]string{"-h"}, io.Discard, &stderr); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"-app admin-daemon", "-device", "-azcli", "AZURE_CLIENT_SECRET", "-cert", "-authority-host"} {
+			if !strings.Contains(stderr.String(), s) {
+				t.Errorf("usage does not mention %s", s)
+			}
+		}
+	})
+}
