@@ -137,9 +137,10 @@ func dedupe(errs []error) []error {
 
 func newRule(pb *azureauthv1.Rule) (*Rule, error) {
 	r := &Rule{
-		Anonymous: pb.GetAnonymous(),
-		Scopes:    append([]string(nil), pb.GetScopes()...),
-		Roles:     append([]string(nil), pb.GetRoles()...),
+		Anonymous:     pb.GetAnonymous(),
+		Authenticated: pb.GetAuthenticated(),
+		Scopes:        append([]string(nil), pb.GetScopes()...),
+		Roles:         append([]string(nil), pb.GetRoles()...),
 	}
 	var err error
 	if r.AnyScope, err = anyOf(pb.GetScopeMatch(), "scope_match", len(r.Scopes)); err != nil {
@@ -149,10 +150,14 @@ func newRule(pb *azureauthv1.Rule) (*Rule, error) {
 		return nil, err
 	}
 	switch {
+	case r.Anonymous && r.Authenticated:
+		return nil, errors.New("a rule cannot be both anonymous and authenticated")
 	case r.Anonymous && (len(r.Scopes) > 0 || len(r.Roles) > 0):
 		return nil, errors.New("an anonymous rule cannot also name scopes or roles")
-	case !r.Anonymous && len(r.Scopes) == 0 && len(r.Roles) == 0:
-		return nil, errors.New("a rule must be anonymous or name at least one scope or role")
+	case r.Authenticated && (len(r.Scopes) > 0 || len(r.Roles) > 0):
+		return nil, errors.New("an authenticated rule cannot also name scopes or roles: it admits any valid token, the names would never be checked")
+	case !r.Anonymous && !r.Authenticated && len(r.Scopes) == 0 && len(r.Roles) == 0:
+		return nil, errors.New("a rule must be anonymous, authenticated, or name at least one scope or role")
 	}
 	if err := checkNames("scope", r.Scopes); err != nil {
 		return nil, err

@@ -74,7 +74,10 @@ func TestInvalidRulesAreRejectedWhenThePolicyIsBuilt(t *testing.T) {
 		rule *azureauthv1.Rule
 		want string
 	}{
-		{"an empty rule", &azureauthv1.Rule{}, "must be anonymous or name"},
+		{"an empty rule", &azureauthv1.Rule{}, "must be anonymous, authenticated, or name"},
+		{"anonymous and authenticated", &azureauthv1.Rule{Anonymous: true, Authenticated: true}, "both anonymous and authenticated"},
+		{"authenticated with scopes", &azureauthv1.Rule{Authenticated: true, Scopes: []string{"A"}}, "authenticated rule cannot"},
+		{"authenticated with roles", &azureauthv1.Rule{Authenticated: true, Roles: []string{"A"}}, "authenticated rule cannot"},
 		{"anonymous with scopes", &azureauthv1.Rule{Anonymous: true, Scopes: []string{"A"}}, "anonymous rule cannot"},
 		{"anonymous with roles", &azureauthv1.Rule{Anonymous: true, Roles: []string{"A"}}, "anonymous rule cannot"},
 		{"an empty scope name", &azureauthv1.Rule{Scopes: []string{""}}, "empty scope"},
@@ -121,6 +124,8 @@ func TestRuleLookup(t *testing.T) {
 		{"a method rule replaces the service default", scopeA, roleB, "role B"},
 		{"a method rule stands alone", nil, roleB, "role B"},
 		{"an anonymous method rule overrides a strict default", scopeA, &azureauthv1.Rule{Anonymous: true}, "anonymous"},
+		{"an authenticated method rule overrides a strict default", scopeA, &azureauthv1.Rule{Authenticated: true}, "a valid access token"},
+		{"an authenticated service default applies to a method without rule", &azureauthv1.Rule{Authenticated: true}, nil, "a valid access token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,6 +153,7 @@ func TestAuthorize(t *testing.T) {
 	scopeOrRole := &policy.Rule{Scopes: []string{"R"}, Roles: []string{"E"}}
 	roles := &policy.Rule{Roles: []string{"A1", "A2"}, AnyRole: true}
 	anon := &policy.Rule{Anonymous: true}
+	authn := &policy.Rule{Authenticated: true}
 	tests := []struct {
 		name   string
 		rule   *policy.Rule
@@ -176,6 +182,9 @@ func TestAuthorize(t *testing.T) {
 		{"app-only: role rule, scopes named like the roles are denied", roles, caller{appOnly: true, scopes: []string{"A1", "A2"}}, false, "requires one of roles A1, A2"},
 		{"no caller is denied", all, nil, false, "requires scopes W and I"},
 		{"anonymous allows no caller", anon, nil, true, ""},
+		{"authenticated allows a user without scopes", authn, caller{}, true, ""},
+		{"authenticated allows an app-only caller without roles", authn, caller{appOnly: true}, true, ""},
+		{"authenticated denies no caller", authn, nil, false, "requires a valid access token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

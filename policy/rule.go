@@ -25,6 +25,9 @@ type Caller interface {
 type Rule struct {
 	// Anonymous lets any caller in, with or without a token.
 	Anonymous bool
+	// Authenticated lets in any caller with a valid access token, user or
+	// application, whatever its scopes and roles.
+	Authenticated bool
 	// Scopes are delegated permissions matched against the scp claim. They
 	// admit signed-in users only, never app-only tokens.
 	Scopes []string
@@ -40,14 +43,17 @@ type Rule struct {
 // (matching [ErrDenied]) naming what is required. A rule with both scopes and
 // roles is satisfied by either, except that an app-only caller is admitted
 // by roles alone: scopes are delegated permissions, and a scp claim in an
-// app's token must not stand in for a user. c may be nil only for anonymous
-// rules.
+// app's token must not stand in for a user. An authenticated rule admits
+// every caller. c is nil when no token came: only anonymous rules admit it.
 func (r *Rule) Authorize(c Caller) error {
 	if r.Anonymous {
 		return nil
 	}
 	if c == nil {
 		return &DeniedError{Rule: r}
+	}
+	if r.Authenticated {
+		return nil
 	}
 	appOnly := c.IsAppOnly()
 	if !appOnly && len(r.Scopes) > 0 && satisfied(r.Scopes, r.AnyScope, c.HasScope) {
@@ -69,10 +75,13 @@ func satisfied(names []string, any bool, has func(string) bool) bool {
 }
 
 // String describes what the rule requires, e.g. "scope Items.Read or role
-// Items.Export" or "anonymous".
+// Items.Export", "a valid access token" or "anonymous".
 func (r *Rule) String() string {
-	if r.Anonymous {
+	switch {
+	case r.Anonymous:
 		return "anonymous"
+	case r.Authenticated:
+		return "a valid access token"
 	}
 	var parts []string
 	if len(r.Scopes) > 0 {

@@ -94,8 +94,13 @@ func (Match) EnumDescriptor() ([]byte, []int) {
 type Rule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// anonymous lets any caller in, with or without a token. It cannot be
-	// combined with scopes or roles.
+	// combined with authenticated, scopes or roles.
 	Anonymous bool `protobuf:"varint,1,opt,name=anonymous,proto3" json:"anonymous,omitempty"`
+	// authenticated lets in any caller with a valid access token for this API,
+	// user or application, whatever scopes and roles it carries. It cannot be
+	// combined with anonymous, scopes or roles. Handlers may still decide more
+	// (interceptor.Deny-style checks on the caller's claims).
+	Authenticated bool `protobuf:"varint,6,opt,name=authenticated,proto3" json:"authenticated,omitempty"`
 	// scopes are short delegated-permission names such as "Items.Read", as
 	// they appear in the `scp` claim (not the full "api://…/Items.Read").
 	Scopes []string `protobuf:"bytes,2,rep,name=scopes,proto3" json:"scopes,omitempty"`
@@ -143,6 +148,13 @@ func (*Rule) Descriptor() ([]byte, []int) {
 func (x *Rule) GetAnonymous() bool {
 	if x != nil {
 		return x.Anonymous
+	}
+	return false
+}
+
+func (x *Rule) GetAuthenticated() bool {
+	if x != nil {
+		return x.Authenticated
 	}
 	return false
 }
@@ -216,9 +228,10 @@ var File_azureauth_v1_options_proto protoreflect.FileDescriptor
 
 const file_azureauth_v1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x1aazureauth/v1/options.proto\x12\fazureauth.v1\x1a google/protobuf/descriptor.proto\"\xbc\x01\n" +
+	"\x1aazureauth/v1/options.proto\x12\fazureauth.v1\x1a google/protobuf/descriptor.proto\"\xe2\x01\n" +
 	"\x04Rule\x12\x1c\n" +
-	"\tanonymous\x18\x01 \x01(\bR\tanonymous\x12\x16\n" +
+	"\tanonymous\x18\x01 \x01(\bR\tanonymous\x12$\n" +
+	"\rauthenticated\x18\x06 \x01(\bR\rauthenticated\x12\x16\n" +
 	"\x06scopes\x18\x02 \x03(\tR\x06scopes\x124\n" +
 	"\vscope_match\x18\x03 \x01(\x0e2\x13.azureauth.v1.MatchR\n" +
 	"scopeMatch\x12\x14\n" +
