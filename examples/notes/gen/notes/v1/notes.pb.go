@@ -1012,7 +1012,7 @@ const file_notes_v1_notes_proto_rawDesc = "" +
 	"Notes.Read\x12\x0fNotes.ReadWrite\x18\x022\xbd\x01\n" +
 	"\fAboutService\x12Z\n" +
 	"\bGetAbout\x12\x19.notes.v1.GetAboutRequest\x1a\x1a.notes.v1.GetAboutResponse\"\x17\xda\xe2\x18\x02\b\x01\x82\xd3\xe4\x93\x02\v\x12\t/v1/about\x12Q\n" +
-	"\x06WhoAmI\x12\x17.notes.v1.WhoAmIRequest\x1a\x18.notes.v1.WhoAmIResponse\"\x14\xda\xe2\x18\x02\b\x01\x82\xd3\xe4\x93\x02\b\x12\x06/v1/meB\xb5\x01\x92Ab\x12\\\n" +
+	"\x06WhoAmI\x12\x17.notes.v1.WhoAmIRequest\x1a\x18.notes.v1.WhoAmIResponse\"\x14\xda\xe2\x18\x020\x01\x82\xd3\xe4\x93\x02\b\x12\x06/v1/meB\xb5\x01\x92Ab\x12\\\n" +
 	"\tNotes API\x12JA notes service protected with grpc-azure-auth, served over gRPC and REST.2\x031.0*\x02\x01\x02ZNgithub.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/notes/v1;notesv1b\x06proto3"
 
 var (
