@@ -332,37 +332,41 @@ func TestEveryRuleKindOverREST(t *testing.T) {
 	scope := "api://" + e.idp.ClientID() + "/"
 
 	tests := []struct {
-		name, method, path, body, token string
-		want                            int
-		// challenge holds what WWW-Authenticate must contain; empty: no header.
+		name, method, path, payload, token string
+		want                               int
+		// challenge holds what WWW-Authenticate must contain.
 		challenge []string
+		// body is what the answer must contain.
+		body string
 	}{
 		{name: "anyone learns what the service is", method: "GET", path: "/v1/about", want: 200},
 		{name: "who-am-i without a token gets a bare challenge", method: "GET", path: "/v1/me", want: 401,
 			challenge: []string{`Bearer realm=`}},
-		{name: "who-am-i with any valid token answers", method: "GET", path: "/v1/me", token: e.app(exporter), want: 200},
+		{name: "who-am-i with any valid token answers", method: "GET", path: "/v1/me", token: e.app(exporter), want: 200,
+			body: `"objectId":"` + exporter.ObjectID + `"`},
 		{name: "an expired token gets invalid_token", method: "GET", path: "/v1/notes", token: e.expired(), want: 401,
 			challenge: []string{`error="invalid_token"`}},
 		{name: "listing with Notes.Read answers", method: "GET", path: "/v1/notes", token: e.user(ben, "Notes.Read"), want: 200},
 		{name: "listing with Notes.Share alone names both scopes that would do", method: "GET", path: "/v1/notes", token: e.user(ann, "Notes.Share"), want: 403,
 			challenge: []string{`error="insufficient_scope"`, scope + "Notes.Read", scope + "Notes.ReadWrite"}},
-		{name: "writing with Notes.Read is forbidden", method: "POST", path: "/v1/notes", body: `{"title":"Ideas"}`, token: e.user(ben, "Notes.Read"), want: 403,
+		{name: "writing with Notes.Read is forbidden", method: "POST", path: "/v1/notes", payload: `{"title":"Ideas"}`, token: e.user(ben, "Notes.Read"), want: 403,
 			challenge: []string{`error="insufficient_scope"`, `scope="` + scope + `Notes.ReadWrite"`}},
-		{name: "writing with Notes.ReadWrite answers", method: "POST", path: "/v1/notes", body: `{"title":"Ideas"}`, token: e.user(ann, "Notes.ReadWrite"), want: 200},
-		{name: "sharing with one of the two scopes is forbidden", method: "POST", path: "/v1/notes/" + shared + ":share", body: `{"user":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite"), want: 403,
+		{name: "writing with Notes.ReadWrite answers", method: "POST", path: "/v1/notes", payload: `{"title":"Ideas"}`, token: e.user(ann, "Notes.ReadWrite"), want: 200},
+		{name: "sharing with one of the two scopes is forbidden", method: "POST", path: "/v1/notes/" + shared + ":share", payload: `{"user":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`, scope + "Notes.ReadWrite " + scope + "Notes.Share"}},
-		{name: "sharing with both scopes answers", method: "POST", path: "/v1/notes/" + shared + ":share", body: `{"user":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite", "Notes.Share"), want: 200},
-		{name: "exporting as a daemon streams", method: "GET", path: "/v1/notes:export", token: e.app(exporter), want: 200},
+		{name: "sharing with both scopes answers", method: "POST", path: "/v1/notes/" + shared + ":share", payload: `{"user":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite", "Notes.Share"), want: 200},
+		{name: "exporting as a daemon streams", method: "GET", path: "/v1/notes:export", token: e.app(exporter), want: 200,
+			body: `{"result":{"note":{"id":"` + shared + `"`},
 		{name: "exporting as a user without Notes.Read is forbidden", method: "GET", path: "/v1/notes:export", token: e.user(ann, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`}},
-		{name: "purging as a daemon with Notes.Admin answers", method: "POST", path: "/v1/notes:purge", body: `{"owner":"` + ben.ObjectID + `"}`, token: e.app(admin), want: 200},
-		{name: "purging as a user is forbidden", method: "POST", path: "/v1/notes:purge", body: `{"owner":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite"), want: 403,
+		{name: "purging as a daemon with Notes.Admin answers", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.app(admin), want: 200},
+		{name: "purging as a user is forbidden", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`}},
 		{name: "deleting a note shared with you is forbidden by the handler", method: "DELETE", path: "/v1/notes/" + shared, token: e.user(ben, "Notes.ReadWrite"), want: 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := http.NewRequest(tt.method, e.srv.HTTPURL()+tt.path, strings.NewReader(tt.body))
+			req, err := http.NewRequest(tt.method, e.srv.HTTPURL()+tt.path, strings.NewReader(tt.payload))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -384,8 +388,11 @@ func TestEveryRuleKindOverREST(t *testing.T) {
 					t.Errorf("WWW-Authenticate %q does not contain %q", got, want)
 				}
 			}
-			if len(tt.challenge) == 0 && resp.StatusCode == 401 {
-				t.Error("a 401 without a challenge to check")
+			if tt.token == "" && strings.Contains(got, "error=") {
+				t.Errorf("WWW-Authenticate %q names an error, but no token came (RFC 6750 3.1)", got)
+			}
+			if !strings.Contains(string(body), tt.body) {
+				t.Errorf("body %s does not contain %s", body, tt.body)
 			}
 		})
 	}
