@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 
 	notesv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/notes/v1"
@@ -45,5 +46,6 @@ func options() []server.Option {
 			},
 		),
 		server.WithOpenAPI(openAPI),
+		server.WithDevIdentityProvider(entratest.WithUsers(ann, ben), entratest.WithApps(backupDaemon, offboardingDaemon)),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -26,19 +27,6 @@ import (
 	notesv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/notes/v1"
 )
 
-// The tenant of the tests: two users and two daemons, as the notes API's
-// app registration would grant them.
-var (
-	ann = entratest.User{Name: "Ann Author", Username: "ann", ObjectID: "5d4e6f70-8192-4ca3-8eb5-f60718293a45", Password: "dev",
-		Scopes: []string{"Notes.Read", "Notes.ReadWrite", "Notes.Share"}}
-	ben = entratest.User{Name: "Ben Reader", Username: "ben", ObjectID: "6e5f7081-92a3-4db4-9fc6-0718293a4b56", Password: "dev",
-		Scopes: []string{"Notes.Read"}}
-	exporter = entratest.App{Name: "Backup daemon", ClientID: "backup-daemon", ClientSecret: "dev-secret",
-		ObjectID: "7f608192-a3b4-4ec5-a0d7-18293a4b5c67", Roles: []string{"Notes.Export"}}
-	admin = entratest.App{Name: "Offboarding daemon", ClientID: "offboarding-daemon", ClientSecret: "dev-secret",
-		ObjectID: "80719203-b4c5-4fd6-b1e8-293a4b5c6d78", Roles: []string{"Notes.Admin"}}
-)
-
 // env is the notes server, started exactly as main starts it but trusting
 // a test identity provider as it would trust a real tenant.
 type env struct {
@@ -50,7 +38,7 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	idp := entratest.NewServer(t, entratest.WithUsers(ann, ben), entratest.WithApps(exporter, admin))
+	idp := entratest.NewServer(t, entratest.WithUsers(ann, ben), entratest.WithApps(backupDaemon, offboardingDaemon))
 	cfg := server.Config{
 		TenantID:      idp.TenantID(),
 		ClientID:      idp.ClientID(),
@@ -172,14 +160,14 @@ func TestEveryRuleKindOverGRPC(t *testing.T) {
 		// authenticated
 		{"who-am-i without a token is unauthenticated", "", e.whoAmI, codes.Unauthenticated},
 		{"who-am-i answers a user with a scope of another kind", e.user(ben, "Notes.Share"), e.whoAmI, codes.OK},
-		{"who-am-i answers a daemon", e.app(admin), e.whoAmI, codes.OK},
+		{"who-am-i answers a daemon", e.app(offboardingDaemon), e.whoAmI, codes.OK},
 		{"who-am-i refuses an expired token", e.expired(), e.whoAmI, codes.Unauthenticated},
 		// the service's default rule: any of Notes.Read, Notes.ReadWrite
 		{"listing without a token is unauthenticated", "", e.listNotes, codes.Unauthenticated},
 		{"listing with Notes.Read is allowed", e.user(ben, "Notes.Read"), e.listNotes, codes.OK},
 		{"listing with Notes.ReadWrite alone is allowed", e.user(ann, "Notes.ReadWrite"), e.listNotes, codes.OK},
 		{"listing with Notes.Share alone is denied", e.user(ann, "Notes.Share"), e.listNotes, codes.PermissionDenied},
-		{"listing with an app role is denied: the default rule is delegated", e.app(exporter), e.listNotes, codes.PermissionDenied},
+		{"listing with an app role is denied: the default rule is delegated", e.app(backupDaemon), e.listNotes, codes.PermissionDenied},
 		// a method's rule overrides the default
 		{"writing with Notes.Read is denied: the method asks Notes.ReadWrite", e.user(ben, "Notes.Read"), e.createNote, codes.PermissionDenied},
 		{"writing with Notes.ReadWrite is allowed", e.user(ann, "Notes.ReadWrite"), e.createNote, codes.OK},
@@ -189,15 +177,15 @@ func TestEveryRuleKindOverGRPC(t *testing.T) {
 		{"sharing with both scopes is allowed", e.user(ann, "Notes.ReadWrite", "Notes.Share"), e.shareNote(shared), codes.OK},
 		// scope or app role, on a stream
 		{"exporting with Notes.Read is allowed", e.user(ben, "Notes.Read"), e.exportNotes, codes.OK},
-		{"exporting as a daemon with Notes.Export is allowed", e.app(exporter), e.exportNotes, codes.OK},
+		{"exporting as a daemon with Notes.Export is allowed", e.app(backupDaemon), e.exportNotes, codes.OK},
 		{"exporting with Notes.ReadWrite is denied: the method asks Notes.Read", e.user(ann, "Notes.ReadWrite"), e.exportNotes, codes.PermissionDenied},
-		{"exporting as a daemon without Notes.Export is denied", e.app(admin), e.exportNotes, codes.PermissionDenied},
+		{"exporting as a daemon without Notes.Export is denied", e.app(offboardingDaemon), e.exportNotes, codes.PermissionDenied},
 		{"exporting without a token is unauthenticated", "", e.exportNotes, codes.Unauthenticated},
 		// app role
-		{"purging as a daemon with Notes.Admin is allowed", e.app(admin), e.purgeNotes, codes.OK},
+		{"purging as a daemon with Notes.Admin is allowed", e.app(offboardingDaemon), e.purgeNotes, codes.OK},
 		{"purging as a user with every scope is denied: it needs an app role", e.user(ann, "Notes.Read", "Notes.ReadWrite", "Notes.Share"), e.purgeNotes, codes.PermissionDenied},
-		{"purging as a daemon with another role is denied", e.app(exporter), e.purgeNotes, codes.PermissionDenied},
-		{"purging with a token signed by an unknown key is unauthenticated", e.idp.Issue(entratest.ForApp(admin.ClientID), entratest.SignedWithWrongKey()), e.purgeNotes, codes.Unauthenticated},
+		{"purging as a daemon with another role is denied", e.app(backupDaemon), e.purgeNotes, codes.PermissionDenied},
+		{"purging with a token signed by an unknown key is unauthenticated", e.idp.Issue(entratest.ForApp(offboardingDaemon.ClientID), entratest.SignedWithWrongKey()), e.purgeNotes, codes.Unauthenticated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,11 +246,11 @@ func TestHandlersSeeTheCaller(t *testing.T) {
 	if me.GetObjectId() != ann.ObjectID || me.GetName() != ann.Name || me.GetAppOnly() || !slices.Equal(me.GetScopes(), []string{"Notes.Read"}) {
 		t.Errorf("ann is told %v", me)
 	}
-	daemon, err := e.about.WhoAmI(bearer(e.app(exporter)), &notesv1.WhoAmIRequest{})
+	daemon, err := e.about.WhoAmI(bearer(e.app(backupDaemon)), &notesv1.WhoAmIRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if daemon.GetObjectId() != exporter.ObjectID || !daemon.GetAppOnly() || !slices.Equal(daemon.GetRoles(), []string{"Notes.Export"}) {
+	if daemon.GetObjectId() != backupDaemon.ObjectID || !daemon.GetAppOnly() || !slices.Equal(daemon.GetRoles(), []string{"Notes.Export"}) {
 		t.Errorf("the export daemon is told %v", daemon)
 	}
 
@@ -281,12 +269,12 @@ func TestHandlersSeeTheCaller(t *testing.T) {
 	if err != nil || len(byUser) != 1 || byUser[0].GetId() != mine {
 		t.Errorf("ann exports %v, %v; want her one note", byUser, err)
 	}
-	byDaemon, err := export(bearer(e.app(exporter)), e.notes)
+	byDaemon, err := export(bearer(e.app(backupDaemon)), e.notes)
 	if err != nil || len(byDaemon) != 2 {
 		t.Errorf("the export daemon exports %d notes, %v; want every note (2)", len(byDaemon), err)
 	}
 
-	purged, err := e.notes.PurgeNotes(bearer(e.app(admin)), &notesv1.PurgeNotesRequest{Owner: ben.ObjectID})
+	purged, err := e.notes.PurgeNotes(bearer(e.app(offboardingDaemon)), &notesv1.PurgeNotesRequest{Owner: ben.ObjectID})
 	if err != nil || purged.GetDeleted() != 1 {
 		t.Errorf("purging ben's notes: %v, %v; want 1 deleted", purged, err)
 	}
@@ -342,8 +330,8 @@ func TestEveryRuleKindOverREST(t *testing.T) {
 		{name: "anyone learns what the service is", method: "GET", path: "/v1/about", want: 200},
 		{name: "who-am-i without a token gets a bare challenge", method: "GET", path: "/v1/me", want: 401,
 			challenge: []string{`Bearer realm=`}},
-		{name: "who-am-i with any valid token answers", method: "GET", path: "/v1/me", token: e.app(exporter), want: 200,
-			body: `"objectId":"` + exporter.ObjectID + `"`},
+		{name: "who-am-i with any valid token answers", method: "GET", path: "/v1/me", token: e.app(backupDaemon), want: 200,
+			body: `"objectId":"` + backupDaemon.ObjectID + `"`},
 		{name: "an expired token gets invalid_token", method: "GET", path: "/v1/notes", token: e.expired(), want: 401,
 			challenge: []string{`error="invalid_token"`}},
 		{name: "listing with Notes.Read answers", method: "GET", path: "/v1/notes", token: e.user(ben, "Notes.Read"), want: 200},
@@ -355,11 +343,11 @@ func TestEveryRuleKindOverREST(t *testing.T) {
 		{name: "sharing with one of the two scopes is forbidden", method: "POST", path: "/v1/notes/" + shared + ":share", payload: `{"user":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`, scope + "Notes.ReadWrite " + scope + "Notes.Share"}},
 		{name: "sharing with both scopes answers", method: "POST", path: "/v1/notes/" + shared + ":share", payload: `{"user":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite", "Notes.Share"), want: 200},
-		{name: "exporting as a daemon streams", method: "GET", path: "/v1/notes:export", token: e.app(exporter), want: 200,
+		{name: "exporting as a daemon streams", method: "GET", path: "/v1/notes:export", token: e.app(backupDaemon), want: 200,
 			body: `{"result":{"note":{"id":"` + shared + `"`},
 		{name: "exporting as a user without Notes.Read is forbidden", method: "GET", path: "/v1/notes:export", token: e.user(ann, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`}},
-		{name: "purging as a daemon with Notes.Admin answers", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.app(admin), want: 200},
+		{name: "purging as a daemon with Notes.Admin answers", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.app(offboardingDaemon), want: 200},
 		{name: "purging as a user is forbidden", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`}},
 		{name: "deleting a note shared with you is forbidden by the handler", method: "DELETE", path: "/v1/notes/" + shared, token: e.user(ben, "Notes.ReadWrite"), want: 403},
@@ -456,4 +444,83 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 	if ui.StatusCode != 200 {
 		t.Errorf("/docs/: %s", ui.Status)
 	}
+}
+
+func TestGoRunServesOnTheDevelopmentIdentityProvider(t *testing.T) {
+	// What `go run .` builds: main's options, the development provider.
+	srv, err := server.New(server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"},
+		append(options(), server.WithLogger(slog.New(slog.DiscardHandler)))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	waitServing(t, conn)
+
+	// The development users and daemons are the notes service's, as the
+	// README's curl commands get them.
+	idp := srv.DevIDP()
+	token := tokenFrom(t, idp, url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID},
+		"username": {ann.Username}, "password": {ann.Password}, "scope": {idp.AppIDURI() + "/Notes.ReadWrite"}})
+	daemon := tokenFrom(t, idp, url.Values{"grant_type": {"client_credentials"}, "client_id": {offboardingDaemon.ClientID},
+		"client_secret": {offboardingDaemon.ClientSecret}, "scope": {idp.AppIDURI() + "/.default"}})
+	if _, err := notesv1.NewNoteServiceClient(conn).PurgeNotes(bearer(daemon), &notesv1.PurgeNotesRequest{Owner: ben.ObjectID}); err != nil {
+		t.Errorf("the development offboarding daemon purges: %v", err)
+	}
+	created, err := notesv1.NewNoteServiceClient(conn).CreateNote(bearer(token), &notesv1.CreateNoteRequest{Note: &notesv1.Note{Title: "Dev"}})
+	if err != nil {
+		t.Fatalf("a development token over gRPC: %v", err)
+	}
+	req, err := http.NewRequest("GET", srv.HTTPURL()+"/v1/notes/"+created.GetNote().GetId(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("a development token over REST: %s", resp.Status)
+	}
+	for _, path := range []string{"/openapi.json", "/docs/", "/healthz", "/readyz"} {
+		resp, err := http.Get(srv.HTTPURL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %s", path, resp.Status)
+		}
+	}
+}
+
+// tokenFrom gets an access token from the provider's token endpoint.
+func tokenFrom(t *testing.T, idp *entratest.Provider, form url.Values) string {
+	t.Helper()
+	resp, err := http.PostForm(idp.TokenURL(), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
+		t.Fatalf("token endpoint (%s): %s %v", form.Get("grant_type"), resp.Status, err)
+	}
+	return body.AccessToken
 }
