@@ -113,7 +113,13 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, o: o, logger: o.logger, health: health.NewServer()}
 	if len(cfg.sdkVariables) > 0 {
-		s.logger.Warn("Azure SDK variables are set and not read: they are this process's own credentials (for example a workload identity's managed identity), never the API's tenant or audience; the API's settings are AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID",
+		// Next to AZUREAD_ settings they are a pod's workload identity; alone
+		// they are most likely a configuration from before AZUREAD_.
+		level := slog.LevelInfo
+		if cfg.DevMode {
+			level = slog.LevelWarn
+		}
+		s.logger.Log(context.Background(), level, "Azure SDK variables are left to the Azure SDK: they are this process's own credentials (for example a workload identity's managed identity), never the API's tenant or audience, which are AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID",
 			"variables", cfg.sdkVariables, "development_mode", cfg.DevMode)
 	}
 	rec := &registrar{}
