@@ -524,3 +524,37 @@ func tokenFrom(t *testing.T, idp *entratest.Provider, form url.Values) string {
 	}
 	return body.AccessToken
 }
+
+func TestBadInputIsRefusedClearly(t *testing.T) {
+	e := start(t)
+	id := e.note(t, ann, nil)
+	writer := bearer(e.user(ann, "Notes.ReadWrite", "Notes.Share"))
+	create := func(n *notesv1.Note) error {
+		_, err := e.notes.CreateNote(writer, &notesv1.CreateNoteRequest{Note: n})
+		return err
+	}
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"a note without a note is refused", create(nil)},
+		{"a blank title is refused", create(&notesv1.Note{Title: "  "})},
+		{"a title over 200 bytes is refused", create(&notesv1.Note{Title: strings.Repeat("a", 201)})},
+		{"a text over 10 KiB is refused", create(&notesv1.Note{Title: "t", Text: strings.Repeat("a", 10<<10+1)})},
+		{"sharing with nobody is refused", func() error {
+			_, err := e.notes.ShareNote(writer, &notesv1.ShareNoteRequest{Id: id})
+			return err
+		}()},
+		{"purging an owner with a space in its ID is refused", func() error {
+			_, err := e.notes.PurgeNotes(bearer(e.app(offboardingDaemon)), &notesv1.PurgeNotesRequest{Owner: "a b"})
+			return err
+		}()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if status.Code(tt.err) != codes.InvalidArgument {
+				t.Errorf("got %v, want InvalidArgument", tt.err)
+			}
+		})
+	}
+}

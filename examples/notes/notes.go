@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"unicode"
-	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -103,8 +102,8 @@ func (s *Notes) CreateNote(ctx context.Context, req *notesv1.CreateNoteRequest) 
 	switch {
 	case n == nil || strings.TrimSpace(n.GetTitle()) == "":
 		return nil, status.Error(codes.InvalidArgument, "note.title is required")
-	case len(n.GetTitle()) > maxTitleLen || !utf8.ValidString(n.GetTitle()):
-		return nil, status.Errorf(codes.InvalidArgument, "note.title must be UTF-8 of at most %d bytes", maxTitleLen)
+	case len(n.GetTitle()) > maxTitleLen:
+		return nil, status.Errorf(codes.InvalidArgument, "note.title must be at most %d bytes", maxTitleLen)
 	case len(n.GetText()) > maxTextLen:
 		return nil, status.Errorf(codes.InvalidArgument, "note.text must be at most %d bytes", maxTextLen)
 	}
