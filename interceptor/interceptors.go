@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -16,29 +16,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
-)
-
-// ErrorDomain is the Domain of the errdetails.ErrorInfo in every status this
-// package returns.
-const ErrorDomain = "grpc-azure-auth"
-
-// Reasons, the Reason of the errdetails.ErrorInfo of a denial.
-const (
-	ReasonTokenMissing      = "TOKEN_MISSING"      // no usable bearer token (RFC 6750: no error code)
-	ReasonTokenInvalid      = "TOKEN_INVALID"      // a token was sent and failed validation
-	ReasonTokenExpired      = "TOKEN_EXPIRED"      // the token's exp has passed
-	ReasonKeysUnavailable   = "KEYS_UNAVAILABLE"   // the identity provider's keys could not be loaded
-	ReasonInsufficientScope = "INSUFFICIENT_SCOPE" // valid token, missing scope or role
-	ReasonNoRule            = "NO_RULE"            // the method has no access rule
-	ReasonGuest             = "GUEST_NOT_ALLOWED"  // a valid token of a guest user, and guests are not allowed
-)
-
-// Metadata keys of the ErrorInfo of an INSUFFICIENT_SCOPE denial.
-const (
-	MetadataScopes = "scopes" // space-separated scopes that would satisfy the rule
-	MetadataRoles  = "roles"  // space-separated roles that would satisfy the rule
 )
 
 // ErrStreamExpired is the context.Cause of a stream handler's context once
@@ -61,35 +41,71 @@ type Authorizer struct {
 	validator TokenValidator
 	policy    *policy.Policy
 	logger    *slog.Logger
+	hook      func(context.Context, Decision) // nil when no hook is set
 }
 
 // New returns an Authorizer that validates tokens with v and enforces the
 // rules of the policy (by default every service linked into the program).
 // Invalid rules are an error here, never at request time.
 func New(v TokenValidator, opts ...Option) (*Authorizer, error) {
-	if v == nil {
+	if v == nil || isNilPointer(v) {
 		return nil, errors.New("interceptor: nil validator")
 	}
 	o := options{logger: slog.Default()}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.policy == nil {
+	if len(o.errs) > 0 {
+		return nil, fmt.Errorf("interceptor: %w", errors.Join(o.errs...))
+	}
+	if !o.policySet {
 		p, err := policy.Load(protoregistry.GlobalFiles)
 		if err != nil {
 			return nil, fmt.Errorf("interceptor: %w", err)
 		}
 		o.policy = p
 	}
-	return &Authorizer{validator: v, policy: o.policy, logger: o.logger}, nil
+	return &Authorizer{validator: v, policy: o.policy, logger: o.logger, hook: joinHooks(o.hooks)}, nil
+}
+
+// isNilPointer reports whether v holds a nil pointer, such as a nil
+// *entra.Validator, which is not == nil once in an interface.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// joinHooks returns one function calling every hook in order, nil for none.
+func joinHooks(hooks []func(context.Context, Decision)) func(context.Context, Decision) {
+	switch len(hooks) {
+	case 0:
+		return nil
+	case 1:
+		return hooks[0]
+	}
+	return func(ctx context.Context, d Decision) {
+		for _, h := range hooks {
+			h(ctx, d)
+		}
+	}
 }
 
 // Policy returns the rules the Authorizer enforces.
 func (a *Authorizer) Policy() *policy.Policy { return a.policy }
 
 // UnaryServerInterceptor authorizes unary calls before the handler runs.
+// It consults nothing but the policy: a service cannot opt out of its rules
+// (go-grpc-middleware's ServiceAuthFuncOverride, for one, is ignored).
 func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return auth.UnaryServerInterceptor(a.AuthFunc)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := a.Authorize(ctx, info.FullMethod, metadata.ValueFromIncomingContext(ctx, "authorization"))
+		if err != nil {
+			return nil, err
+		}
+		resp, err := handler(ctx, req)
+		a.logHandlerDenial(ctx, info.FullMethod, err)
+		return resp, err
+	}
 }
 
 // StreamServerInterceptor authorizes streams before the handler runs, and
@@ -97,27 +113,33 @@ func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // at exp plus the validator's clock skew (context.Cause is
 // [ErrStreamExpired]), its sends and receives fail from then on, and the
 // stream ends with the answer a token expired at the start gets
-// (Unauthenticated, [ReasonTokenExpired]).
+// (Unauthenticated, authzerr.ReasonTokenExpired). Like the unary
+// interceptor, it consults nothing but the policy.
 func (a *Authorizer) StreamServerInterceptor() grpc.StreamServerInterceptor {
-	authenticate := auth.StreamServerInterceptor(a.AuthFunc)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		return authenticate(srv, ss, info, func(srv any, ss grpc.ServerStream) error {
-			return a.untilExpiry(srv, ss, info.FullMethod, handler)
-		})
+		ctx, err := a.Authorize(ss.Context(), info.FullMethod, metadata.ValueFromIncomingContext(ss.Context(), "authorization"))
+		if err != nil {
+			return err
+		}
+		claims, ok := entra.FromContext(ctx)
+		if !ok {
+			// Anonymous, without a token: nothing to outlive.
+			err = handler(srv, ss)
+		} else {
+			err = a.untilExpiry(ctx, claims, srv, ss, info.FullMethod, handler)
+		}
+		a.logHandlerDenial(ctx, info.FullMethod, err)
+		return err
 	}
 }
 
-// untilExpiry runs an authorized stream's handler no longer than its
-// caller's token is valid. Anonymous callers have no token to outlive.
-func (a *Authorizer) untilExpiry(srv any, ss grpc.ServerStream, method string, handler grpc.StreamHandler) error {
-	claims, ok := entra.FromContext(ss.Context())
-	if !ok {
-		return handler(srv, ss)
-	}
+// untilExpiry runs an authorized stream's handler, with ctx as its context,
+// no longer than its caller's token is valid.
+func (a *Authorizer) untilExpiry(ctx context.Context, claims *entra.Claims, srv any, ss grpc.ServerStream, method string, handler grpc.StreamHandler) error {
 	// Measured on the validator's clock, which may be injected; the timer
 	// runs on the real one.
 	left := claims.ExpiresAt.Add(a.validator.ClockSkew()).Sub(a.validator.Now())
-	ctx, cancel := context.WithTimeoutCause(ss.Context(), left, ErrStreamExpired)
+	ctx, cancel := context.WithTimeoutCause(ctx, left, ErrStreamExpired)
 	defer cancel()
 	err := handler(srv, &expiringStream{ServerStream: ss, ctx: ctx})
 	if errors.Is(context.Cause(ctx), ErrStreamExpired) {
@@ -166,44 +188,44 @@ func streamExpired() denial {
 	return denial{code: code, reason: reason, msg: msg, cause: ErrStreamExpired}
 }
 
-// AuthFunc is the go-grpc-middleware auth.AuthFunc of the Authorizer: it
-// finds the method with grpc.Method and authorizes the call. On success the
-// returned context carries the caller (entra.FromContext), unless the
-// method is anonymous and no token came.
-func (a *Authorizer) AuthFunc(ctx context.Context) (context.Context, error) {
-	method, _ := grpc.Method(ctx)
-	return a.Authorize(ctx, method, metadata.ValueFromIncomingContext(ctx, "authorization"))
-}
-
 // Authorize decides a call of fullMethod whose authorization metadata holds
-// values. It is AuthFunc with its inputs spelled out, for transports that
-// are not gRPC servers.
+// values, as the interceptors do, for transports that are not gRPC servers.
+// On success the returned context carries the caller (entra.FromContext),
+// unless the method is anonymous and no token came.
 func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []string) (context.Context, error) {
 	rule, ok := a.policy.Rule(fullMethod)
 	if !ok {
-		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.PermissionDenied, reason: ReasonNoRule, msg: "method has no access rule"})
+		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.PermissionDenied, reason: authzerr.ReasonNoRule, msg: "method has no access rule"})
 	}
 	if rule.Anonymous && len(values) == 0 {
-		a.grant(ctx, fullMethod, nil)
+		a.grant(ctx, fullMethod, nil, 0)
 		return ctx, nil
 	}
 	raw, err := bearerToken(values)
 	if err != nil {
-		reason := ReasonTokenInvalid
+		reason := authzerr.ReasonTokenInvalid
 		if errors.Is(err, errNoToken) {
-			reason = ReasonTokenMissing
+			reason = authzerr.ReasonTokenMissing
 		}
 		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.Unauthenticated, reason: reason, msg: err.Error()})
 	}
+	var start time.Time
+	if a.hook != nil {
+		start = time.Now()
+	}
 	claims, err := a.validator.Validate(ctx, raw)
+	var took time.Duration
+	if a.hook != nil {
+		took = time.Since(start)
+	}
 	if err != nil {
 		code, reason, msg := validationFailure(err)
-		return nil, a.deny(ctx, fullMethod, nil, denial{code: code, reason: reason, msg: msg, cause: err})
+		return nil, a.deny(ctx, fullMethod, nil, denial{code: code, reason: reason, msg: msg, cause: err, took: took})
 	}
 	if err := rule.Authorize(claims); err != nil {
-		return nil, a.deny(ctx, fullMethod, claims, denial{code: codes.PermissionDenied, reason: ReasonInsufficientScope, msg: err.Error(), rule: rule})
+		return nil, a.deny(ctx, fullMethod, claims, denial{code: codes.PermissionDenied, reason: authzerr.ReasonInsufficientScope, msg: err.Error(), rule: rule, took: took})
 	}
-	a.grant(ctx, fullMethod, claims)
+	a.grant(ctx, fullMethod, claims, took)
 	return entra.NewContext(ctx, claims), nil
 }
 
@@ -218,29 +240,30 @@ var validationFailures = []error{
 
 func validationFailure(err error) (codes.Code, string, string) {
 	if errors.Is(err, entra.ErrKeysUnavailable) {
-		return codes.Unavailable, ReasonKeysUnavailable, "signing keys unavailable, try again later"
+		return codes.Unavailable, authzerr.ReasonKeysUnavailable, "signing keys unavailable, try again later"
 	}
 	if errors.Is(err, entra.ErrGuest) {
-		return codes.PermissionDenied, ReasonGuest, entra.ErrGuest.Error()
+		return codes.PermissionDenied, authzerr.ReasonGuest, entra.ErrGuest.Error()
 	}
 	if errors.Is(err, entra.ErrExpired) {
-		return codes.Unauthenticated, ReasonTokenExpired, "invalid token: " + entra.ErrExpired.Error()
+		return codes.Unauthenticated, authzerr.ReasonTokenExpired, "invalid token: " + entra.ErrExpired.Error()
 	}
 	for _, e := range validationFailures {
 		if errors.Is(err, e) {
-			return codes.Unauthenticated, ReasonTokenInvalid, "invalid token: " + e.Error()
+			return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token: " + e.Error()
 		}
 	}
-	return codes.Unauthenticated, ReasonTokenInvalid, "invalid token"
+	return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token"
 }
 
 // denial is one refused call.
 type denial struct {
 	code   codes.Code
-	reason string       // ErrorInfo reason
-	msg    string       // safe to return to the caller
-	cause  error        // logged, never returned: may hold details unfit for the caller
-	rule   *policy.Rule // the unsatisfied rule, for INSUFFICIENT_SCOPE
+	reason string        // ErrorInfo reason
+	msg    string        // safe to return to the caller
+	cause  error         // logged, never returned: may hold details unfit for the caller
+	rule   *policy.Rule  // the unsatisfied rule, for INSUFFICIENT_SCOPE
+	took   time.Duration // time spent validating the token, for the hook
 }
 
 // deny logs the decision and returns its status.
@@ -253,19 +276,34 @@ func (a *Authorizer) deny(ctx context.Context, method string, c *entra.Claims, d
 		}
 		a.logger.LogAttrs(ctx, slog.LevelInfo, "authorization", attrs...)
 	}
+	if a.hook != nil {
+		a.hook(ctx, Decision{FullMethod: method, Outcome: outcomeOf(d.code), Reason: d.reason, ValidationTime: d.took})
+	}
 	return d.err()
+}
+
+// outcomeOf is the Outcome of a denial with code.
+func outcomeOf(code codes.Code) Outcome {
+	switch code {
+	case codes.Unauthenticated:
+		return OutcomeUnauthenticated
+	case codes.Unavailable:
+		return OutcomeUnavailable
+	default:
+		return OutcomeDenied
+	}
 }
 
 // err is the status of the denial.
 func (d denial) err() error {
-	info := &errdetails.ErrorInfo{Reason: d.reason, Domain: ErrorDomain}
+	info := &errdetails.ErrorInfo{Reason: d.reason, Domain: authzerr.Domain}
 	if d.rule != nil {
 		info.Metadata = map[string]string{}
 		if len(d.rule.Scopes) > 0 {
-			info.Metadata[MetadataScopes] = strings.Join(d.rule.Scopes, " ")
+			info.Metadata[authzerr.MetadataScopes] = strings.Join(d.rule.Scopes, " ")
 		}
 		if len(d.rule.Roles) > 0 {
-			info.Metadata[MetadataRoles] = strings.Join(d.rule.Roles, " ")
+			info.Metadata[authzerr.MetadataRoles] = strings.Join(d.rule.Roles, " ")
 		}
 	}
 	st, err := status.New(d.code, d.msg).WithDetails(info)
@@ -275,10 +313,13 @@ func (d denial) err() error {
 	return st.Err()
 }
 
-func (a *Authorizer) grant(ctx context.Context, method string, c *entra.Claims) {
+func (a *Authorizer) grant(ctx context.Context, method string, c *entra.Claims, took time.Duration) {
 	if a.logger.Enabled(ctx, slog.LevelDebug) {
 		attrs := append(callerAttrs(c), slog.String("method", method), slog.String("outcome", "allow"))
 		a.logger.LogAttrs(ctx, slog.LevelDebug, "authorization", attrs...)
+	}
+	if a.hook != nil {
+		a.hook(ctx, Decision{FullMethod: method, Outcome: OutcomeAllowed, ValidationTime: took})
 	}
 }
 
