@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
@@ -303,6 +304,10 @@ func TestOnlyTheOwnerMayDeleteOrShareANote(t *testing.T) {
 			if got := status.Code(err); got != tt.want {
 				t.Fatalf("got %v (%v), want %v", got, err, tt.want)
 			}
+			// The handler refuses as a rule does: clients branch on one reason.
+			if info := authzerr.FromError(err); tt.want == codes.PermissionDenied && (info == nil || info.GetReason() != authzerr.ReasonInsufficientScope) {
+				t.Errorf("ErrorInfo %v, want reason %s", info, authzerr.ReasonInsufficientScope)
+			}
 		})
 	}
 }
@@ -350,7 +355,8 @@ func TestEveryRuleKindOverREST(t *testing.T) {
 		{name: "purging as a daemon with Notes.Admin answers", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.app(offboardingDaemon), want: 200},
 		{name: "purging as a user is forbidden", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`}},
-		{name: "deleting a note shared with you is forbidden by the handler", method: "DELETE", path: "/v1/notes/" + shared, token: e.user(ben, "Notes.ReadWrite"), want: 403},
+		{name: "deleting a note shared with you is forbidden by the handler, with the same challenge", method: "DELETE", path: "/v1/notes/" + shared, token: e.user(ben, "Notes.ReadWrite"), want: 403,
+			challenge: []string{`error="insufficient_scope"`, `error_description="only the note's owner may delete it"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

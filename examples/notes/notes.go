@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 
 	notesv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/notes/v1"
 )
@@ -126,7 +127,7 @@ func (s *Notes) DeleteNote(ctx context.Context, req *notesv1.DeleteNoteRequest) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n, err := s.ownedLocked(req.GetId(), c.ObjectID, "delete")
+	n, err := s.ownedLocked(ctx, req.GetId(), c, "delete")
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +146,7 @@ func (s *Notes) ShareNote(ctx context.Context, req *notesv1.ShareNoteRequest) (*
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n, err := s.ownedLocked(req.GetId(), c.ObjectID, "share")
+	n, err := s.ownedLocked(ctx, req.GetId(), c, "share")
 	if err != nil {
 		return nil, err
 	}
@@ -220,15 +221,17 @@ func (s *Notes) readableLocked(id, oid string) (*notesv1.Note, error) {
 	return n, nil
 }
 
-// ownedLocked finds a note the user oid owns, for the action named: a note
-// shared with the user is denied, exactly as the interceptor denies.
-func (s *Notes) ownedLocked(id, oid, action string) (*notesv1.Note, error) {
-	n, err := s.readableLocked(id, oid)
+// ownedLocked finds a note the caller owns, for the action named. A note
+// shared with the caller is refused with interceptor.Deny, exactly as a rule
+// refuses: PermissionDenied over gRPC, 403 with an insufficient_scope
+// challenge over REST.
+func (s *Notes) ownedLocked(ctx context.Context, id string, c *entra.Claims, action string) (*notesv1.Note, error) {
+	n, err := s.readableLocked(id, c.ObjectID)
 	if err != nil {
 		return nil, err
 	}
-	if n.GetOwner() != oid {
-		return nil, status.Errorf(codes.PermissionDenied, "only the note's owner may %s it", action)
+	if n.GetOwner() != c.ObjectID {
+		return nil, interceptor.Deny(ctx, "only the note's owner may "+action+" it")
 	}
 	return n, nil
 }
