@@ -27,6 +27,14 @@ var devConfig = server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: 
 
 var quiet = server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 
+// overridingInfo implements go-grpc-middleware's ServiceAuthFuncOverride,
+// which its auth interceptor would call instead of ours (issue 11, item 9).
+type overridingInfo struct{ *items.Info }
+
+func (overridingInfo) AuthFuncOverride(ctx context.Context, _ string) (context.Context, error) {
+	return ctx, nil
+}
+
 func TestNewRefusesWhatCannotWork(t *testing.T) {
 	info := server.Service{Register: func(s grpc.ServiceRegistrar) { itemsv1.RegisterInfoServiceServer(s, &items.Info{}) }}
 	tests := []struct {
@@ -48,6 +56,11 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 				healthpb.RegisterHealthServer(s, healthpb.UnimplementedHealthServer{})
 			}})},
 			"the server registers health and reflection itself"},
+		{"a service that would override authorization is refused", devConfig,
+			[]server.Option{server.WithServices(server.Service{Register: func(s grpc.ServiceRegistrar) {
+				itemsv1.RegisterInfoServiceServer(s, overridingInfo{&items.Info{}})
+			}})},
+			"service example.items.v1.InfoService implements AuthFuncOverride"},
 		{"a handler on a pattern of the server's is refused", devConfig, []server.Option{server.WithServices(info), server.WithHandler("GET /readyz", http.NotFoundHandler())}, `WithHandler("GET /readyz")`},
 		{"a nil handler is refused", devConfig, []server.Option{server.WithServices(info), server.WithHandler("/metrics", nil)}, `WithHandler("/metrics"): nil handler`},
 		{"a configuration without a tenant or development mode is refused", server.Config{}, []server.Option{server.WithServices(info)}, "no tenant"},

@@ -83,11 +83,23 @@ func (r *registrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	switch {
 	case name == healthpb.Health_ServiceDesc.ServiceName || strings.HasPrefix(name, "grpc.reflection."):
 		r.errs = append(r.errs, fmt.Errorf("service %s: the server registers health and reflection itself", name))
+	case overridesAuth(impl):
+		r.errs = append(r.errs, fmt.Errorf("service %s implements AuthFuncOverride, which would let go-grpc-middleware's auth interceptor skip its rules: remove the method", name))
 	case slices.ContainsFunc(r.regs, func(g registration) bool { return g.desc.ServiceName == name }):
 		r.errs = append(r.errs, fmt.Errorf("service %s is registered twice", name))
 	default:
 		r.regs = append(r.regs, registration{desc, impl})
 	}
+}
+
+// overridesAuth reports whether impl implements go-grpc-middleware's
+// ServiceAuthFuncOverride, whose auth interceptor calls it instead of the
+// AuthFunc it was given.
+func overridesAuth(impl any) bool {
+	_, ok := impl.(interface {
+		AuthFuncOverride(ctx context.Context, fullMethodName string) (context.Context, error)
+	})
+	return ok
 }
 
 // New listens on the configured addresses and builds the server. Every

@@ -119,21 +119,11 @@ func TestDevServerEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	// Health answers without a token and turns SERVING once keys are loaded.
-	hc := healthpb.NewHealthClient(conn)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
-		if err != nil {
-			t.Fatalf("health without token: %v", err)
-		}
-		if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("never SERVING")
-		}
-		time.Sleep(20 * time.Millisecond)
+	// Health answers without a token and turns SERVING once keys are loaded;
+	// so does /readyz.
+	waitServing(t, conn)
+	if resp, body := doWithHost(t, endpoint{method: "GET", url: srv.HTTPURL() + "/readyz"}, ""); resp.StatusCode != 200 || body != "ready\n" {
+		t.Fatalf("/readyz once SERVING: %s %q", resp.Status, body)
 	}
 
 	// Reflection answers without a token, so grpcurl can list services.
