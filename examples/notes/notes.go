@@ -21,11 +21,16 @@ import (
 
 // Limits keep memory bounded whatever callers send.
 const (
-	maxNotes     = 10000
-	maxTitleLen  = 200
-	maxTextLen   = 10 << 10
-	maxSharedTo  = 100
-	exportRole   = "Notes.Export"
+	maxNotes    = 10000
+	maxTitleLen = 200
+	maxTextLen  = 10 << 10
+	maxSharedTo = 100
+)
+
+const (
+	// exportRole is the app role that exports every note (notes.proto).
+	exportRole = "Notes.Export"
+	// serviceTitle is what GetAbout says.
 	serviceTitle = "notes example of grpc-azure-auth"
 )
 
@@ -47,11 +52,12 @@ func NewNotes() *Notes {
 }
 
 // caller is the validated caller. Behind the interceptor every method that
-// calls it has one (its rule needs a token); without one it refuses.
+// calls it has one (its rule needs a token); without one it refuses as the
+// interceptor would (Unauthenticated).
 func caller(ctx context.Context) (*entra.Claims, error) {
 	c, ok := entra.FromContext(ctx)
 	if !ok {
-		return nil, status.Error(codes.Unauthenticated, "no caller")
+		return nil, interceptor.Deny(ctx, "a token is required")
 	}
 	return c, nil
 }
