@@ -11,7 +11,9 @@
 //
 // then list third_party/proto as a module in buf.yaml. With -check it writes
 // nothing and fails when the files under -out differ from the library's, for
-// CI.
+// CI. A team with a buf registry of its own can push that directory as a
+// module, named in buf.yaml as, say, buf.build/<org>/grpc-azure-auth, and
+// depend on it by that name.
 //
 // Do not generate Go code from the written files: a service's generated code
 // imports the options' Go package,
