@@ -36,6 +36,7 @@ token: ## Print a dev bearer token from the running server: make token AS=bob SC
 .PHONY: test
 test: checkgenerate lint browser-deps ## Check generated code and lint, then run every test with the race detector (fuzz targets run their seed corpus).
 	$(GO) test -race -count=1 ./...
+	$(MAKE) -C $(NOTES) test
 
 .PHONY: screenshot
 screenshot: browser-deps ## Refresh docs/swagger-ui.png, the README's picture, from the browser test.
@@ -97,10 +98,15 @@ swagger-ui: ## Refresh the embedded Swagger UI assets from the pinned npm packag
 generate: protodeps ## Generate gen/ (the library), internal/example/gen and the example's OpenAPI document from proto/.
 	rm -rf $(GENERATED)
 	$(BUF) generate
+	$(MAKE) -C $(NOTES) generate
 
 # What make generate writes; checkgenerate looks at nothing else, so work in
 # progress on hand-written files never passes for stale generated code.
 GENERATED := gen internal/example/gen internal/example/items/api.swagger.json
+# The notes example (examples/notes), a module of its own that uses the
+# library as a service's team does: its generated files are checked too.
+NOTES := examples/notes
+GENERATED += $(NOTES)/gen $(NOTES)/third_party/proto
 
 .PHONY: checkgenerate
 checkgenerate: generate ## Fail when generated code differs from what make generate writes.
@@ -113,4 +119,5 @@ lint: protodeps ## buf lint, go vet, gofmt.
 	$(BUF) lint proto
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
+	$(MAKE) -C $(NOTES) lint
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi

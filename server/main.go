@@ -82,8 +82,11 @@ func (s *Server) writeDevHelp(w io.Writer) {
 	for _, a := range idp.Apps() {
 		fmt.Fprintf(w, "  app  %-18s roles: %s\n", a.ClientID, strings.Join(a.Roles, " "))
 	}
-	fmt.Fprintf(w, "Get a token (here alice's, with every scope she has):\n  TOKEN=$(curl -s %s -d grant_type=password -d client_id=%s -d username=alice -d password=dev -d scope=%s/.default | jq -r .access_token)\n",
-		idp.TokenURL(), entratest.DefaultSPAClientID, idp.AppIDURI())
+	if users := idp.Users(); len(users) > 0 {
+		u := users[0] // WithDevIdentityProvider may have replaced alice
+		fmt.Fprintf(w, "Get a token (here %s's, with every scope that user has):\n  TOKEN=$(curl -s %s -d grant_type=password -d client_id=%s -d username=%s -d password=%s -d scope=%s/.default | jq -r .access_token)\n",
+			u.Username, idp.TokenURL(), entratest.DefaultSPAClientID, u.Username, u.Password, idp.AppIDURI())
+	}
 	fmt.Fprintf(w, "Call the API:\n  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" %s list\n", s.GRPCAddr())
 	if s.o.spec != nil {
 		fmt.Fprintf(w, "  or sign in on %s/docs\n", s.HTTPURL())

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
 )
 
@@ -40,6 +41,7 @@ type options struct {
 	gatewayOpts   []gateway.Option
 	grpcOpts      []grpc.ServerOption
 	descriptorSet bool
+	devIDPOpts    []entratest.Option
 }
 
 type handler struct {
@@ -96,6 +98,16 @@ func WithGatewayOptions(opts ...gateway.Option) Option {
 // call, denied ones too, as metrics should.
 func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
 	return func(o *options) { o.grpcOpts = append(o.grpcOpts, opts...) }
+}
+
+// WithDevIdentityProvider adds options to the embedded development identity
+// provider, after the server's own, in development mode only: typically
+// entratest.WithUsers and entratest.WithApps, so that the development users
+// and daemons have the scopes and app roles of your rules (by default they
+// have those of the repository's Items example). An invalid option is an
+// error from [New] in development mode.
+func WithDevIdentityProvider(opts ...entratest.Option) Option {
+	return func(o *options) { o.devIDPOpts = append(o.devIDPOpts, opts...) }
 }
 
 // check reports options that cannot work.

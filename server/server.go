@@ -198,7 +198,8 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 		for _, host := range loopbackNames {
 			redirects = append(redirects, "http://"+host+":"+port+"/docs/oauth2-redirect.html")
 		}
-		idp, err := entratest.NewProvider(s.HTTPURL()+DevIDPPath, entratest.WithSPA(entratest.DefaultSPAClientID, redirects...))
+		idpOpts := append([]entratest.Option{entratest.WithSPA(entratest.DefaultSPAClientID, redirects...)}, s.o.devIDPOpts...)
+		idp, err := entratest.NewProvider(s.HTTPURL()+DevIDPPath, idpOpts...)
 		if err != nil {
 			return err
 		}
