@@ -228,30 +228,30 @@ func (v *Validator) isAccessToken(tc *tokenClaims, version string) error {
 		return fmt.Errorf("%w: it carries at_hash or c_hash, claims of ID tokens", ErrNotAccessToken)
 	case tc.has(bitNonce) && v.b2cPolicy == "":
 		return fmt.Errorf("%w: it carries nonce, a claim of ID tokens", ErrNotAccessToken)
-	case tc.Scp == "" && len(tc.Roles) == 0:
+	case strings.Trim(tc.Scp, " ") == "" && !slices.ContainsFunc(tc.Roles, func(r string) bool { return r != "" }):
 		return fmt.Errorf("%w: it grants no scp or roles", ErrNotAccessToken)
 	}
 	return nil
 }
 
-// issuerTenant is the tenant an Entra issuer names: the tenant ID that is
-// the first segment of its path (v2 https://login.microsoftonline.com/{tid}/v2.0,
-// v1 https://sts.windows.net/{tid}/, External ID's and B2C's alike), or
-// "" when that segment is not a tenant ID.
+// issuerTenant is the tenant an Entra issuer names: the first segment of
+// its path that is a tenant ID (v2 https://login.microsoftonline.com/{tid}/v2.0,
+// v1 https://sts.windows.net/{tid}/, External ID's and B2C's alike, and
+// behind a prefix), or "" when none is.
 func issuerTenant(iss string) string {
 	_, rest, ok := strings.Cut(iss, "://")
 	if !ok {
 		return ""
 	}
-	_, path, ok := strings.Cut(rest, "/")
-	if !ok {
-		return ""
+	_, path, _ := strings.Cut(rest, "/")
+	for path != "" {
+		var seg string
+		seg, path, _ = strings.Cut(path, "/")
+		if IsTenantID(seg) {
+			return seg
+		}
 	}
-	seg, _, _ := strings.Cut(path, "/")
-	if !IsTenantID(seg) {
-		return ""
-	}
-	return seg
+	return ""
 }
 
 // matchIssuer finds the accepted issuer that iss is, and its version.
