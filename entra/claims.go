@@ -182,6 +182,15 @@ func (s Set) Names() []string {
 // String joins the sorted names with spaces, as in the scp claim.
 func (s Set) String() string { return strings.Join(s.Names(), " ") }
 
+// MarshalJSON encodes the sorted names as a JSON array.
+func (s Set) MarshalJSON() ([]byte, error) {
+	names := s.Names()
+	if names == nil {
+		names = []string{}
+	}
+	return jsonv2.Marshal(names)
+}
+
 type claimsKey struct{}
 
 // NewContext returns a copy of ctx that carries c.
