@@ -127,7 +127,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		d = digest(raw)
 		if e := v.cache.get(d, v.now(), v.keys.state.Load()); e != nil && (v.filter == nil || v.filter(e.claims.TenantID)) {
 			c := *e.claims
-			c.token = &raw // the caller's own token, never the cache's
+			c.token = tokenOf(raw) // the caller's own token, never the cache's
 			return &c, nil
 		}
 	}
@@ -145,7 +145,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	if v.cache == nil {
-		claims.token = &raw
+		claims.token = tokenOf(raw)
 		return claims, nil
 	}
 	e := &cacheEntry{claims: claims, key: key, expires: claims.ExpiresAt.Add(v.skew)}
@@ -154,7 +154,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	}
 	v.cache.put(d, e)
 	c := *claims
-	c.token = &raw
+	c.token = tokenOf(raw)
 	return &c, nil
 }
 
