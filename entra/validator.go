@@ -107,12 +107,17 @@ func (v *Validator) Metadata() (Metadata, bool) {
 
 // Validate checks raw, a compact JWS access token, and returns its caller.
 //
-// In order: size, compact form, algorithm (allow-list, never "none" or
-// HMAC), key ID, signature with the published key of that ID, then issuer,
-// audience, expiry and not-before (with clock skew), and that the token is an
-// access token (it carries scp or roles). Header members that point at keys
-// (jku, x5u, jwk, x5c) are ignored: only the identity provider's published
-// keys verify. The error wraps one of the Err… values of this package.
+// In order: size; compact form, each segment canonical base64url (one
+// spelling per token); the header, read strictly; algorithm (allow-list,
+// never "none" or HMAC); key ID; signature with the published key of that
+// ID; the claims, read strictly (exact names, none given twice, no
+// look-alike of a claim we read, each of its type: else ErrMalformed);
+// then issuer, tid against the issuer's tenant, audience, expiry and
+// not-before (with clock skew), tenant, and that the token is an access
+// token (it names its client application, grants scp or roles and has no
+// mark of an ID token). Header members that point at keys (jku, x5u, jwk,
+// x5c) are ignored: only the identity provider's published keys verify.
+// The error wraps one of the Err… values of this package.
 //
 // A token validated before is found in a cache by its SHA-256: decoding and
 // the signature check are skipped, the time window and the tenant filter
