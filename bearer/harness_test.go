@@ -13,7 +13,6 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -23,7 +22,6 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
@@ -220,15 +218,4 @@ func (p *protected) callREST(t *testing.T, client *http.Client) (int, map[string
 		}
 	}
 	return resp.StatusCode, out.AsMap()
-}
-
-// incomingToken is the raw token a protected handler's caller came with.
-// The interceptor validated it before the handler ran.
-func incomingToken(ctx context.Context) (string, error) {
-	for _, v := range metadata.ValueFromIncomingContext(ctx, "authorization") {
-		if tok, ok := strings.CutPrefix(v, "Bearer "); ok {
-			return tok, nil
-		}
-	}
-	return "", bearer.ErrNoAssertion
 }

@@ -173,7 +173,7 @@ func TestOnBehalfOfServiceACallsServiceBAsTheUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := serve(t, idp, serviceA.ClientID, frontService, "WhoIsBehind", func(ctx context.Context) (*structpb.Struct, error) {
-		who, err := b.callGRPC(ctx, whoAmI, grpc.WithPerRPCCredentials(obo.PerRPCCredentials(incomingToken)))
+		who, err := b.callGRPC(ctx, whoAmI, grpc.WithPerRPCCredentials(obo.PerRPCCredentials(bearer.CallerToken)))
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 )
 
 // CredentialFunc makes the on-behalf-of credential of one incoming token
@@ -46,6 +48,18 @@ type AssertionFunc func(ctx context.Context) (string, error)
 // ErrNoAssertion means a call that should go on behalf of its caller has
 // no caller's token to exchange.
 var ErrNoAssertion = errors.New("bearer: no incoming token to exchange on behalf of")
+
+// CallerToken is the AssertionFunc of handlers behind package interceptor:
+// the token of the caller that entra.FromContext(ctx) describes, which the
+// interceptor has already validated. It returns ErrNoAssertion when the
+// call has no caller (an anonymous method called without a token).
+func CallerToken(ctx context.Context) (string, error) {
+	c, ok := entra.FromContext(ctx)
+	if !ok || c.Token().IsZero() {
+		return "", ErrNoAssertion
+	}
+	return c.Token().Value(), nil
+}
 
 // OnBehalfOf exchanges incoming tokens for tokens to a downstream API with
 // the on-behalf-of grant: the downstream API sees the same user, and the
