@@ -43,6 +43,11 @@ type Config struct {
 	// audience. Required with TenantID. Never AZURE_CLIENT_ID, which is the
 	// process's own identity (a workload identity's managed identity).
 	ClientID string
+	// ClientSecret is AZUREAD_CLIENT_SECRET: the API's own client secret,
+	// which the server does not use: it is for the API's handlers, to call
+	// downstream APIs on behalf of their callers (bearer.OnBehalfOfSecret).
+	// Never AZURE_CLIENT_SECRET, the process's own identity.
+	ClientSecret string
 	// Audiences is AZUREAD_AUDIENCES: further accepted audiences, such as
 	// the Application ID URI (api://…).
 	Audiences []string
@@ -101,6 +106,7 @@ var settings = []setting{
 	{name: "AZUREAD_DEV_MODE", flag: "dev", boolean: true, usage: "run on the embedded development identity provider (loopback only); the default when no AZUREAD_ identity setting is given"},
 	{name: "AZUREAD_TENANT_ID", flag: "tenant-id", identity: true, usage: "the Entra tenant whose tokens are accepted (GUID or domain; organizations or common with an allow-list)"},
 	{name: "AZUREAD_CLIENT_ID", flag: "client-id", identity: true, usage: "the API's app registration (application ID): the audience of v2 tokens"},
+	{name: "AZUREAD_CLIENT_SECRET", flag: "client-secret", identity: true, usage: "the API's client secret, for its handlers' on-behalf-of calls to downstream APIs (set it in the environment or .env: a flag shows in the process list)"},
 	{name: "AZUREAD_AUDIENCES", flag: "audiences", identity: true, usage: "more accepted audiences, comma-separated, e.g. the Application ID URI"},
 	{name: "AZUREAD_AUTHORITY_HOST", flag: "authority-host", identity: true, usage: "the identity provider's host (default https://login.microsoftonline.com)"},
 	{name: "AZUREAD_TOKEN_VERSIONS", flag: "token-versions", identity: true, usage: "accepted access token versions: 1, 2 or 1,2 (default 2)"},
@@ -179,6 +185,7 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 
 	c.TenantID = strings.TrimSpace(vars["AZUREAD_TENANT_ID"])
 	c.ClientID = strings.TrimSpace(vars["AZUREAD_CLIENT_ID"])
+	c.ClientSecret = strings.TrimSpace(vars["AZUREAD_CLIENT_SECRET"])
 	c.AuthorityHost = strings.TrimSpace(vars["AZUREAD_AUTHORITY_HOST"])
 	c.GRPCAddr = strings.TrimSpace(vars["GRPC_ADDR"])
 	c.HTTPAddr = strings.TrimSpace(vars["HTTP_ADDR"])
@@ -303,7 +310,7 @@ func (c Config) check() []error {
 // identitySettings names the identity settings c sets.
 func (c Config) identitySettings() []string {
 	set := map[string]bool{
-		"AZUREAD_TENANT_ID": c.TenantID != "", "AZUREAD_CLIENT_ID": c.ClientID != "",
+		"AZUREAD_TENANT_ID": c.TenantID != "", "AZUREAD_CLIENT_ID": c.ClientID != "", "AZUREAD_CLIENT_SECRET": c.ClientSecret != "",
 		"AZUREAD_AUDIENCES": len(c.Audiences) > 0, "AZUREAD_AUTHORITY_HOST": c.AuthorityHost != "",
 		"AZUREAD_TOKEN_VERSIONS": len(c.TokenVersions) > 0, "AZUREAD_ALLOWED_TENANTS": len(c.AllowedTenants) > 0,
 		"AZUREAD_ALLOW_ANY_TENANT": c.AllowAnyTenant, "AZUREAD_B2C_POLICY": c.B2CPolicy != "",

@@ -42,6 +42,8 @@ type options struct {
 	grpcOpts      []grpc.ServerOption
 	descriptorSet bool
 	devIDPOpts    []entratest.Option
+	idpClient     *http.Client
+	idpClientSet  bool
 }
 
 type handler struct {
@@ -110,6 +112,15 @@ func WithDevIdentityProvider(opts ...entratest.Option) Option {
 	return func(o *options) { o.devIDPOpts = append(o.devIDPOpts, opts...) }
 }
 
+// WithIdentityProviderClient sets the HTTP client that fetches the
+// identity provider's discovery document and signing keys: one that
+// trusts a private CA or goes through a proxy, or in tests the client of
+// an entratest.NewServerAt provider. It does not apply to the development
+// identity provider, which is served in process.
+func WithIdentityProviderClient(c *http.Client) Option {
+	return func(o *options) { o.idpClient, o.idpClientSet = c, true }
+}
+
 // check reports options that cannot work.
 func (o *options) check() error {
 	var errs []error
@@ -118,6 +129,9 @@ func (o *options) check() error {
 	}
 	if o.descriptorSet && o.files == nil {
 		errs = append(errs, errors.New("WithDescriptors: nil files"))
+	}
+	if o.idpClientSet && o.idpClient == nil {
+		errs = append(errs, errors.New("WithIdentityProviderClient: nil client"))
 	}
 	if len(o.services) == 0 {
 		errs = append(errs, errors.New("no services: pass WithServices"))

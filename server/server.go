@@ -210,6 +210,9 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 			entra.WithAudiences(idp.ClientID(), "api://"+idp.ClientID()))
 	} else {
 		opts = append(opts, s.cfg.validatorOptions()...)
+		if s.o.idpClient != nil {
+			opts = append(opts, entra.WithHTTPClient(s.o.idpClient))
+		}
 	}
 	var err error
 	if s.validator, err = entra.NewValidator(opts...); err != nil {
