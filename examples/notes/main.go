@@ -1,23 +1,28 @@
 // Command notes is a notes service protected with grpc-azure-auth, written
 // as a team adopting the library writes its own: NoteService and
 // AboutService (proto/notes/v1/notes.proto) over gRPC and REST, with their
-// OpenAPI document and Swagger UI.
+// OpenAPI document and Swagger UI. ReportNote calls a second protected
+// service, the audit log (./cmd/auditlog), on behalf of the caller.
 //
 //	go run .
 //
 // serves gRPC on localhost:50051 and HTTP on localhost:8000 (GRPC_ADDR,
 // HTTP_ADDR), on the embedded development identity provider unless
-// AZUREAD_TENANT_ID names a tenant; -h lists every setting.
+// AZUREAD_TENANT_ID names a tenant; -h lists every setting. AUDIT_ADDR and
+// AUDIT_SCOPE name the audit log (downstream.go).
 package main
 
 import (
 	_ "embed"
+	"fmt"
+	"os"
 
 	"google.golang.org/grpc"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 
+	auditv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/audit/v1"
 	notesv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/notes/v1"
 )
 
@@ -28,12 +33,18 @@ import (
 var openAPI []byte
 
 func main() {
-	server.Main(options()...)
+	audit, err := auditFromEnv(os.Environ(), os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "notes:", err)
+		os.Exit(1)
+	}
+	server.Main(options(audit)...)
 }
 
-// options are the notes services; the tests serve exactly these.
-func options() []server.Option {
-	notes := NewNotes()
+// options are the notes services, calling the audit log audit (nil for
+// none); the tests serve exactly these.
+func options(audit auditv1.AuditServiceClient) []server.Option {
+	notes := NewNotes(audit)
 	return []server.Option{
 		server.WithServices(
 			server.Service{

@@ -47,7 +47,7 @@ func start(t *testing.T) *env {
 		GRPCAddr:      "127.0.0.1:0",
 		HTTPAddr:      "127.0.0.1:0",
 	}
-	srv, err := server.New(cfg, append(options(), server.WithLogger(slog.New(slog.DiscardHandler)))...)
+	srv, err := server.New(cfg, append(options(nil), server.WithLogger(slog.New(slog.DiscardHandler)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func (e *env) expired() string {
 	return e.idp.Issue(entratest.ForUser(ann.Username), entratest.ExpiresIn(-time.Hour))
 }
 
-func bearer(token string) context.Context {
+func withToken(token string) context.Context {
 	ctx := context.Background()
 	if token == "" {
 		return ctx
@@ -113,12 +113,12 @@ func bearer(token string) context.Context {
 func (e *env) note(t *testing.T, owner entratest.User, reader *entratest.User) string {
 	t.Helper()
 	tok := e.user(owner, "Notes.ReadWrite", "Notes.Share")
-	created, err := e.notes.CreateNote(bearer(tok), &notesv1.CreateNoteRequest{Note: &notesv1.Note{Title: "Groceries", Text: "Milk, eggs"}})
+	created, err := e.notes.CreateNote(withToken(tok), &notesv1.CreateNoteRequest{Note: &notesv1.Note{Title: "Groceries", Text: "Milk, eggs"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if reader != nil {
-		if _, err := e.notes.ShareNote(bearer(tok), &notesv1.ShareNoteRequest{Id: created.GetNote().GetId(), User: reader.ObjectID}); err != nil {
+		if _, err := e.notes.ShareNote(withToken(tok), &notesv1.ShareNoteRequest{Id: created.GetNote().GetId(), User: reader.ObjectID}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -190,7 +190,7 @@ func TestEveryRuleKindOverGRPC(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call(bearer(tt.token))
+			err := tt.call(withToken(tt.token))
 			if got := status.Code(err); got != tt.want {
 				t.Fatalf("got %v (%v), want %v", got, err, tt.want)
 			}
@@ -240,14 +240,14 @@ func TestHandlersSeeTheCaller(t *testing.T) {
 	mine := e.note(t, ann, &ben)
 	e.note(t, ben, nil)
 
-	me, err := e.about.WhoAmI(bearer(e.user(ann, "Notes.Read")), &notesv1.WhoAmIRequest{})
+	me, err := e.about.WhoAmI(withToken(e.user(ann, "Notes.Read")), &notesv1.WhoAmIRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if me.GetObjectId() != ann.ObjectID || me.GetName() != ann.Name || me.GetAppOnly() || !slices.Equal(me.GetScopes(), []string{"Notes.Read"}) {
 		t.Errorf("ann is told %v", me)
 	}
-	daemon, err := e.about.WhoAmI(bearer(e.app(backupDaemon)), &notesv1.WhoAmIRequest{})
+	daemon, err := e.about.WhoAmI(withToken(e.app(backupDaemon)), &notesv1.WhoAmIRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,27 +255,27 @@ func TestHandlersSeeTheCaller(t *testing.T) {
 		t.Errorf("the export daemon is told %v", daemon)
 	}
 
-	list, err := e.notes.ListNotes(bearer(e.user(ben, "Notes.Read")), &notesv1.ListNotesRequest{})
+	list, err := e.notes.ListNotes(withToken(e.user(ben, "Notes.Read")), &notesv1.ListNotesRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(list.GetNotes()) != 2 {
 		t.Errorf("ben lists %d notes, want his own and the one ann shared", len(list.GetNotes()))
 	}
-	if _, err := e.notes.GetNote(bearer(e.user(ben, "Notes.Read")), &notesv1.GetNoteRequest{Id: mine}); err != nil {
+	if _, err := e.notes.GetNote(withToken(e.user(ben, "Notes.Read")), &notesv1.GetNoteRequest{Id: mine}); err != nil {
 		t.Errorf("ben reads the note ann shared: %v", err)
 	}
 
-	byUser, err := export(bearer(e.user(ann, "Notes.Read")), e.notes)
+	byUser, err := export(withToken(e.user(ann, "Notes.Read")), e.notes)
 	if err != nil || len(byUser) != 1 || byUser[0].GetId() != mine {
 		t.Errorf("ann exports %v, %v; want her one note", byUser, err)
 	}
-	byDaemon, err := export(bearer(e.app(backupDaemon)), e.notes)
+	byDaemon, err := export(withToken(e.app(backupDaemon)), e.notes)
 	if err != nil || len(byDaemon) != 2 {
 		t.Errorf("the export daemon exports %d notes, %v; want every note (2)", len(byDaemon), err)
 	}
 
-	purged, err := e.notes.PurgeNotes(bearer(e.app(offboardingDaemon)), &notesv1.PurgeNotesRequest{Owner: ben.ObjectID})
+	purged, err := e.notes.PurgeNotes(withToken(e.app(offboardingDaemon)), &notesv1.PurgeNotesRequest{Owner: ben.ObjectID})
 	if err != nil || purged.GetDeleted() != 1 {
 		t.Errorf("purging ben's notes: %v, %v; want 1 deleted", purged, err)
 	}
@@ -300,7 +300,7 @@ func TestOnlyTheOwnerMayDeleteOrShareANote(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call(bearer(tt.token))
+			err := tt.call(withToken(tt.token))
 			if got := status.Code(err); got != tt.want {
 				t.Fatalf("got %v (%v), want %v", got, err, tt.want)
 			}
@@ -424,6 +424,7 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 		{"the authenticated operation needs any token", "get", "/v1/me", anyToken},
 		{"the default rule offers either scope", "get", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
 		{"the method's rule replaces the default", "post", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
+		{"reporting, which calls the audit log, shows the notes API's own default rule", "post", "/v1/notes/{id}:report", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
 		{"all of two scopes are one requirement", "post", "/v1/notes/{id}:share", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite", scope + "Notes.Share"}}}},
 		{"scope or role shows the scope a user signs in for", "get", "/v1/notes:export", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}}},
 		{"an app role needs a token without a particular scope", "post", "/v1/notes:purge", anyToken},
@@ -455,7 +456,7 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 func TestGoRunServesOnTheDevelopmentIdentityProvider(t *testing.T) {
 	// What `go run .` builds: main's options, the development provider.
 	srv, err := server.New(server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"},
-		append(options(), server.WithLogger(slog.New(slog.DiscardHandler)))...)
+		append(options(nil), server.WithLogger(slog.New(slog.DiscardHandler)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,10 +483,10 @@ func TestGoRunServesOnTheDevelopmentIdentityProvider(t *testing.T) {
 		"username": {ann.Username}, "password": {ann.Password}, "scope": {idp.AppIDURI() + "/Notes.ReadWrite"}})
 	daemon := tokenFrom(t, idp, url.Values{"grant_type": {"client_credentials"}, "client_id": {offboardingDaemon.ClientID},
 		"client_secret": {offboardingDaemon.ClientSecret}, "scope": {idp.AppIDURI() + "/.default"}})
-	if _, err := notesv1.NewNoteServiceClient(conn).PurgeNotes(bearer(daemon), &notesv1.PurgeNotesRequest{Owner: ben.ObjectID}); err != nil {
+	if _, err := notesv1.NewNoteServiceClient(conn).PurgeNotes(withToken(daemon), &notesv1.PurgeNotesRequest{Owner: ben.ObjectID}); err != nil {
 		t.Errorf("the development offboarding daemon purges: %v", err)
 	}
-	created, err := notesv1.NewNoteServiceClient(conn).CreateNote(bearer(token), &notesv1.CreateNoteRequest{Note: &notesv1.Note{Title: "Dev"}})
+	created, err := notesv1.NewNoteServiceClient(conn).CreateNote(withToken(token), &notesv1.CreateNoteRequest{Note: &notesv1.Note{Title: "Dev"}})
 	if err != nil {
 		t.Fatalf("a development token over gRPC: %v", err)
 	}
@@ -534,7 +535,7 @@ func tokenFrom(t *testing.T, idp *entratest.Provider, form url.Values) string {
 func TestBadInputIsRefusedClearly(t *testing.T) {
 	e := start(t)
 	id := e.note(t, ann, nil)
-	writer := bearer(e.user(ann, "Notes.ReadWrite", "Notes.Share"))
+	writer := withToken(e.user(ann, "Notes.ReadWrite", "Notes.Share"))
 	create := func(n *notesv1.Note) error {
 		_, err := e.notes.CreateNote(writer, &notesv1.CreateNoteRequest{Note: n})
 		return err
@@ -552,7 +553,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 			return err
 		}()},
 		{"purging an owner with a space in its ID is refused", func() error {
-			_, err := e.notes.PurgeNotes(bearer(e.app(offboardingDaemon)), &notesv1.PurgeNotesRequest{Owner: "a b"})
+			_, err := e.notes.PurgeNotes(withToken(e.app(offboardingDaemon)), &notesv1.PurgeNotesRequest{Owner: "a b"})
 			return err
 		}()},
 	}

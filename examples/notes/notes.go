@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 
+	auditv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/audit/v1"
 	notesv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/notes/v1"
 )
 
@@ -41,14 +43,19 @@ const (
 type Notes struct {
 	notesv1.UnimplementedNoteServiceServer
 
+	// audit is the audit log, called on behalf of the caller (see
+	// downstream.go); nil when none is configured.
+	audit auditv1.AuditServiceClient
+
 	mu    sync.Mutex
 	next  int
 	notes map[string]*notesv1.Note
 }
 
-// NewNotes returns an empty NoteService.
-func NewNotes() *Notes {
-	return &Notes{notes: map[string]*notesv1.Note{}}
+// NewNotes returns an empty NoteService that records reports in audit,
+// which may be nil.
+func NewNotes(audit auditv1.AuditServiceClient) *Notes {
+	return &Notes{audit: audit, notes: map[string]*notesv1.Note{}}
 }
 
 // caller is the validated caller. Behind the interceptor every method that
@@ -163,6 +170,48 @@ func (s *Notes) ShareNote(ctx context.Context, req *notesv1.ShareNoteRequest) (*
 		n.SharedWith = append(n.SharedWith, req.GetUser())
 	}
 	return &notesv1.ShareNoteResponse{Note: proto.CloneOf(n)}, nil
+}
+
+// ReportNote records in the audit log that the caller reports a note it
+// may read. The audit log is another protected API: the call carries a
+// token for it that names the caller, exchanged from the caller's own
+// (on-behalf-of, in the client that downstream.go connects), never one of
+// the notes service as itself.
+func (s *Notes) ReportNote(ctx context.Context, req *notesv1.ReportNoteRequest) (*notesv1.ReportNoteResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	_, err = s.readableLocked(req.GetId(), c.ObjectID)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if s.audit == nil {
+		return nil, status.Error(codes.Unavailable, "reports need the audit log, which this server is not configured to call")
+	}
+	resp, err := s.audit.RecordEvent(ctx, &auditv1.RecordEventRequest{Action: "notes.report", Resource: "notes/" + req.GetId()})
+	if err != nil {
+		return nil, auditError(ctx, err)
+	}
+	return &notesv1.ReportNoteResponse{Event: resp.GetEvent()}, nil
+}
+
+// auditError is what the caller is told when the audit log did not record
+// a report. The audit log's refusal is the caller's (its token for the
+// audit log lacks what the audit log requires: the user has not consented
+// to Audit.Write), said in the audit log's words but without its details,
+// whose challenge names the audit log's scopes, not this API's. Anything
+// else (the exchange failed, the audit log is down or refused the notes
+// service's token) is this service's problem: logged, and Unavailable.
+func auditError(ctx context.Context, err error) error {
+	st := status.Convert(err)
+	if st.Code() == codes.PermissionDenied {
+		return status.Error(codes.PermissionDenied, "the audit log refused the report: "+st.Message())
+	}
+	slog.WarnContext(ctx, "audit log call on behalf of the caller failed", "code", st.Code().String(), "error", st.Message())
+	return status.Error(codes.Unavailable, "the audit log could not record the report")
 }
 
 // ExportNotes streams every note to a caller with the app role Notes.Export

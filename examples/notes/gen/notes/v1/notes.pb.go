@@ -11,6 +11,7 @@
 package notesv1
 
 import (
+	v1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/audit/v1"
 	_ "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
@@ -561,6 +562,98 @@ func (x *ShareNoteResponse) GetNote() *Note {
 	return nil
 }
 
+// ReportNoteRequest names the note to report.
+type ReportNoteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id of the note.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportNoteRequest) Reset() {
+	*x = ReportNoteRequest{}
+	mi := &file_notes_v1_notes_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportNoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportNoteRequest) ProtoMessage() {}
+
+func (x *ReportNoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_notes_v1_notes_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportNoteRequest.ProtoReflect.Descriptor instead.
+func (*ReportNoteRequest) Descriptor() ([]byte, []int) {
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReportNoteRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ReportNoteResponse carries the report as the audit log recorded it.
+type ReportNoteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event the audit log recorded: its actor is the caller.
+	Event         *v1.Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportNoteResponse) Reset() {
+	*x = ReportNoteResponse{}
+	mi := &file_notes_v1_notes_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportNoteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportNoteResponse) ProtoMessage() {}
+
+func (x *ReportNoteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_notes_v1_notes_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportNoteResponse.ProtoReflect.Descriptor instead.
+func (*ReportNoteResponse) Descriptor() ([]byte, []int) {
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReportNoteResponse) GetEvent() *v1.Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
 // ExportNotesRequest asks for notes as a stream.
 type ExportNotesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -570,7 +663,7 @@ type ExportNotesRequest struct {
 
 func (x *ExportNotesRequest) Reset() {
 	*x = ExportNotesRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[11]
+	mi := &file_notes_v1_notes_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +675,7 @@ func (x *ExportNotesRequest) String() string {
 func (*ExportNotesRequest) ProtoMessage() {}
 
 func (x *ExportNotesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[11]
+	mi := &file_notes_v1_notes_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +688,7 @@ func (x *ExportNotesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportNotesRequest.ProtoReflect.Descriptor instead.
 func (*ExportNotesRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{11}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{13}
 }
 
 // ExportNotesResponse carries one note of the export.
@@ -609,7 +702,7 @@ type ExportNotesResponse struct {
 
 func (x *ExportNotesResponse) Reset() {
 	*x = ExportNotesResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[12]
+	mi := &file_notes_v1_notes_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +714,7 @@ func (x *ExportNotesResponse) String() string {
 func (*ExportNotesResponse) ProtoMessage() {}
 
 func (x *ExportNotesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[12]
+	mi := &file_notes_v1_notes_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +727,7 @@ func (x *ExportNotesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportNotesResponse.ProtoReflect.Descriptor instead.
 func (*ExportNotesResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{12}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExportNotesResponse) GetNote() *Note {
@@ -655,7 +748,7 @@ type PurgeNotesRequest struct {
 
 func (x *PurgeNotesRequest) Reset() {
 	*x = PurgeNotesRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[13]
+	mi := &file_notes_v1_notes_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -667,7 +760,7 @@ func (x *PurgeNotesRequest) String() string {
 func (*PurgeNotesRequest) ProtoMessage() {}
 
 func (x *PurgeNotesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[13]
+	mi := &file_notes_v1_notes_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -680,7 +773,7 @@ func (x *PurgeNotesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeNotesRequest.ProtoReflect.Descriptor instead.
 func (*PurgeNotesRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{13}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PurgeNotesRequest) GetOwner() string {
@@ -701,7 +794,7 @@ type PurgeNotesResponse struct {
 
 func (x *PurgeNotesResponse) Reset() {
 	*x = PurgeNotesResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[14]
+	mi := &file_notes_v1_notes_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +806,7 @@ func (x *PurgeNotesResponse) String() string {
 func (*PurgeNotesResponse) ProtoMessage() {}
 
 func (x *PurgeNotesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[14]
+	mi := &file_notes_v1_notes_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +819,7 @@ func (x *PurgeNotesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeNotesResponse.ProtoReflect.Descriptor instead.
 func (*PurgeNotesResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{14}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PurgeNotesResponse) GetDeleted() int32 {
@@ -745,7 +838,7 @@ type GetAboutRequest struct {
 
 func (x *GetAboutRequest) Reset() {
 	*x = GetAboutRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[15]
+	mi := &file_notes_v1_notes_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +850,7 @@ func (x *GetAboutRequest) String() string {
 func (*GetAboutRequest) ProtoMessage() {}
 
 func (x *GetAboutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[15]
+	mi := &file_notes_v1_notes_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +863,7 @@ func (x *GetAboutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAboutRequest.ProtoReflect.Descriptor instead.
 func (*GetAboutRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{15}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{17}
 }
 
 // GetAboutResponse describes the service.
@@ -784,7 +877,7 @@ type GetAboutResponse struct {
 
 func (x *GetAboutResponse) Reset() {
 	*x = GetAboutResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[16]
+	mi := &file_notes_v1_notes_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +889,7 @@ func (x *GetAboutResponse) String() string {
 func (*GetAboutResponse) ProtoMessage() {}
 
 func (x *GetAboutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[16]
+	mi := &file_notes_v1_notes_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +902,7 @@ func (x *GetAboutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAboutResponse.ProtoReflect.Descriptor instead.
 func (*GetAboutResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{16}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAboutResponse) GetName() string {
@@ -828,7 +921,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[17]
+	mi := &file_notes_v1_notes_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +933,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[17]
+	mi := &file_notes_v1_notes_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +946,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{17}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{19}
 }
 
 // WhoAmIResponse describes the caller, as its access token says.
@@ -878,7 +971,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[18]
+	mi := &file_notes_v1_notes_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +983,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[18]
+	mi := &file_notes_v1_notes_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +996,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{18}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WhoAmIResponse) GetObjectId() string {
@@ -952,7 +1045,7 @@ var File_notes_v1_notes_proto protoreflect.FileDescriptor
 
 const file_notes_v1_notes_proto_rawDesc = "" +
 	"\n" +
-	"\x14notes/v1/notes.proto\x12\bnotes.v1\x1a\x1aazureauth/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xbb\x01\n" +
+	"\x14notes/v1/notes.proto\x12\bnotes.v1\x1a\x14audit/v1/audit.proto\x1a\x1aazureauth/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xbb\x01\n" +
 	"\x04Note\x12\x1f\n" +
 	"\x02id\x18\x01 \x01(\tB\x0f\x92A\f@\x01J\b\"note-1\"R\x02id\x12&\n" +
 	"\x05title\x18\x02 \x01(\tB\x10\x92A\rJ\v\"Groceries\"R\x05title\x12%\n" +
@@ -978,7 +1071,11 @@ const file_notes_v1_notes_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\"7\n" +
 	"\x11ShareNoteResponse\x12\"\n" +
-	"\x04note\x18\x01 \x01(\v2\x0e.notes.v1.NoteR\x04note\"\x14\n" +
+	"\x04note\x18\x01 \x01(\v2\x0e.notes.v1.NoteR\x04note\"#\n" +
+	"\x11ReportNoteRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\";\n" +
+	"\x12ReportNoteResponse\x12%\n" +
+	"\x05event\x18\x01 \x01(\v2\x0f.audit.v1.EventR\x05event\"\x14\n" +
 	"\x12ExportNotesRequest\"9\n" +
 	"\x13ExportNotesResponse\x12\"\n" +
 	"\x04note\x18\x01 \x01(\v2\x0e.notes.v1.NoteR\x04note\")\n" +
@@ -996,7 +1093,7 @@ const file_notes_v1_notes_proto_rawDesc = "" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x19\n" +
 	"\bapp_only\x18\x04 \x01(\bR\aappOnly\x12\x16\n" +
 	"\x06scopes\x18\x05 \x03(\tR\x06scopes\x12\x14\n" +
-	"\x05roles\x18\x06 \x03(\tR\x05roles2\xd9\x06\n" +
+	"\x05roles\x18\x06 \x03(\tR\x05roles2\xc4\a\n" +
 	"\vNoteService\x12W\n" +
 	"\tListNotes\x12\x1a.notes.v1.ListNotesRequest\x1a\x1b.notes.v1.ListNotesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/notes\x12V\n" +
 	"\aGetNote\x12\x18.notes.v1.GetNoteRequest\x1a\x19.notes.v1.GetNoteResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/notes/{id}\x12u\n" +
@@ -1004,7 +1101,9 @@ const file_notes_v1_notes_proto_rawDesc = "" +
 	"CreateNote\x12\x1b.notes.v1.CreateNoteRequest\x1a\x1c.notes.v1.CreateNoteResponse\",\xda\xe2\x18\x11\x12\x0fNotes.ReadWrite\x82\xd3\xe4\x93\x02\x11:\x04note\"\t/v1/notes\x12t\n" +
 	"\n" +
 	"DeleteNote\x12\x1b.notes.v1.DeleteNoteRequest\x1a\x1c.notes.v1.DeleteNoteResponse\"+\xda\xe2\x18\x11\x12\x0fNotes.ReadWrite\x82\xd3\xe4\x93\x02\x10*\x0e/v1/notes/{id}\x12\x89\x01\n" +
-	"\tShareNote\x12\x1a.notes.v1.ShareNoteRequest\x1a\x1b.notes.v1.ShareNoteResponse\"C\xda\xe2\x18 \x12\x0fNotes.ReadWrite\x12\vNotes.Share\x18\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/notes/{id}:share\x12\x84\x01\n" +
+	"\tShareNote\x12\x1a.notes.v1.ShareNoteRequest\x1a\x1b.notes.v1.ShareNoteResponse\"C\xda\xe2\x18 \x12\x0fNotes.ReadWrite\x12\vNotes.Share\x18\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/notes/{id}:share\x12i\n" +
+	"\n" +
+	"ReportNote\x12\x1b.notes.v1.ReportNoteRequest\x1a\x1c.notes.v1.ReportNoteResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/notes/{id}:report\x12\x84\x01\n" +
 	"\vExportNotes\x12\x1c.notes.v1.ExportNotesRequest\x1a\x1d.notes.v1.ExportNotesResponse\"6\xda\xe2\x18\x1a\x12\n" +
 	"Notes.Read\"\fNotes.Export\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/notes:export0\x01\x12t\n" +
 	"\n" +
@@ -1027,7 +1126,7 @@ func file_notes_v1_notes_proto_rawDescGZIP() []byte {
 	return file_notes_v1_notes_proto_rawDescData
 }
 
-var file_notes_v1_notes_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_notes_v1_notes_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_notes_v1_notes_proto_goTypes = []any{
 	(*Note)(nil),                // 0: notes.v1.Note
 	(*ListNotesRequest)(nil),    // 1: notes.v1.ListNotesRequest
@@ -1040,14 +1139,17 @@ var file_notes_v1_notes_proto_goTypes = []any{
 	(*DeleteNoteResponse)(nil),  // 8: notes.v1.DeleteNoteResponse
 	(*ShareNoteRequest)(nil),    // 9: notes.v1.ShareNoteRequest
 	(*ShareNoteResponse)(nil),   // 10: notes.v1.ShareNoteResponse
-	(*ExportNotesRequest)(nil),  // 11: notes.v1.ExportNotesRequest
-	(*ExportNotesResponse)(nil), // 12: notes.v1.ExportNotesResponse
-	(*PurgeNotesRequest)(nil),   // 13: notes.v1.PurgeNotesRequest
-	(*PurgeNotesResponse)(nil),  // 14: notes.v1.PurgeNotesResponse
-	(*GetAboutRequest)(nil),     // 15: notes.v1.GetAboutRequest
-	(*GetAboutResponse)(nil),    // 16: notes.v1.GetAboutResponse
-	(*WhoAmIRequest)(nil),       // 17: notes.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),      // 18: notes.v1.WhoAmIResponse
+	(*ReportNoteRequest)(nil),   // 11: notes.v1.ReportNoteRequest
+	(*ReportNoteResponse)(nil),  // 12: notes.v1.ReportNoteResponse
+	(*ExportNotesRequest)(nil),  // 13: notes.v1.ExportNotesRequest
+	(*ExportNotesResponse)(nil), // 14: notes.v1.ExportNotesResponse
+	(*PurgeNotesRequest)(nil),   // 15: notes.v1.PurgeNotesRequest
+	(*PurgeNotesResponse)(nil),  // 16: notes.v1.PurgeNotesResponse
+	(*GetAboutRequest)(nil),     // 17: notes.v1.GetAboutRequest
+	(*GetAboutResponse)(nil),    // 18: notes.v1.GetAboutResponse
+	(*WhoAmIRequest)(nil),       // 19: notes.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),      // 20: notes.v1.WhoAmIResponse
+	(*v1.Event)(nil),            // 21: audit.v1.Event
 }
 var file_notes_v1_notes_proto_depIdxs = []int32{
 	0,  // 0: notes.v1.ListNotesResponse.notes:type_name -> notes.v1.Note
@@ -1055,30 +1157,33 @@ var file_notes_v1_notes_proto_depIdxs = []int32{
 	0,  // 2: notes.v1.CreateNoteRequest.note:type_name -> notes.v1.Note
 	0,  // 3: notes.v1.CreateNoteResponse.note:type_name -> notes.v1.Note
 	0,  // 4: notes.v1.ShareNoteResponse.note:type_name -> notes.v1.Note
-	0,  // 5: notes.v1.ExportNotesResponse.note:type_name -> notes.v1.Note
-	1,  // 6: notes.v1.NoteService.ListNotes:input_type -> notes.v1.ListNotesRequest
-	3,  // 7: notes.v1.NoteService.GetNote:input_type -> notes.v1.GetNoteRequest
-	5,  // 8: notes.v1.NoteService.CreateNote:input_type -> notes.v1.CreateNoteRequest
-	7,  // 9: notes.v1.NoteService.DeleteNote:input_type -> notes.v1.DeleteNoteRequest
-	9,  // 10: notes.v1.NoteService.ShareNote:input_type -> notes.v1.ShareNoteRequest
-	11, // 11: notes.v1.NoteService.ExportNotes:input_type -> notes.v1.ExportNotesRequest
-	13, // 12: notes.v1.NoteService.PurgeNotes:input_type -> notes.v1.PurgeNotesRequest
-	15, // 13: notes.v1.AboutService.GetAbout:input_type -> notes.v1.GetAboutRequest
-	17, // 14: notes.v1.AboutService.WhoAmI:input_type -> notes.v1.WhoAmIRequest
-	2,  // 15: notes.v1.NoteService.ListNotes:output_type -> notes.v1.ListNotesResponse
-	4,  // 16: notes.v1.NoteService.GetNote:output_type -> notes.v1.GetNoteResponse
-	6,  // 17: notes.v1.NoteService.CreateNote:output_type -> notes.v1.CreateNoteResponse
-	8,  // 18: notes.v1.NoteService.DeleteNote:output_type -> notes.v1.DeleteNoteResponse
-	10, // 19: notes.v1.NoteService.ShareNote:output_type -> notes.v1.ShareNoteResponse
-	12, // 20: notes.v1.NoteService.ExportNotes:output_type -> notes.v1.ExportNotesResponse
-	14, // 21: notes.v1.NoteService.PurgeNotes:output_type -> notes.v1.PurgeNotesResponse
-	16, // 22: notes.v1.AboutService.GetAbout:output_type -> notes.v1.GetAboutResponse
-	18, // 23: notes.v1.AboutService.WhoAmI:output_type -> notes.v1.WhoAmIResponse
-	15, // [15:24] is the sub-list for method output_type
-	6,  // [6:15] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	21, // 5: notes.v1.ReportNoteResponse.event:type_name -> audit.v1.Event
+	0,  // 6: notes.v1.ExportNotesResponse.note:type_name -> notes.v1.Note
+	1,  // 7: notes.v1.NoteService.ListNotes:input_type -> notes.v1.ListNotesRequest
+	3,  // 8: notes.v1.NoteService.GetNote:input_type -> notes.v1.GetNoteRequest
+	5,  // 9: notes.v1.NoteService.CreateNote:input_type -> notes.v1.CreateNoteRequest
+	7,  // 10: notes.v1.NoteService.DeleteNote:input_type -> notes.v1.DeleteNoteRequest
+	9,  // 11: notes.v1.NoteService.ShareNote:input_type -> notes.v1.ShareNoteRequest
+	11, // 12: notes.v1.NoteService.ReportNote:input_type -> notes.v1.ReportNoteRequest
+	13, // 13: notes.v1.NoteService.ExportNotes:input_type -> notes.v1.ExportNotesRequest
+	15, // 14: notes.v1.NoteService.PurgeNotes:input_type -> notes.v1.PurgeNotesRequest
+	17, // 15: notes.v1.AboutService.GetAbout:input_type -> notes.v1.GetAboutRequest
+	19, // 16: notes.v1.AboutService.WhoAmI:input_type -> notes.v1.WhoAmIRequest
+	2,  // 17: notes.v1.NoteService.ListNotes:output_type -> notes.v1.ListNotesResponse
+	4,  // 18: notes.v1.NoteService.GetNote:output_type -> notes.v1.GetNoteResponse
+	6,  // 19: notes.v1.NoteService.CreateNote:output_type -> notes.v1.CreateNoteResponse
+	8,  // 20: notes.v1.NoteService.DeleteNote:output_type -> notes.v1.DeleteNoteResponse
+	10, // 21: notes.v1.NoteService.ShareNote:output_type -> notes.v1.ShareNoteResponse
+	12, // 22: notes.v1.NoteService.ReportNote:output_type -> notes.v1.ReportNoteResponse
+	14, // 23: notes.v1.NoteService.ExportNotes:output_type -> notes.v1.ExportNotesResponse
+	16, // 24: notes.v1.NoteService.PurgeNotes:output_type -> notes.v1.PurgeNotesResponse
+	18, // 25: notes.v1.AboutService.GetAbout:output_type -> notes.v1.GetAboutResponse
+	20, // 26: notes.v1.AboutService.WhoAmI:output_type -> notes.v1.WhoAmIResponse
+	17, // [17:27] is the sub-list for method output_type
+	7,  // [7:17] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_notes_v1_notes_proto_init() }
@@ -1092,7 +1197,7 @@ func file_notes_v1_notes_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_notes_v1_notes_proto_rawDesc), len(file_notes_v1_notes_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -28,6 +28,7 @@ const (
 	NoteService_CreateNote_FullMethodName  = "/notes.v1.NoteService/CreateNote"
 	NoteService_DeleteNote_FullMethodName  = "/notes.v1.NoteService/DeleteNote"
 	NoteService_ShareNote_FullMethodName   = "/notes.v1.NoteService/ShareNote"
+	NoteService_ReportNote_FullMethodName  = "/notes.v1.NoteService/ReportNote"
 	NoteService_ExportNotes_FullMethodName = "/notes.v1.NoteService/ExportNotes"
 	NoteService_PurgeNotes_FullMethodName  = "/notes.v1.NoteService/PurgeNotes"
 )
@@ -55,6 +56,13 @@ type NoteServiceClient interface {
 	// Share a note with another user. Needs both scopes Notes.ReadWrite and
 	// Notes.Share, and only the note's owner may share it.
 	ShareNote(ctx context.Context, in *ShareNoteRequest, opts ...grpc.CallOption) (*ShareNoteResponse, error)
+	// Report a note the caller may read for review. The notes service records
+	// the report in the audit log (audit.v1.AuditService) on behalf of the
+	// caller: the audit log sees the user, with the notes service as the
+	// client application. Needs the scope Notes.Read or Notes.ReadWrite (the
+	// service default), and the user's consent to Audit.Write of the audit
+	// log, which the audit log checks.
+	ReportNote(ctx context.Context, in *ReportNoteRequest, opts ...grpc.CallOption) (*ReportNoteResponse, error)
 	// Stream notes, one message each: a signed-in user's own notes with the
 	// scope Notes.Read, or every note for a daemon with the app role
 	// Notes.Export.
@@ -122,6 +130,16 @@ func (c *noteServiceClient) ShareNote(ctx context.Context, in *ShareNoteRequest,
 	return out, nil
 }
 
+func (c *noteServiceClient) ReportNote(ctx context.Context, in *ReportNoteRequest, opts ...grpc.CallOption) (*ReportNoteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportNoteResponse)
+	err := c.cc.Invoke(ctx, NoteService_ReportNote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *noteServiceClient) ExportNotes(ctx context.Context, in *ExportNotesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportNotesResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &NoteService_ServiceDesc.Streams[0], NoteService_ExportNotes_FullMethodName, cOpts...)
@@ -174,6 +192,13 @@ type NoteServiceServer interface {
 	// Share a note with another user. Needs both scopes Notes.ReadWrite and
 	// Notes.Share, and only the note's owner may share it.
 	ShareNote(context.Context, *ShareNoteRequest) (*ShareNoteResponse, error)
+	// Report a note the caller may read for review. The notes service records
+	// the report in the audit log (audit.v1.AuditService) on behalf of the
+	// caller: the audit log sees the user, with the notes service as the
+	// client application. Needs the scope Notes.Read or Notes.ReadWrite (the
+	// service default), and the user's consent to Audit.Write of the audit
+	// log, which the audit log checks.
+	ReportNote(context.Context, *ReportNoteRequest) (*ReportNoteResponse, error)
 	// Stream notes, one message each: a signed-in user's own notes with the
 	// scope Notes.Read, or every note for a daemon with the app role
 	// Notes.Export.
@@ -205,6 +230,9 @@ func (UnimplementedNoteServiceServer) DeleteNote(context.Context, *DeleteNoteReq
 }
 func (UnimplementedNoteServiceServer) ShareNote(context.Context, *ShareNoteRequest) (*ShareNoteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ShareNote not implemented")
+}
+func (UnimplementedNoteServiceServer) ReportNote(context.Context, *ReportNoteRequest) (*ReportNoteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportNote not implemented")
 }
 func (UnimplementedNoteServiceServer) ExportNotes(*ExportNotesRequest, grpc.ServerStreamingServer[ExportNotesResponse]) error {
 	return status.Error(codes.Unimplemented, "method ExportNotes not implemented")
@@ -323,6 +351,24 @@ func _NoteService_ShareNote_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NoteService_ReportNote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportNoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoteServiceServer).ReportNote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoteService_ReportNote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoteServiceServer).ReportNote(ctx, req.(*ReportNoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _NoteService_ExportNotes_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(ExportNotesRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -378,6 +424,10 @@ var NoteService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ShareNote",
 			Handler:    _NoteService_ShareNote_Handler,
+		},
+		{
+			MethodName: "ReportNote",
+			Handler:    _NoteService_ReportNote_Handler,
 		},
 		{
 			MethodName: "PurgeNotes",
