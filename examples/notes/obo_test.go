@@ -111,6 +111,13 @@ func serveFor(t *testing.T, idp *entratest.Server, clientID string, opts ...serv
 
 func startWithAuditLog(t *testing.T) *oboEnv {
 	t.Helper()
+	return startWithSecret(t, notesAPI.ClientSecret)
+}
+
+// startWithSecret starts the two services, the notes service with secret
+// as its AZUREAD_CLIENT_SECRET.
+func startWithSecret(t *testing.T, secret string) *oboEnv {
+	t.Helper()
 	idp := entratest.NewServerAt(t, usGov, entratest.WithClientID(auditClientID),
 		entratest.WithUsers(annConsented, ben), entratest.WithApps(backupDaemon, offboardingDaemon, notesAPI))
 	audit := serveFor(t, idp, idp.ClientID(), auditlog.Options()...)
@@ -118,7 +125,7 @@ func startWithAuditLog(t *testing.T) *oboEnv {
 	// The notes service's settings, as AZUREAD_TENANT_ID, AZUREAD_CLIENT_ID,
 	// AZUREAD_CLIENT_SECRET, AZUREAD_AUTHORITY_HOST, AUDIT_ADDR and
 	// AUDIT_SCOPE give them.
-	cfg := server.Config{TenantID: idp.TenantID(), ClientID: notesAPI.ClientID, ClientSecret: notesAPI.ClientSecret, AuthorityHost: idp.Authority()}
+	cfg := server.Config{TenantID: idp.TenantID(), ClientID: notesAPI.ClientID, ClientSecret: secret, AuthorityHost: idp.Authority()}
 	hits := &tokenEndpointHits{client: idp.Client(), tokenURL: idp.TokenURL()}
 	conn, obo, err := dialAudit(cfg, audit.GRPCAddr(), idp.AppIDURI()+"/.default", hits)
 	if err != nil {
@@ -303,6 +310,18 @@ func TestTheAuditLogsDenialReachesTheCaller(t *testing.T) {
 	}
 }
 
+func TestAFailedExchangeIsTheNotesServicesProblem(t *testing.T) {
+	e := startWithSecret(t, "a secret the tenant does not know")
+	id := e.noteSharedWithBen(t)
+	_, err := e.notes.ReportNote(withToken(e.toNotes(ann, "Notes.Read")), &notesv1.ReportNoteRequest{Id: id})
+	if status.Code(err) != codes.Unavailable || status.Convert(err).Message() != "the audit log could not record the report" {
+		t.Errorf("%v, want Unavailable, without the identity provider's details", err)
+	}
+	if e.exchanges.n.Load() == 0 {
+		t.Error("no token request: the exchange was not tried")
+	}
+}
+
 func TestCallersWithoutAUserAreRefusedBeforeAnyExchange(t *testing.T) {
 	e := startWithAuditLog(t)
 	id := e.noteSharedWithBen(t)
@@ -366,29 +385,33 @@ func TestTheAuditLogOnItsOwn(t *testing.T) {
 
 func TestTheAuditLogNeedsATenant(t *testing.T) {
 	tenant := server.Config{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", ClientID: notesAPI.ClientID, ClientSecret: "s"}
+	scope := "api://" + auditClientID + "/.default"
 	tests := []struct {
-		name string
-		cfg  server.Config
-		addr string
-		want string
+		name        string
+		cfg         server.Config
+		addr, scope string
+		want        string
 	}{
-		{"the development identity provider cannot exchange tokens", server.Config{DevMode: true}, "localhost:50052", "not the development identity provider"},
-		{"a tenant without the API's client secret cannot", server.Config{TenantID: tenant.TenantID, ClientID: tenant.ClientID}, "localhost:50052", "AZUREAD_CLIENT_SECRET"},
-		{"an address needs its scope", tenant, "localhost:50052", "go together"},
-		{"an address is host:port", tenant, "audit.example.com", "want host:port"},
+		{"the development identity provider cannot exchange tokens", server.Config{DevMode: true}, "localhost:50052", scope, "not the development identity provider"},
+		{"a tenant without the API's client secret cannot", server.Config{TenantID: tenant.TenantID, ClientID: tenant.ClientID}, "localhost:50052", scope, "AZUREAD_CLIENT_SECRET"},
+		{"an address needs its scope", tenant, "localhost:50052", "", "go together"},
+		{"an address is host:port", tenant, "audit.example.com", scope, "want host:port"},
+		{"a scope is one word", tenant, "localhost:50052", "api://a/.default api://b/.default", "AUDIT_SCOPE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			scope := "api://" + auditClientID + "/.default"
-			if tt.want == "go together" {
-				scope = ""
-			}
-			_, _, err := dialAudit(tt.cfg, tt.addr, scope, nil)
+			_, _, err := dialAudit(tt.cfg, tt.addr, tt.scope, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("%v, want an error saying %q", err, tt.want)
 			}
 		})
 	}
+	t.Run("AUDIT_ADDR in development mode stops main with that error", func(t *testing.T) {
+		_, err := auditFromEnv([]string{"AUDIT_ADDR=localhost:50052", "AUDIT_SCOPE=" + scope}, nil)
+		if err == nil || !strings.Contains(err.Error(), "not the development identity provider") {
+			t.Errorf("%v, want the development identity provider named", err)
+		}
+	})
 	t.Run("unset, the notes service runs without it and says so", func(t *testing.T) {
 		audit, err := auditFromEnv(nil, nil)
 		if audit != nil || err != nil {
