@@ -47,6 +47,7 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 		{"a service without a Register function is refused", devConfig, []server.Option{server.WithServices(server.Service{})}, "service 0 has no Register function"},
 		{"a nil logger is refused", devConfig, []server.Option{server.WithServices(info), server.WithLogger(nil)}, "WithLogger: nil logger"},
 		{"nil descriptors are refused", devConfig, []server.Option{server.WithServices(info), server.WithDescriptors(nil)}, "WithDescriptors: nil files"},
+		{"a nil identity provider client is refused", devConfig, []server.Option{server.WithServices(info), server.WithIdentityProviderClient(nil)}, "WithIdentityProviderClient: nil client"},
 		{"a service without a descriptor is refused, since its rules are unknown", devConfig,
 			[]server.Option{server.WithServices(info), server.WithDescriptors(new(protoregistry.Files))},
 			"service example.items.v1.InfoService: no descriptor, so no rules"},

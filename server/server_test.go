@@ -311,3 +311,50 @@ func TestDevelopmentModeListensOnLoopbackOnly(t *testing.T) {
 		})
 	}
 }
+
+// A tenant whose identity provider the default client cannot reach (a
+// private CA, here entratest's test certificate for a real host name) is
+// trusted through WithIdentityProviderClient; AZUREAD_CLIENT_SECRET, kept
+// for the handlers, is never logged.
+func TestATenantReachedThroughTheIdentityProviderClient(t *testing.T) {
+	idp := entratest.NewServerAt(t, "https://login.microsoftonline.us")
+	cfg, err := server.LoadConfig([]string{
+		"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0",
+		"AZUREAD_TENANT_ID=" + idp.TenantID(), "AZUREAD_CLIENT_ID=" + idp.ClientID(), "AZUREAD_AUTHORITY_HOST=" + idp.Authority(),
+		"AZUREAD_CLIENT_SECRET=the-apis-own-secret",
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	srv, err := server.New(cfg, append(example(), server.WithIdentityProviderClient(idp.Client()),
+		server.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	waitServing(t, conn)
+	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+idp.Issue(entratest.Scopes("Items.Read")))
+	if _, err := itemsv1.NewItemServiceClient(conn).ListItems(authed, &itemsv1.ListItemsRequest{}); err != nil {
+		t.Fatalf("a token of the tenant: %v", err)
+	}
+	if idp.Fetches().JWKS == 0 {
+		t.Error("the keys did not come from the provider")
+	}
+	if strings.Contains(logs.String(), "the-apis-own-secret") {
+		t.Fatalf("the logs show the API's client secret:\n%s", logs)
+	}
+}
