@@ -253,6 +253,9 @@ func TestTheAuditLogSeesTheUserNotTheNotesService(t *testing.T) {
 		if n := e.exchanges.n.Load(); n != 1 || e.obo.Len() != 1 {
 			t.Errorf("%d token requests, %d callers cached; want 1 and 1", n, e.obo.Len())
 		}
+		if n := e.idp.Fetches().Token; n != 1 {
+			t.Errorf("the provider's token endpoint issued %d tokens, want 1", n)
+		}
 	})
 }
 
