@@ -56,6 +56,9 @@ func TestLoadConfig(t *testing.T) {
 		{"a bad address is refused", []string{"GRPC_ADDR=50051"}, "", nil, "GRPC_ADDR"},
 		{"a bad log level is refused", []string{"LOG_LEVEL=loud"}, "", nil, "LOG_LEVEL"},
 		{"the development provider off loopback is refused", []string{"HTTP_ADDR=0.0.0.0:8000"}, "", nil, "loopback only"},
+		{"the development provider's gRPC API off loopback is refused", []string{"GRPC_ADDR=0.0.0.0:50051"}, "", nil, `GRPC_ADDR="0.0.0.0:50051": development mode listens on loopback only`},
+		{"the development provider's gRPC API on every interface is refused", []string{"GRPC_ADDR=:50051"}, "", nil, `GRPC_ADDR=":50051": development mode listens on loopback only`},
+		{"a look-alike of localhost is not loopback", []string{"GRPC_ADDR=localhost.evil.example:50051"}, "", nil, `GRPC_ADDR="localhost.evil.example:50051": development mode listens on loopback only`},
 		{"other variables are ignored", []string{"HOME=/root", "PATH=/bin"}, "", func(c Config) bool { return c.DevMode }, ""},
 
 		// Coexisting with the Azure SDK and workload identity.
