@@ -283,7 +283,7 @@ func (p *Provider) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		if o := r.Header.Get("Origin"); o != "" && o != own && o != "null" {
+		if !sameOrigin(r, own) {
 			http.Error(w, "cross-origin form refused", http.StatusForbidden)
 			return
 		}
@@ -313,4 +313,21 @@ func (p *Provider) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 	_ = deviceLoginPage.Execute(w, map[string]any{
 		"Tenant": p.cfg.tenantID, "Action": p.DeviceLoginURL(), "Code": safe(code), "Message": message, "Users": users,
 	})
+}
+
+// sameOrigin reports whether a form post comes from the page's own origin
+// own, as far as the browser says: its Origin is own (never "null", the
+// opaque origin of a sandboxed iframe or a data: page, which any site can
+// create), and its Sec-Fetch-Site, when sent, is same-origin (or none:
+// typed or bookmarked). A request that sends neither is not from a browser
+// form of another site, since browsers send Origin with every form post.
+func sameOrigin(r *http.Request, own string) bool {
+	if o, ok := r.Header["Origin"]; ok && (len(o) != 1 || o[0] != own) {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return true
+	}
+	return false
 }

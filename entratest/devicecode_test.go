@@ -175,12 +175,15 @@ func TestDeviceLoginPage(t *testing.T) {
 	idp := entratest.NewServer(t)
 	dev := startDevice(t, idp, entratest.DefaultSPAClientID, idp.AppIDURI()+"/.default")
 	uc := dev["user_code"].(string)
-	page := func(t *testing.T, method string, form url.Values, origin string) (int, string) {
+	page := func(t *testing.T, method string, form url.Values, origin string, headers ...string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, idp.DeviceLoginURL(), strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if origin != "" {
 			req.Header.Set("Origin", origin)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
 		}
 		resp, err := idp.Client().Do(req)
 		if err != nil {
@@ -196,11 +199,26 @@ func TestDeviceLoginPage(t *testing.T) {
 			t.Fatalf("%d %s", code, body)
 		}
 	})
-	t.Run("a form from another origin is refused", func(t *testing.T) {
-		if code, _ := page(t, http.MethodPost, url.Values{"user_code": {uc}, "username": {"alice"}}, "https://evil.example"); code != http.StatusForbidden {
-			t.Fatalf("%d, want 403", code)
-		}
-	})
+	// A page on any site can post a form here: from a sandboxed iframe
+	// its Origin is "null", and a browser that sends no Origin still says
+	// where the form came from in Sec-Fetch-Site.
+	for _, tt := range []struct {
+		name    string
+		origin  string
+		headers []string
+	}{
+		{"a form from another origin is refused", "https://evil.example", nil},
+		{"a form from an opaque origin (a sandboxed iframe) is refused", "null", nil},
+		{"a form from another site without Origin is refused", "", []string{"Sec-Fetch-Site", "cross-site"}},
+		{"a form from a sibling origin without Origin is refused", "", []string{"Sec-Fetch-Site", "same-site"}},
+		{"a form from another origin that also says same-origin is refused", "https://evil.example", []string{"Sec-Fetch-Site", "same-origin"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, _ := page(t, http.MethodPost, url.Values{"user_code": {uc}, "username": {"alice"}}, tt.origin, tt.headers...); code != http.StatusForbidden {
+				t.Fatalf("%d, want 403", code)
+			}
+		})
+	}
 	t.Run("a wrong code says so", func(t *testing.T) {
 		code, body := page(t, http.MethodPost, url.Values{"user_code": {"<b>nope</b>"}, "username": {"alice"}}, "")
 		if code != 400 || !strings.Contains(body, "no device is waiting") || strings.Contains(body, "<b>nope") {
@@ -208,7 +226,7 @@ func TestDeviceLoginPage(t *testing.T) {
 		}
 	})
 	t.Run("picking a user approves the device", func(t *testing.T) {
-		code, body := page(t, http.MethodPost, url.Values{"user_code": {uc}, "username": {"alice"}}, idp.Authority())
+		code, body := page(t, http.MethodPost, url.Values{"user_code": {uc}, "username": {"alice"}}, idp.Authority(), "Sec-Fetch-Site", "same-origin")
 		if code != 200 || !strings.Contains(body, "Signed in as alice") {
 			t.Fatalf("%d %s", code, body)
 		}

@@ -1,11 +1,11 @@
 package entratest
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
@@ -83,17 +83,12 @@ func (p *Provider) readAssertion(raw, clientID string) (string, *oauthError) {
 	}
 	// Names are matched exactly: a map first, as encoding/json matches
 	// struct fields without regard to case.
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &m); err != nil {
+	// Read as strictly as entra.Validator reads it: names exact, none
+	// given twice (jsonv2's defaults), each claim of its type. A lenient
+	// reading (encoding/json lets the last duplicate win) would let this
+	// grant act on a token the validator refuses.
+	if err := jsonv2.Unmarshal(payload, &c); err != nil {
 		return "", malformed
-	}
-	fields := map[string]any{"aud": &c.Aud, "iss": &c.Iss, "tid": &c.Tid, "oid": &c.Oid, "scp": &c.Scp, "idtyp": &c.Idtyp, "exp": &c.Exp, "nbf": &c.Nbf}
-	for name, dst := range fields {
-		if v, ok := m[name]; ok {
-			if err := json.Unmarshal(v, dst); err != nil {
-				return "", malformed
-			}
-		}
 	}
 	now := float64(p.cfg.now().Unix())
 	aud, _ := c.Aud.(string)

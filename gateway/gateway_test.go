@@ -29,6 +29,7 @@ type env struct {
 	base  string // the gateway's URL
 	idp   *entratest.Server
 	items *authztest.Items
+	grpc  authztest.Client // the gRPC server behind the gateway, called directly
 }
 
 // start runs the test services and a gateway built with opts, whose
@@ -58,7 +59,7 @@ func startWith(t *testing.T, items authztest.ItemsServer, info authztest.InfoSer
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{base: srv.URL, idp: idp, items: store}
+	return &env{base: srv.URL, idp: idp, items: store, grpc: authztest.Client{Conn: conn}}
 }
 
 type answer struct {

@@ -71,11 +71,13 @@ type Config struct {
 	// versions, "1", "2" or "1,2"; v2 only when empty.
 	TokenVersions []entra.TokenVersion
 	// AllowedTenants is AZUREAD_ALLOWED_TENANTS: with TenantID
-	// organizations or common, the tenant IDs whose tokens are accepted.
+	// organizations or common, the tenant IDs whose tokens are accepted;
+	// with consumers, the personal-account tenant, to say that every
+	// personal Microsoft account is meant.
 	AllowedTenants []string
 	// AllowAnyTenant is AZUREAD_ALLOW_ANY_TENANT=true: with TenantID
-	// organizations or common, accept every tenant's tokens (insecure unless
-	// the API checks tenants itself).
+	// organizations, common or consumers, accept every tenant's tokens
+	// (insecure unless the API checks tenants itself).
 	AllowAnyTenant bool
 	// B2CPolicy is AZUREAD_B2C_POLICY: the Azure AD B2C user flow, such as
 	// B2C_1_signupsignin, whose tokens are accepted.
@@ -104,14 +106,14 @@ type setting struct {
 // them.
 var settings = []setting{
 	{name: "AZUREAD_DEV_MODE", flag: "dev", boolean: true, usage: "run on the embedded development identity provider (loopback only); the default when no AZUREAD_ identity setting is given"},
-	{name: "AZUREAD_TENANT_ID", flag: "tenant-id", identity: true, usage: "the Entra tenant whose tokens are accepted (GUID or domain; organizations or common with an allow-list)"},
+	{name: "AZUREAD_TENANT_ID", flag: "tenant-id", identity: true, usage: "the Entra tenant whose tokens are accepted (GUID or domain; organizations, common or consumers with an allow-list or the opt-in)"},
 	{name: "AZUREAD_CLIENT_ID", flag: "client-id", identity: true, usage: "the API's app registration (application ID): the audience of v2 tokens"},
 	{name: "AZUREAD_CLIENT_SECRET", flag: "client-secret", identity: true, usage: "the API's client secret, for its handlers' on-behalf-of calls to downstream APIs (set it in the environment or .env: a flag shows in the process list)"},
 	{name: "AZUREAD_AUDIENCES", flag: "audiences", identity: true, usage: "more accepted audiences, comma-separated, e.g. the Application ID URI"},
 	{name: "AZUREAD_AUTHORITY_HOST", flag: "authority-host", identity: true, usage: "the identity provider's host (default https://login.microsoftonline.com)"},
 	{name: "AZUREAD_TOKEN_VERSIONS", flag: "token-versions", identity: true, usage: "accepted access token versions: 1, 2 or 1,2 (default 2)"},
-	{name: "AZUREAD_ALLOWED_TENANTS", flag: "allowed-tenants", identity: true, usage: "with tenant organizations or common: the tenant IDs accepted, comma-separated"},
-	{name: "AZUREAD_ALLOW_ANY_TENANT", flag: "allow-any-tenant", identity: true, boolean: true, usage: "with tenant organizations or common: accept every tenant (your code checks tid)"},
+	{name: "AZUREAD_ALLOWED_TENANTS", flag: "allowed-tenants", identity: true, usage: "with tenant organizations or common: the tenant IDs accepted, comma-separated; with consumers: its tenant ID"},
+	{name: "AZUREAD_ALLOW_ANY_TENANT", flag: "allow-any-tenant", identity: true, boolean: true, usage: "with tenant organizations, common or consumers: accept every tenant (your code checks tid)"},
 	{name: "AZUREAD_B2C_POLICY", flag: "b2c-policy", identity: true, usage: "the Azure AD B2C user flow whose tokens are accepted"},
 	{name: "AZUREAD_ALLOW_GUESTS", flag: "allow-guests", identity: true, boolean: true, usage: "accept guest users"},
 	{name: "AZUREAD_APP_SPECIFIC_KEYS", flag: "app-specific-keys", identity: true, boolean: true, usage: "fetch the app-specific signing keys of the client ID"},
@@ -279,13 +281,20 @@ func (c Config) check() []error {
 	}
 	t := strings.ToLower(c.TenantID)
 	multi := t == "organizations" || t == "common"
+	// consumers (the tenant of personal Microsoft accounts) admits every
+	// personal account in the world: it needs the same explicit choice,
+	// which entra.NewValidator requires too.
+	personal := t == "consumers" || t == entra.PersonalAccountsTenantID
+	chosen := len(c.AllowedTenants) > 0 || c.AllowAnyTenant
 	switch {
 	case len(c.AllowedTenants) > 0 && c.AllowAnyTenant:
 		errs = append(errs, errors.New("AZUREAD_ALLOWED_TENANTS and AZUREAD_ALLOW_ANY_TENANT=true contradict each other: set one"))
-	case multi && len(c.AllowedTenants) == 0 && !c.AllowAnyTenant:
+	case multi && !chosen:
 		errs = append(errs, fmt.Errorf("AZUREAD_TENANT_ID=%s accepts every tenant's tokens: list the tenant IDs in AZUREAD_ALLOWED_TENANTS, or set AZUREAD_ALLOW_ANY_TENANT=true if the API checks tenants itself", c.TenantID))
-	case !multi && (len(c.AllowedTenants) > 0 || c.AllowAnyTenant):
-		errs = append(errs, fmt.Errorf("AZUREAD_ALLOWED_TENANTS and AZUREAD_ALLOW_ANY_TENANT need AZUREAD_TENANT_ID=organizations or common, not %q", c.TenantID))
+	case personal && !chosen:
+		errs = append(errs, fmt.Errorf("AZUREAD_TENANT_ID=%s accepts the tokens of every personal Microsoft account: set AZUREAD_ALLOWED_TENANTS=%s or AZUREAD_ALLOW_ANY_TENANT=true to say that is meant", c.TenantID, entra.PersonalAccountsTenantID))
+	case !multi && !personal && chosen:
+		errs = append(errs, fmt.Errorf("AZUREAD_ALLOWED_TENANTS and AZUREAD_ALLOW_ANY_TENANT need AZUREAD_TENANT_ID=organizations or common (or consumers), not %q", c.TenantID))
 	}
 	for _, id := range c.AllowedTenants {
 		if !entra.IsTenantID(id) {

@@ -56,6 +56,9 @@ func TestLoadConfig(t *testing.T) {
 		{"a bad address is refused", []string{"GRPC_ADDR=50051"}, "", nil, "GRPC_ADDR"},
 		{"a bad log level is refused", []string{"LOG_LEVEL=loud"}, "", nil, "LOG_LEVEL"},
 		{"the development provider off loopback is refused", []string{"HTTP_ADDR=0.0.0.0:8000"}, "", nil, "loopback only"},
+		{"the development provider's gRPC API off loopback is refused", []string{"GRPC_ADDR=0.0.0.0:50051"}, "", nil, `GRPC_ADDR="0.0.0.0:50051": development mode listens on loopback only`},
+		{"the development provider's gRPC API on every interface is refused", []string{"GRPC_ADDR=:50051"}, "", nil, `GRPC_ADDR=":50051": development mode listens on loopback only`},
+		{"a look-alike of localhost is not loopback", []string{"GRPC_ADDR=localhost.evil.example:50051"}, "", nil, `GRPC_ADDR="localhost.evil.example:50051": development mode listens on loopback only`},
 		{"other variables are ignored", []string{"HOME=/root", "PATH=/bin"}, "", func(c Config) bool { return c.DevMode }, ""},
 
 		// Coexisting with the Azure SDK and workload identity.
@@ -116,6 +119,14 @@ func TestLoadConfig(t *testing.T) {
 		{"a boolean that is not one is refused", tenant("AZUREAD_ALLOW_GUESTS=yes"), "", nil, `AZUREAD_ALLOW_GUESTS="yes": want true or false`},
 		{"tenancy variables without a tenant are refused", []string{"AZUREAD_ALLOW_GUESTS=true", "AZUREAD_TOKEN_VERSIONS=1"}, "", nil,
 			"AZUREAD_TOKEN_VERSIONS, AZUREAD_ALLOW_GUESTS need AZUREAD_TENANT_ID"},
+		{"consumers without a choice is refused, naming the variables", []string{"AZUREAD_TENANT_ID=consumers", "AZUREAD_CLIENT_ID=c"}, "", nil,
+			"AZUREAD_TENANT_ID=consumers accepts the tokens of every personal Microsoft account: set AZUREAD_ALLOWED_TENANTS=" + entra.PersonalAccountsTenantID + " or AZUREAD_ALLOW_ANY_TENANT=true"},
+		{"the personal-account tenant without a choice is refused", []string{"AZUREAD_TENANT_ID=" + entra.PersonalAccountsTenantID, "AZUREAD_CLIENT_ID=c"}, "", nil,
+			"accepts the tokens of every personal Microsoft account"},
+		{"consumers with any tenant, opted in", []string{"AZUREAD_TENANT_ID=consumers", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=true"}, "",
+			func(c Config) bool { return c.AllowAnyTenant }, ""},
+		{"the personal-account tenant listing itself", []string{"AZUREAD_TENANT_ID=" + entra.PersonalAccountsTenantID, "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=" + entra.PersonalAccountsTenantID}, "",
+			func(c Config) bool { return len(c.AllowedTenants) == 1 }, ""},
 		{"tenancy variables are read from .env", nil, "AZUREAD_TENANT_ID=organizations\nAZUREAD_CLIENT_ID=c\nAZUREAD_ALLOWED_TENANTS=" + tenantA + "\n",
 			func(c Config) bool { return len(c.AllowedTenants) == 1 }, ""},
 	}
@@ -207,6 +218,16 @@ func TestTenancyVariables(t *testing.T) {
 		{"app-specific signing keys", local(entratest.WithCustomSigningKey()),
 			func(*entratest.Server) []string { return []string{"AZUREAD_APP_SPECIFIC_KEYS=true"} },
 			[]token{valid}},
+		{"personal Microsoft accounts, opted in", local(),
+			func(*entratest.Server) []string {
+				return []string{"AZUREAD_TENANT_ID=consumers", "AZUREAD_ALLOW_ANY_TENANT=true"}
+			},
+			[]token{with(nil, entratest.FromTenant(entratest.ConsumersTenantID), entratest.SignedWithPersonalAccountKey()), with(entra.ErrUnknownKey)}},
+		{"personal Microsoft accounts, listed", local(),
+			func(*entratest.Server) []string {
+				return []string{"AZUREAD_TENANT_ID=consumers", "AZUREAD_ALLOWED_TENANTS=" + entra.PersonalAccountsTenantID}
+			},
+			[]token{with(nil, entratest.FromTenant(entratest.ConsumersTenantID), entratest.SignedWithPersonalAccountKey()), with(entra.ErrUnknownKey)}},
 		{"a custom signing key without app-specific keys", local(entratest.WithCustomSigningKey()),
 			func(*entratest.Server) []string { return nil },
 			[]token{with(entra.ErrUnknownKey)}},
