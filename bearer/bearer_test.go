@@ -13,8 +13,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -389,6 +391,13 @@ func TestHTTPTokensGoOnlyOverTLSOrToLoopback(t *testing.T) {
 		{name: "https carries the token", url: secure.URL, base: secure.Client().Transport},
 		{name: "http to another host is refused", url: "http://api.example.com/v1/items", refused: true},
 		{name: "a scheme other than http and https is refused", url: "ftp://127.0.0.1/x", refused: true},
+		{name: "http to loopback through a proxy off loopback is refused", url: plain.URL, refused: true,
+			base: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: "192.0.2.1:3128"})}},
+		{name: "http to loopback through a loopback proxy carries the token", url: plain.URL,
+			base: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: plain.Listener.Addr().String()})}},
+		{name: "http to loopback through a base that is not an *http.Transport is refused", url: plain.URL, refused: true,
+			base: roundTripFunc(http.DefaultTransport.RoundTrip)},
+		{name: "https through any base carries the token", url: secure.URL, base: roundTripFunc(secure.Client().Transport.RoundTrip)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -414,6 +423,29 @@ func TestHTTPTokensGoOnlyOverTLSOrToLoopback(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a plaintext connection that ends off loopback is closed before the token is written", func(t *testing.T) {
+		var requests atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests.Add(1) }))
+		// The dialer reaches the loopback server but reports a peer off
+		// loopback, as a name resolving elsewhere would: no packet leaves
+		// the machine, and the check must still refuse the connection.
+		base := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+			if err != nil {
+				return nil, err
+			}
+			return offLoopbackConn{c}, nil
+		}}
+		req, _ := http.NewRequest(http.MethodGet, "http://localhost/v1/items", nil)
+		if resp, err := src.Transport(base).RoundTrip(req); err == nil {
+			resp.Body.Close()
+			t.Fatal("the request went through a connection to 192.0.2.1")
+		}
+		srv.Close() // waits for any request the server was handling
+		if n := requests.Load(); n != 0 {
+			t.Fatalf("the server received %d requests", n)
+		}
+	})
 	t.Run("a redirect to another host is followed without the token", func(t *testing.T) {
 		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Get("Authorization") }))
 		defer other.Close()
@@ -501,4 +533,16 @@ func BenchmarkCachedToken(b *testing.B) {
 			}
 		}
 	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// offLoopbackConn is a loopback connection that reports a peer off
+// loopback (TEST-NET-1, never contacted).
+type offLoopbackConn struct{ net.Conn }
+
+func (offLoopbackConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 80}
 }

@@ -2,7 +2,10 @@ package bearer
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/netip"
 	"strings"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
@@ -13,8 +16,14 @@ import (
 // Authorization header ("Bearer …"), replacing any the request had.
 //
 // It refuses, with [ErrInsecureTransport], http:// URLs of hosts other
-// than loopback, and any scheme but http and https. A redirect to another
-// host than the request's own is followed without the token.
+// than loopback, and any scheme but http and https. An http:// request to
+// loopback goes out only through a base that is an *http.Transport (or
+// nil): one whose proxy, if any, is on loopback, and whose connection is
+// checked to end at a loopback address before the request is written
+// (through net/http/httptrace), so neither a proxy nor a name that resolves
+// elsewhere carries the token in clear. Wrap the returned RoundTripper, not
+// the base, to add instrumentation. A redirect to another host than the
+// request's own is followed without the token.
 func (s *Source) Transport(base http.RoundTripper) http.RoundTripper {
 	return &transport{token: s.Token, base: base, plaintext: s.opts.plaintext}
 }
@@ -30,7 +39,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	if !t.plaintext && !secureURL(req) {
+	plain := !t.plaintext && strings.EqualFold(req.URL.Scheme, "http")
+	if !t.plaintext && (!secureURL(req) || plain && !loopbackRoute(base, req)) {
 		closeBody(req)
 		return nil, ErrInsecureTransport
 	}
@@ -42,9 +52,46 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	r := req.Clone(req.Context())
+	ctx := req.Context()
+	if plain {
+		ctx = httptrace.WithClientTrace(ctx, loopbackOnly)
+	}
+	r := req.Clone(ctx)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	return base.RoundTrip(r)
+}
+
+// loopbackRoute reports whether base sends the plaintext request req to
+// loopback directly or through a loopback proxy: base must be an
+// *http.Transport, whose connections loopbackOnly can check.
+func loopbackRoute(base http.RoundTripper, req *http.Request) bool {
+	tr, ok := base.(*http.Transport)
+	if !ok {
+		return false
+	}
+	if tr.Proxy == nil {
+		return true
+	}
+	proxy, err := tr.Proxy(req)
+	return err == nil && (proxy == nil || entra.IsLoopbackHost(proxy.Hostname()))
+}
+
+// loopbackOnly closes a plaintext request's connection before anything is
+// written on it unless its peer is a loopback address.
+var loopbackOnly = &httptrace.ClientTrace{
+	GotConn: func(info httptrace.GotConnInfo) {
+		if !isLoopbackAddr(info.Conn.RemoteAddr()) {
+			_ = info.Conn.Close()
+		}
+	},
+}
+
+func isLoopbackAddr(a net.Addr) bool {
+	if a == nil {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // secureURL reports whether req goes over https, or over http to loopback.
