@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -26,6 +25,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/exampletb"
 )
 
 // A daemon calls a protected gRPC API as itself: client credentials with
@@ -35,8 +35,9 @@ import (
 // "api://{API client ID}/.default"; here the test identity provider
 // answers as the US Government cloud's login host.
 func ExampleSource_PerRPCCredentials() {
-	idp := entratest.NewServerAt(&testing.T{}, "https://login.microsoftonline.us")
-	defer idp.Close()
+	tb := new(exampletb.TB)
+	defer tb.Close()
+	idp := entratest.NewServerAt(tb, "https://login.microsoftonline.us")
 	cred, err := azidentity.NewClientSecretCredential(idp.TenantID(), "reporting-daemon", "dev-secret",
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{
 			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: idp.Authority() + "/"},
@@ -70,8 +71,9 @@ func ExampleSource_PerRPCCredentials() {
 // An HTTP client calls a protected REST API with a token from x/oauth2's
 // client credentials.
 func ExampleSource_Transport() {
-	idp := entratest.NewServer(&testing.T{})
-	defer idp.Close()
+	tb := new(exampletb.TB)
+	defer tb.Close()
+	idp := entratest.NewServer(tb)
 	cfg := clientcredentials.Config{
 		ClientID: "admin-daemon", ClientSecret: "dev-secret", TokenURL: idp.TokenURL(),
 		Scopes: []string{idp.AppIDURI() + "/.default"},
@@ -101,9 +103,10 @@ func ExampleSource_Transport() {
 // for the same user, with A as the client application.
 func ExampleOnBehalfOf() {
 	a := entratest.App{Name: "Service A", ClientID: "service-a", ClientSecret: "a-secret"}
-	idp := entratest.NewServerAt(&testing.T{}, "https://login.microsoftonline.us",
+	tb := new(exampletb.TB)
+	defer tb.Close()
+	idp := entratest.NewServerAt(tb, "https://login.microsoftonline.us",
 		entratest.WithApps(append(entratest.DefaultApps(), a)...))
-	defer idp.Close()
 
 	// Once, when service A starts.
 	obo, err := bearer.NewOnBehalfOf(

@@ -4,17 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"testing"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/exampletb"
 )
 
 // A device signs a user in with the device authorization grant: it gets a
 // user code, the user approves it (here the test, as bob), and the
 // device's next poll gets bob's token.
 func ExampleProvider_ApproveDeviceCode() {
-	idp := entratest.NewServer(&testing.T{})
-	defer idp.Close()
+	tb := new(exampletb.TB)
+	defer tb.Close()
+	idp := entratest.NewServer(tb)
 	postForm := func(u string, form url.Values) map[string]any {
 		resp, err := idp.Client().PostForm(u, form)
 		if err != nil {
