@@ -76,6 +76,8 @@ type config struct {
 	logger        *slog.Logger
 	refresh       time.Duration
 	minRefresh    time.Duration
+	// nilOptions names the options given a nil value, each an error.
+	nilOptions []string
 }
 
 // WithTenant sets the tenant whose tokens are accepted: its ID (a GUID) or
@@ -125,7 +127,12 @@ func WithAllowedTenants(tenantIDs ...string) Option {
 // IDs for which allow returns true. It runs on every validation: keep it
 // fast and non-blocking.
 func WithTenantFilter(allow func(tenantID string) bool) Option {
-	return func(c *config) { c.tenantFilter = allow }
+	return func(c *config) {
+		c.tenantFilter = allow
+		if allow == nil {
+			c.nilOptions = append(c.nilOptions, "WithTenantFilter")
+		}
+	}
 }
 
 // InsecureAllowAnyTenant accepts, with a multi-tenant tenant, tokens from
@@ -183,14 +190,30 @@ func WithClockSkew(d time.Duration) Option { return func(c *config) { c.clockSke
 func WithMaxTokenBytes(n int) Option { return func(c *config) { c.maxTokenBytes = n } }
 
 // WithHTTPClient sets the client for discovery and key fetches, for proxies
-// or custom CAs. Default: a client with [DefaultFetchTimeout].
-func WithHTTPClient(client *http.Client) Option { return func(c *config) { c.client = client } }
+// or custom CAs. Default: a client with [DefaultFetchTimeout]. A nil client
+// is an error.
+func WithHTTPClient(client *http.Client) Option {
+	return func(c *config) {
+		c.client = client
+		if client == nil {
+			c.nilOptions = append(c.nilOptions, "WithHTTPClient")
+		}
+	}
+}
 
 // WithClock sets the validator's clock, time.Now by default.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithLogger sets where key fetches are logged, slog.Default() by default.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+// A nil logger is an error.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		c.logger = l
+		if l == nil {
+			c.nilOptions = append(c.nilOptions, "WithLogger")
+		}
+	}
+}
 
 // WithRefreshInterval sets how old the key set may grow before it is fetched
 // again in the background, [DefaultRefreshInterval] by default.
@@ -222,6 +245,9 @@ func newConfig(opts []Option) (*config, error) {
 		o(c)
 	}
 	var errs []error
+	for _, name := range c.nilOptions {
+		errs = append(errs, fmt.Errorf("%s: nil", name))
+	}
 	host := trimSlash(c.authorityHost)
 	if _, err := checkURL(host); err != nil {
 		errs = append(errs, fmt.Errorf("authority host: %w", err))
@@ -262,7 +288,7 @@ func newConfig(opts []Option) (*config, error) {
 		errs = append(errs, errors.New("a tenant filter and InsecureAllowAnyTenant contradict each other"))
 	}
 	if c.now == nil {
-		errs = append(errs, errors.New("clock is nil"))
+		errs = append(errs, errors.New("WithClock: nil"))
 	}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: DefaultFetchTimeout}

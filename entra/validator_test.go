@@ -199,6 +199,10 @@ func TestInvalidConfigurationFailsConstruction(t *testing.T) {
 		{"an http authority off loopback", []entra.Option{entra.WithTenant("t"), entra.WithAudiences("a"), entra.WithAuthorityHost("http://login.microsoftonline.com")}, "loopback"},
 		{"a negative skew", []entra.Option{entra.WithTenant("t"), entra.WithAudiences("a"), entra.WithClockSkew(-time.Second)}, "clock skew"},
 		{"a tiny token limit", []entra.Option{entra.WithTenant("t"), entra.WithAudiences("a"), entra.WithMaxTokenBytes(10)}, "max token bytes"},
+		{"a nil logger", []entra.Option{entra.WithTenant("t"), entra.WithAudiences("a"), entra.WithLogger(nil)}, "WithLogger: nil"},
+		{"a nil HTTP client", []entra.Option{entra.WithTenant("t"), entra.WithAudiences("a"), entra.WithHTTPClient(nil)}, "WithHTTPClient: nil"},
+		{"a nil clock", []entra.Option{entra.WithTenant("t"), entra.WithAudiences("a"), entra.WithClock(nil)}, "WithClock: nil"},
+		{"a nil tenant filter", []entra.Option{entra.WithTenant("organizations"), entra.WithAudiences("a"), entra.WithTenantFilter(nil)}, "WithTenantFilter: nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
