@@ -3,6 +3,7 @@ package entra
 import (
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,11 @@ type cacheShard struct {
 	entries map[[32]byte]*cacheEntry
 	ring    [][32]byte // insertion order, for eviction
 	next    int
+
+	// Counters for Stats, changed under mu (so they cost no contention of
+	// their own) and read without it.
+	hits, misses atomic.Uint64
+	size         atomic.Int64 // len(entries)
 }
 
 type cacheEntry struct {
@@ -59,10 +65,27 @@ func (c *tokenCache) get(d [32]byte, now time.Time, st *keyState) *cacheEntry {
 	e := s.entries[d]
 	if e != nil && (now.Before(e.notBefore) || !now.Before(e.expires) || st == nil || st.keys[e.claims.keyID] != e.key) {
 		delete(s.entries, d)
+		s.size.Add(-1)
 		e = nil
+	}
+	if e != nil {
+		s.hits.Add(1)
+	} else {
+		s.misses.Add(1)
 	}
 	s.mu.Unlock()
 	return e
+}
+
+// stats sums the shards' counters.
+func (c *tokenCache) stats() (hits, misses uint64, entries int) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		hits += s.hits.Load()
+		misses += s.misses.Load()
+		entries += int(s.size.Load())
+	}
+	return hits, misses, entries
 }
 
 // put stores e under d. Each ring slot owns the entry it was given: when
@@ -80,9 +103,11 @@ func (c *tokenCache) put(d [32]byte, e *cacheEntry) {
 	}
 	if owner, ok := s.entries[s.ring[s.next]]; ok && owner.slot == s.next {
 		delete(s.entries, s.ring[s.next])
+		s.size.Add(-1)
 	}
 	e.slot = s.next
 	s.ring[s.next] = d
 	s.entries[d] = e
+	s.size.Add(1)
 	s.next = (s.next + 1) % len(s.ring)
 }

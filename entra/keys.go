@@ -83,6 +83,8 @@ type keySource struct {
 
 	state atomic.Pointer[keyState]
 
+	fetches, failures atomic.Uint64 // finished fetches, for Stats
+
 	mu          sync.Mutex
 	inflight    chan struct{} // closed when the running fetch ends; nil when none runs
 	lastAttempt time.Time
@@ -159,8 +161,10 @@ func (s *keySource) run(done chan struct{}) {
 	defer s.mu.Unlock()
 	if err == nil {
 		s.state.Store(st)
+		s.fetches.Add(1)
 		s.logger.Info("entra: signing keys loaded", "keys", len(st.keys), "issuer", st.meta.Issuer)
 	} else {
+		s.failures.Add(1)
 		s.logger.Warn("entra: fetching signing keys failed; keeping the last good set", "error", err)
 	}
 	s.lastErr = err

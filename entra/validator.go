@@ -287,3 +287,30 @@ func (v *Validator) tenantAllowed(tid string) bool {
 	}
 	return slices.Contains(v.allowed, tid)
 }
+
+// Stats is a snapshot of a Validator's counters, for metrics. Reading it is
+// cheap (atomics).
+type Stats struct {
+	CacheHits, CacheMisses uint64    // verified-token cache lookups since start
+	CacheEntries           int       // entries in the cache now
+	KeySetFetches          uint64    // successful key set fetches (JWKS; discovery counted with it)
+	KeySetFetchFailures    uint64    // failed fetch attempts (discovery or JWKS)
+	KeySetLoadedAt         time.Time // when the key set in use was fetched; zero before the first
+}
+
+// Stats returns the validator's counters now. With the cache turned off
+// ([WithCacheSize](0)) the cache counters stay zero. A fetch counts once
+// it ends: one successful fetch reads the discovery documents and their key
+// sets together.
+func (v *Validator) Stats() Stats {
+	var s Stats
+	if v.cache != nil {
+		s.CacheHits, s.CacheMisses, s.CacheEntries = v.cache.stats()
+	}
+	s.KeySetFetches = v.keys.fetches.Load()
+	s.KeySetFetchFailures = v.keys.failures.Load()
+	if st := v.keys.state.Load(); st != nil {
+		s.KeySetLoadedAt = st.fetched
+	}
+	return s
+}

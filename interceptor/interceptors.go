@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -61,27 +62,53 @@ type Authorizer struct {
 	validator TokenValidator
 	policy    *policy.Policy
 	logger    *slog.Logger
+	hook      func(context.Context, Decision) // nil when no hook is set
 }
 
 // New returns an Authorizer that validates tokens with v and enforces the
 // rules of the policy (by default every service linked into the program).
 // Invalid rules are an error here, never at request time.
 func New(v TokenValidator, opts ...Option) (*Authorizer, error) {
-	if v == nil {
+	if v == nil || isNilPointer(v) {
 		return nil, errors.New("interceptor: nil validator")
 	}
 	o := options{logger: slog.Default()}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.policy == nil {
+	if len(o.errs) > 0 {
+		return nil, fmt.Errorf("interceptor: %w", errors.Join(o.errs...))
+	}
+	if !o.policySet {
 		p, err := policy.Load(protoregistry.GlobalFiles)
 		if err != nil {
 			return nil, fmt.Errorf("interceptor: %w", err)
 		}
 		o.policy = p
 	}
-	return &Authorizer{validator: v, policy: o.policy, logger: o.logger}, nil
+	return &Authorizer{validator: v, policy: o.policy, logger: o.logger, hook: joinHooks(o.hooks)}, nil
+}
+
+// isNilPointer reports whether v holds a nil pointer, such as a nil
+// *entra.Validator, which is not == nil once in an interface.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// joinHooks returns one function calling every hook in order, nil for none.
+func joinHooks(hooks []func(context.Context, Decision)) func(context.Context, Decision) {
+	switch len(hooks) {
+	case 0:
+		return nil
+	case 1:
+		return hooks[0]
+	}
+	return func(ctx context.Context, d Decision) {
+		for _, h := range hooks {
+			h(ctx, d)
+		}
+	}
 }
 
 // Policy returns the rules the Authorizer enforces.
@@ -184,7 +211,7 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.PermissionDenied, reason: ReasonNoRule, msg: "method has no access rule"})
 	}
 	if rule.Anonymous && len(values) == 0 {
-		a.grant(ctx, fullMethod, nil)
+		a.grant(ctx, fullMethod, nil, 0)
 		return ctx, nil
 	}
 	raw, err := bearerToken(values)
@@ -195,15 +222,23 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 		}
 		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.Unauthenticated, reason: reason, msg: err.Error()})
 	}
+	var start time.Time
+	if a.hook != nil {
+		start = time.Now()
+	}
 	claims, err := a.validator.Validate(ctx, raw)
+	var took time.Duration
+	if a.hook != nil {
+		took = time.Since(start)
+	}
 	if err != nil {
 		code, reason, msg := validationFailure(err)
-		return nil, a.deny(ctx, fullMethod, nil, denial{code: code, reason: reason, msg: msg, cause: err})
+		return nil, a.deny(ctx, fullMethod, nil, denial{code: code, reason: reason, msg: msg, cause: err, took: took})
 	}
 	if err := rule.Authorize(claims); err != nil {
-		return nil, a.deny(ctx, fullMethod, claims, denial{code: codes.PermissionDenied, reason: ReasonInsufficientScope, msg: err.Error(), rule: rule})
+		return nil, a.deny(ctx, fullMethod, claims, denial{code: codes.PermissionDenied, reason: ReasonInsufficientScope, msg: err.Error(), rule: rule, took: took})
 	}
-	a.grant(ctx, fullMethod, claims)
+	a.grant(ctx, fullMethod, claims, took)
 	return entra.NewContext(ctx, claims), nil
 }
 
@@ -237,10 +272,11 @@ func validationFailure(err error) (codes.Code, string, string) {
 // denial is one refused call.
 type denial struct {
 	code   codes.Code
-	reason string       // ErrorInfo reason
-	msg    string       // safe to return to the caller
-	cause  error        // logged, never returned: may hold details unfit for the caller
-	rule   *policy.Rule // the unsatisfied rule, for INSUFFICIENT_SCOPE
+	reason string        // ErrorInfo reason
+	msg    string        // safe to return to the caller
+	cause  error         // logged, never returned: may hold details unfit for the caller
+	rule   *policy.Rule  // the unsatisfied rule, for INSUFFICIENT_SCOPE
+	took   time.Duration // time spent validating the token, for the hook
 }
 
 // deny logs the decision and returns its status.
@@ -253,7 +289,22 @@ func (a *Authorizer) deny(ctx context.Context, method string, c *entra.Claims, d
 		}
 		a.logger.LogAttrs(ctx, slog.LevelInfo, "authorization", attrs...)
 	}
+	if a.hook != nil {
+		a.hook(ctx, Decision{FullMethod: method, Outcome: outcomeOf(d.code), Reason: d.reason, ValidationTime: d.took})
+	}
 	return d.err()
+}
+
+// outcomeOf is the Outcome of a denial with code.
+func outcomeOf(code codes.Code) Outcome {
+	switch code {
+	case codes.Unauthenticated:
+		return OutcomeUnauthenticated
+	case codes.Unavailable:
+		return OutcomeUnavailable
+	default:
+		return OutcomeDenied
+	}
 }
 
 // err is the status of the denial.
@@ -275,10 +326,13 @@ func (d denial) err() error {
 	return st.Err()
 }
 
-func (a *Authorizer) grant(ctx context.Context, method string, c *entra.Claims) {
+func (a *Authorizer) grant(ctx context.Context, method string, c *entra.Claims, took time.Duration) {
 	if a.logger.Enabled(ctx, slog.LevelDebug) {
 		attrs := append(callerAttrs(c), slog.String("method", method), slog.String("outcome", "allow"))
 		a.logger.LogAttrs(ctx, slog.LevelDebug, "authorization", attrs...)
+	}
+	if a.hook != nil {
+		a.hook(ctx, Decision{FullMethod: method, Outcome: OutcomeAllowed, ValidationTime: took})
 	}
 }
 

@@ -1,7 +1,10 @@
 package interceptor
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
 )
@@ -10,14 +13,70 @@ import (
 type Option func(*options)
 
 type options struct {
-	policy *policy.Policy
-	logger *slog.Logger
+	policy    *policy.Policy
+	policySet bool
+	logger    *slog.Logger
+	hooks     []func(context.Context, Decision)
+	errs      []error
 }
 
 // WithPolicy sets the access rules. Default: the rules of every service
-// linked into the program (policy.Load(protoregistry.GlobalFiles)).
-func WithPolicy(p *policy.Policy) Option { return func(o *options) { o.policy = p } }
+// linked into the program (policy.Load(protoregistry.GlobalFiles)). A nil
+// policy is an error from [New].
+func WithPolicy(p *policy.Policy) Option {
+	return func(o *options) {
+		if p == nil {
+			o.errs = append(o.errs, errors.New("WithPolicy: nil policy"))
+		}
+		o.policy, o.policySet = p, true
+	}
+}
 
 // WithLogger sets where decisions are logged, slog.Default() by default.
-// Denials are logged at Info, grants at Debug.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+// Denials are logged at Info, grants at Debug. A nil logger is an error
+// from [New]; to log nothing, pass a logger whose handler discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l == nil {
+			o.errs = append(o.errs, errors.New("WithLogger: nil logger"))
+		}
+		o.logger = l
+	}
+}
+
+// Decision is what the Authorizer decided for one call, reported to a
+// DecisionHook.
+type Decision struct {
+	FullMethod     string        // "/pkg.Service/Method"
+	Outcome        Outcome       // bounded set
+	Reason         string        // ErrorInfo reason (e.g. TOKEN_EXPIRED, INSUFFICIENT_SCOPE); "" when allowed
+	ValidationTime time.Duration // time spent validating the token (0 when none was presented)
+}
+
+// Outcome is the kind of a [Decision]: one of the Outcome… constants, a
+// bounded set fit for a metric label.
+type Outcome string
+
+// Outcomes of a [Decision], one per gRPC status a decision can end in.
+const (
+	OutcomeAllowed         Outcome = "allowed"         // the call reaches its handler
+	OutcomeUnauthenticated Outcome = "unauthenticated" // codes.Unauthenticated: no token, or a token that failed validation
+	OutcomeDenied          Outcome = "denied"          // codes.PermissionDenied: a valid caller the rule does not admit
+	OutcomeUnavailable     Outcome = "unavailable"     // codes.Unavailable: the identity provider's keys could not be loaded
+)
+
+// WithDecisionHook calls hook synchronously after each decision; it must not
+// block and must not retain ctx. Use it for metrics or audit. Each call is
+// decided once before its handler runs; a stream that outlives its token is
+// reported a second time when it is ended (OutcomeUnauthenticated,
+// TOKEN_EXPIRED). Several hooks run in the order given. A nil hook is an
+// error from [New].
+func WithDecisionHook(hook func(ctx context.Context, d Decision)) Option {
+	return func(o *options) {
+		if hook == nil {
+			o.errs = append(o.errs, errors.New("WithDecisionHook: nil hook"))
+			return
+		}
+		o.hooks = append(o.hooks, hook)
+	}
+}

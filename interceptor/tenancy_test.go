@@ -100,13 +100,19 @@ func appOnlyCases(opts ...entratest.TokenOption) []tenancyCase {
 // and nothing else is.
 func newTenancyEnv(t *testing.T, idp *entratest.Server, opts ...entra.Option) *env {
 	t.Helper()
+	return newHookedEnv(t, idp, nil, opts...)
+}
+
+// newHookedEnv is newTenancyEnv with more interceptor options.
+func newHookedEnv(t *testing.T, idp *entratest.Server, iopts []interceptor.Option, opts ...entra.Option) *env {
+	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	v, err := entra.NewValidator(append(opts, entra.WithLogger(logger), entra.WithHTTPClient(idp.Client()))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	authz, err := interceptor.New(v, interceptor.WithLogger(logger))
+	authz, err := interceptor.New(v, append([]interceptor.Option{interceptor.WithLogger(logger)}, iopts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
