@@ -94,16 +94,16 @@ swagger-ui: ## Refresh the embedded Swagger UI assets from the pinned npm packag
 	echo "$(SWAGGER_UI)" > openapi/swaggerui/VERSION
 
 .PHONY: generate
-generate: protodeps ## Generate gen/ and openapi/ from proto/.
+generate: protodeps ## Generate gen/ (the library), internal/example/gen and the example's OpenAPI document from proto/.
 	rm -rf $(GENERATED)
 	$(BUF) generate
 
 # What make generate writes; checkgenerate looks at nothing else, so work in
 # progress on hand-written files never passes for stale generated code.
-GENERATED := gen openapi/api.swagger.json
+GENERATED := gen internal/example/gen internal/example/items/api.swagger.json
 
 .PHONY: checkgenerate
-checkgenerate: generate ## Fail when gen/ or openapi/api.swagger.json differ from what make generate writes.
+checkgenerate: generate ## Fail when generated code differs from what make generate writes.
 	@git add -N $(GENERATED) >/dev/null 2>&1 || true
 	@if ! git diff --quiet -- $(GENERATED); then \
 	  echo "generated code is stale: run make generate and commit"; git diff --stat -- $(GENERATED); exit 1; fi

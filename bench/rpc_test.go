@@ -17,9 +17,9 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
-	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 )
 
 // serve starts the example services on loopback, behind the authorizer
@@ -34,7 +34,7 @@ func serve(b *testing.B, v *entra.Validator) *grpc.ClientConn {
 		opts = append(opts, grpc.UnaryInterceptor(authz.UnaryServerInterceptor()), grpc.StreamInterceptor(authz.StreamServerInterceptor()))
 	}
 	srv := grpc.NewServer(opts...)
-	itemsv1.RegisterItemServiceServer(srv, server.NewItems())
+	itemsv1.RegisterItemServiceServer(srv, items.New())
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 )
 
@@ -25,7 +26,8 @@ func startServer(t *testing.T, env ...string) (*server.Server, *entratest.Provid
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(cfg, server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		server.WithServices(server.Service{Register: items.Register, RegisterGateway: items.RegisterGateway}), server.WithOpenAPI(items.OpenAPI()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +267,8 @@ func TestCORS(t *testing.T) {
 		t.Fatal(err) // the wildcard is refused when the gateway is built:
 	}
 	cfg, _ := server.LoadConfig([]string{"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0", "CORS_ORIGINS=*"}, "")
-	if _, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "never *") {
+	if _, err := server.New(cfg, server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		server.WithServices(server.Service{Register: items.Register, RegisterGateway: items.RegisterGateway}), server.WithOpenAPI(items.OpenAPI())); err == nil || !strings.Contains(err.Error(), "never *") {
 		t.Fatalf("CORS_ORIGINS=* accepted: %v", err)
 	}
 }

@@ -17,9 +17,9 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
-	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 )
 
 // Protect a gRPC server: validate tokens of one tenant, enforce the rules
@@ -48,7 +48,7 @@ func Example() {
 		grpc.ChainUnaryInterceptor(selector.UnaryServerInterceptor(authz.UnaryServerInterceptor(), notHealth)),
 		grpc.ChainStreamInterceptor(selector.StreamServerInterceptor(authz.StreamServerInterceptor(), notHealth)),
 	)
-	itemsv1.RegisterItemServiceServer(srv, server.NewItems())
+	itemsv1.RegisterItemServiceServer(srv, items.New())
 	lis, _ := net.Listen("tcp", "127.0.0.1:0")
 	go srv.Serve(lis)
 	defer srv.Stop()

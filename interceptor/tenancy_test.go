@@ -17,9 +17,9 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
-	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 )
 
 // Each tenancy below is one configuration change: the validator options a
@@ -120,8 +120,8 @@ func newHookedEnv(t *testing.T, idp *entratest.Server, iopts []interceptor.Optio
 		grpc.UnaryInterceptor(authz.UnaryServerInterceptor()),
 		grpc.StreamInterceptor(authz.StreamServerInterceptor()),
 	)
-	itemsv1.RegisterItemServiceServer(srv, server.NewItems())
-	itemsv1.RegisterInfoServiceServer(srv, &server.Info{Name: "test"})
+	itemsv1.RegisterItemServiceServer(srv, items.New())
+	itemsv1.RegisterInfoServiceServer(srv, &items.Info{Name: "test"})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

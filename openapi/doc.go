@@ -1,7 +1,8 @@
 // Package openapi serves the API's OpenAPI document and Swagger UI.
 //
-// The document is generated from the protos by protoc-gen-openapiv2
-// (api.swagger.json, committed and embedded) and completed at serve time by
+// The document is generated from the services' protos by
+// protoc-gen-openapiv2 (the user's, typically embedded) and completed at
+// serve time by
 // [Document] from the runtime configuration and the access rules: an OAuth2
 // authorization-code security scheme pointing at the tenant (or the
 // development identity provider), the scopes the rules name, and on every

@@ -1,7 +1,6 @@
 package openapi
 
 import (
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -15,13 +14,6 @@ import (
 
 // SchemeName is the name of the OAuth2 security scheme in the document.
 const SchemeName = "entra"
-
-//go:embed api.swagger.json
-var generated []byte
-
-// Generated returns the document protoc-gen-openapiv2 wrote, before
-// completion.
-func Generated() []byte { return append([]byte(nil), generated...) }
 
 // Security is what the document says about signing in.
 type Security struct {

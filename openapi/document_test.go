@@ -14,7 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	_ "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
 	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
 )
@@ -31,7 +31,7 @@ func document(t *testing.T) (map[string]any, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := openapi.Document(openapi.Generated(), protoregistry.GlobalFiles, p, sec)
+	b, err := openapi.Document(items.OpenAPI(), protoregistry.GlobalFiles, p, sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestTheDocumentValidates(t *testing.T) {
 
 func TestDocumentRefusesBadInput(t *testing.T) {
 	p, _ := policy.Load(protoregistry.GlobalFiles)
-	if _, err := openapi.Document(openapi.Generated(), protoregistry.GlobalFiles, p, openapi.Security{AuthorizationURL: "/relative", TokenURL: sec.TokenURL}); err == nil {
+	if _, err := openapi.Document(items.OpenAPI(), protoregistry.GlobalFiles, p, openapi.Security{AuthorizationURL: "/relative", TokenURL: sec.TokenURL}); err == nil {
 		t.Error("relative authorization URL accepted")
 	}
 	if _, err := openapi.Document([]byte(`{"paths":{"/x":{"get":{"operationId":"Nope_Nothing"}}}}`), protoregistry.GlobalFiles, p, sec); err == nil {

@@ -5,7 +5,7 @@ import (
 
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	_ "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1" // links the example API's rules
+	_ "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1" // links the example API's rules
 	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
 )
 

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -15,19 +17,36 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 )
 
-// Config is the server's configuration, read from environment variables by
-// [LoadConfig].
+// Prefix begins the name of every variable of the API's identity settings.
+// It is not AZURE_: the Azure SDK (azidentity's EnvironmentCredential and
+// DefaultAzureCredential) and AKS workload identity own AZURE_CLIENT_ID,
+// AZURE_TENANT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE,
+// AZURE_AUTHORITY_HOST and more, for the process's own identity when it
+// calls Azure. Those are never read and never refused. AZUREAD_ is what
+// Microsoft.Identity.Web users know as the API's side (its "AzureAd"
+// section), and no Azure tool sets it, so an unknown AZUREAD_ variable is a
+// typo and stops the server.
+const Prefix = "AZUREAD_"
+
+// Config is the server's configuration, read by [LoadConfig] from flags,
+// environment variables and a .env file. Each field names its variable.
 type Config struct {
-	// TenantID is AZURE_TENANT_ID: the Entra tenant (GUID or domain). Empty
-	// starts the embedded development identity provider instead.
+	// DevMode is AZUREAD_DEV_MODE (-dev): run on the embedded development
+	// identity provider, which signs anyone in, and trust it alone. Both
+	// listeners must then be on loopback, and TenantID must be empty.
+	// LoadConfig turns it on when no AZUREAD_ identity setting is given.
+	DevMode bool
+	// TenantID is AZUREAD_TENANT_ID: the Entra tenant (GUID or domain) whose
+	// tokens are accepted.
 	TenantID string
-	// ClientID is AZURE_CLIENT_ID: the API's app registration, the default
-	// audience. Required with TenantID.
+	// ClientID is AZUREAD_CLIENT_ID: the API's app registration, the default
+	// audience. Required with TenantID. Never AZURE_CLIENT_ID, which is the
+	// process's own identity (a workload identity's managed identity).
 	ClientID string
-	// Audiences is AZURE_AUDIENCES: further accepted audiences, such as the
-	// Application ID URI (api://…).
+	// Audiences is AZUREAD_AUDIENCES: further accepted audiences, such as
+	// the Application ID URI (api://…).
 	Audiences []string
-	// AuthorityHost is AZURE_AUTHORITY_HOST, https://login.microsoftonline.com
+	// AuthorityHost is AZUREAD_AUTHORITY_HOST, https://login.microsoftonline.com
 	// by default; http only for loopback hosts.
 	AuthorityHost string
 	// GRPCAddr is GRPC_ADDR, localhost:50051 by default.
@@ -38,48 +57,95 @@ type Config struct {
 	LogLevel slog.Level
 	// OpenAPIClientID is OPENAPI_CLIENT_ID: the Swagger UI app registration
 	// (a single-page application). Defaults to the development provider's
-	// SPA client, or to AZURE_CLIENT_ID with a tenant.
+	// SPA client, or to ClientID with a tenant.
 	OpenAPIClientID string
 	// CORSOrigins is CORS_ORIGINS: origins allowed to call the REST API
 	// from a browser, comma-separated (scheme://host[:port]).
 	CORSOrigins []string
-	// TokenVersions is AZURE_TOKEN_VERSIONS: the accepted access token
+	// TokenVersions is AZUREAD_TOKEN_VERSIONS: the accepted access token
 	// versions, "1", "2" or "1,2"; v2 only when empty.
 	TokenVersions []entra.TokenVersion
-	// AllowedTenants is AZURE_ALLOWED_TENANTS: with AZURE_TENANT_ID
+	// AllowedTenants is AZUREAD_ALLOWED_TENANTS: with TenantID
 	// organizations or common, the tenant IDs whose tokens are accepted.
 	AllowedTenants []string
-	// AllowAnyTenant is AZURE_ALLOW_ANY_TENANT=true: with AZURE_TENANT_ID
+	// AllowAnyTenant is AZUREAD_ALLOW_ANY_TENANT=true: with TenantID
 	// organizations or common, accept every tenant's tokens (insecure unless
 	// the API checks tenants itself).
 	AllowAnyTenant bool
-	// B2CPolicy is AZURE_B2C_POLICY: the Azure AD B2C user flow, such as
+	// B2CPolicy is AZUREAD_B2C_POLICY: the Azure AD B2C user flow, such as
 	// B2C_1_signupsignin, whose tokens are accepted.
 	B2CPolicy string
-	// AllowGuests is AZURE_ALLOW_GUESTS=true: accept guest users.
+	// AllowGuests is AZUREAD_ALLOW_GUESTS=true: accept guest users.
 	AllowGuests bool
-	// AppSpecificKeys is AZURE_APP_SPECIFIC_KEYS=true: fetch the signing keys
-	// of AZURE_CLIENT_ID (?appid=), for APIs with a custom signing key.
+	// AppSpecificKeys is AZUREAD_APP_SPECIFIC_KEYS=true: fetch the signing
+	// keys of ClientID (?appid=), for APIs with a custom signing key.
 	AppSpecificKeys bool
+
+	// sdkVariables are the Azure SDK's variables LoadConfig saw and left
+	// alone, for the startup warning.
+	sdkVariables []string
 }
 
-// Dev reports whether the server runs on the embedded development identity
-// provider.
-func (c Config) Dev() bool { return c.TenantID == "" }
-
-// variables lists every variable LoadConfig reads.
-var variables = []string{
-	"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_AUDIENCES", "AZURE_AUTHORITY_HOST",
-	"AZURE_TOKEN_VERSIONS", "AZURE_ALLOWED_TENANTS", "AZURE_ALLOW_ANY_TENANT",
-	"AZURE_B2C_POLICY", "AZURE_ALLOW_GUESTS", "AZURE_APP_SPECIFIC_KEYS",
-	"GRPC_ADDR", "HTTP_ADDR", "LOG_LEVEL", "OPENAPI_CLIENT_ID", "CORS_ORIGINS",
+// setting is one configuration variable and the flag that mirrors it.
+type setting struct {
+	name, flag, usage string
+	boolean           bool
+	// identity marks the settings that describe a tenant: any of them
+	// ends the implicit development mode and needs AZUREAD_TENANT_ID.
+	identity bool
 }
 
-// LoadConfig reads the configuration from environ (as from os.Environ) and
-// from the .env file at dotenv when it exists; environ wins. A .env line or
-// an AZURE_ environment variable that LoadConfig does not know is an error,
-// as is any invalid value: mistakes fail at startup.
-func LoadConfig(environ []string, dotenv string) (Config, error) {
+// settings lists every variable LoadConfig reads, in the order -h lists
+// them.
+var settings = []setting{
+	{name: "AZUREAD_DEV_MODE", flag: "dev", boolean: true, usage: "run on the embedded development identity provider (loopback only); the default when no AZUREAD_ identity setting is given"},
+	{name: "AZUREAD_TENANT_ID", flag: "tenant-id", identity: true, usage: "the Entra tenant whose tokens are accepted (GUID or domain; organizations or common with an allow-list)"},
+	{name: "AZUREAD_CLIENT_ID", flag: "client-id", identity: true, usage: "the API's app registration (application ID): the audience of v2 tokens"},
+	{name: "AZUREAD_AUDIENCES", flag: "audiences", identity: true, usage: "more accepted audiences, comma-separated, e.g. the Application ID URI"},
+	{name: "AZUREAD_AUTHORITY_HOST", flag: "authority-host", identity: true, usage: "the identity provider's host (default https://login.microsoftonline.com)"},
+	{name: "AZUREAD_TOKEN_VERSIONS", flag: "token-versions", identity: true, usage: "accepted access token versions: 1, 2 or 1,2 (default 2)"},
+	{name: "AZUREAD_ALLOWED_TENANTS", flag: "allowed-tenants", identity: true, usage: "with tenant organizations or common: the tenant IDs accepted, comma-separated"},
+	{name: "AZUREAD_ALLOW_ANY_TENANT", flag: "allow-any-tenant", identity: true, boolean: true, usage: "with tenant organizations or common: accept every tenant (your code checks tid)"},
+	{name: "AZUREAD_B2C_POLICY", flag: "b2c-policy", identity: true, usage: "the Azure AD B2C user flow whose tokens are accepted"},
+	{name: "AZUREAD_ALLOW_GUESTS", flag: "allow-guests", identity: true, boolean: true, usage: "accept guest users"},
+	{name: "AZUREAD_APP_SPECIFIC_KEYS", flag: "app-specific-keys", identity: true, boolean: true, usage: "fetch the app-specific signing keys of the client ID"},
+	{name: "GRPC_ADDR", flag: "grpc-addr", usage: "gRPC listen address (default localhost:50051)"},
+	{name: "HTTP_ADDR", flag: "http-addr", usage: "HTTP listen address: REST, /openapi.json, /docs, probes (default localhost:8000)"},
+	{name: "LOG_LEVEL", flag: "log-level", usage: "debug, info, warn or error (default info)"},
+	{name: "OPENAPI_CLIENT_ID", flag: "openapi-client-id", usage: "Swagger UI's app registration (single-page application)"},
+	{name: "CORS_ORIGINS", flag: "cors-origins", usage: "browser origins allowed to call the REST API, comma-separated"},
+}
+
+func lookupSetting(name string) (setting, bool) {
+	i := slices.IndexFunc(settings, func(s setting) bool { return s.name == name })
+	if i < 0 {
+		return setting{}, false
+	}
+	return settings[i], true
+}
+
+// renamed maps the names earlier versions read to their AZUREAD_ names.
+// In the environment the old names belong to the Azure SDK and are left
+// alone; in .env, which only this server reads, they are an error that
+// names the new variable.
+var renamed = map[string]string{
+	"AZURE_TENANT_ID": "AZUREAD_TENANT_ID", "AZURE_CLIENT_ID": "AZUREAD_CLIENT_ID",
+	"AZURE_AUDIENCES": "AZUREAD_AUDIENCES", "AZURE_AUTHORITY_HOST": "AZUREAD_AUTHORITY_HOST",
+	"AZURE_TOKEN_VERSIONS": "AZUREAD_TOKEN_VERSIONS", "AZURE_ALLOWED_TENANTS": "AZUREAD_ALLOWED_TENANTS",
+	"AZURE_ALLOW_ANY_TENANT": "AZUREAD_ALLOW_ANY_TENANT", "AZURE_B2C_POLICY": "AZUREAD_B2C_POLICY",
+	"AZURE_ALLOW_GUESTS": "AZUREAD_ALLOW_GUESTS", "AZURE_APP_SPECIFIC_KEYS": "AZUREAD_APP_SPECIFIC_KEYS",
+}
+
+// LoadConfig reads the configuration from command-line flags args (as
+// given to `serve`; -h lists them with their variables), the environment
+// environ (as from os.Environ) and the .env file at dotenv when it exists,
+// in that order of precedence.
+//
+// Variables that belong to other software are ignored, the Azure SDK's
+// AZURE_ ones included; an unknown AZUREAD_ variable, an unknown .env line
+// or flag, and any invalid value or combination is an error: mistakes fail
+// at startup. -h gives an error that wraps flag.ErrHelp.
+func LoadConfig(environ []string, dotenv string, args ...string) (Config, error) {
 	vars := map[string]string{}
 	var errs []error
 	if dotenv != "" {
@@ -94,117 +160,171 @@ func LoadConfig(environ []string, dotenv string) (Config, error) {
 			}
 		}
 	}
+	var c Config
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
-		if slices.Contains(variables, k) {
+		switch _, ok := lookupSetting(k); {
+		case ok:
 			vars[k] = v
-		} else if strings.HasPrefix(k, "AZURE_") {
-			errs = append(errs, fmt.Errorf("unknown variable %s (known: %s)", k, strings.Join(variables, ", ")))
+		case strings.HasPrefix(k, Prefix):
+			errs = append(errs, fmt.Errorf("unknown variable %s (known: %s)", k, strings.Join(names(), ", ")))
+		case renamed[k] != "" && strings.TrimSpace(v) != "":
+			c.sdkVariables = append(c.sdkVariables, k)
 		}
 	}
-	c := Config{
-		TenantID:      strings.TrimSpace(vars["AZURE_TENANT_ID"]),
-		ClientID:      strings.TrimSpace(vars["AZURE_CLIENT_ID"]),
-		AuthorityHost: strings.TrimSpace(vars["AZURE_AUTHORITY_HOST"]),
-		GRPCAddr:      orDefault(vars["GRPC_ADDR"], "localhost:50051"),
-		HTTPAddr:      orDefault(vars["HTTP_ADDR"], "localhost:8000"),
+	if err := parseFlags(args, vars); err != nil {
+		return Config{}, err
 	}
-	c.Audiences = list(vars["AZURE_AUDIENCES"])
+
+	c.TenantID = strings.TrimSpace(vars["AZUREAD_TENANT_ID"])
+	c.ClientID = strings.TrimSpace(vars["AZUREAD_CLIENT_ID"])
+	c.AuthorityHost = strings.TrimSpace(vars["AZUREAD_AUTHORITY_HOST"])
+	c.GRPCAddr = strings.TrimSpace(vars["GRPC_ADDR"])
+	c.HTTPAddr = strings.TrimSpace(vars["HTTP_ADDR"])
+	c.Audiences = list(vars["AZUREAD_AUDIENCES"])
 	c.CORSOrigins = list(vars["CORS_ORIGINS"])
 	c.OpenAPIClientID = strings.TrimSpace(vars["OPENAPI_CLIENT_ID"])
+	c.AllowedTenants = list(vars["AZUREAD_ALLOWED_TENANTS"])
+	c.B2CPolicy = strings.TrimSpace(vars["AZUREAD_B2C_POLICY"])
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(vars["LOG_LEVEL"], "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
 	}
-	for name, addr := range map[string]string{"GRPC_ADDR": c.GRPCAddr, "HTTP_ADDR": c.HTTPAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: want host:port: %w", name, addr, err))
+	for _, v := range list(vars["AZUREAD_TOKEN_VERSIONS"]) {
+		version := map[string]entra.TokenVersion{"1": entra.V1, "1.0": entra.V1, "2": entra.V2, "2.0": entra.V2}[v]
+		switch {
+		case version == "":
+			errs = append(errs, fmt.Errorf("AZUREAD_TOKEN_VERSIONS=%q: want 1, 2 or 1,2", vars["AZUREAD_TOKEN_VERSIONS"]))
+		case slices.Contains(c.TokenVersions, version):
+			errs = append(errs, fmt.Errorf("AZUREAD_TOKEN_VERSIONS=%q lists a version twice", vars["AZUREAD_TOKEN_VERSIONS"]))
+		default:
+			c.TokenVersions = append(c.TokenVersions, version)
 		}
 	}
-	errs = append(errs, c.loadTenancy(vars)...)
-	var needTenant []string
-	for _, k := range variables {
-		if strings.HasPrefix(k, "AZURE_") && strings.TrimSpace(vars[k]) != "" {
-			needTenant = append(needTenant, k)
+	devSet := strings.TrimSpace(vars["AZUREAD_DEV_MODE"]) != ""
+	for name, dst := range map[string]*bool{
+		"AZUREAD_DEV_MODE":         &c.DevMode,
+		"AZUREAD_ALLOW_ANY_TENANT": &c.AllowAnyTenant, "AZUREAD_ALLOW_GUESTS": &c.AllowGuests, "AZUREAD_APP_SPECIFIC_KEYS": &c.AppSpecificKeys,
+	} {
+		if v := strings.TrimSpace(vars[name]); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+			}
+			*dst = b
 		}
 	}
-	switch {
-	case c.Dev() && len(needTenant) > 0:
-		errs = append(errs, fmt.Errorf("%s need AZURE_TENANT_ID; leave every AZURE_ variable unset to run on the development identity provider", strings.Join(needTenant, ", ")))
-	case c.Dev():
-		if host, _, _ := net.SplitHostPort(c.HTTPAddr); !entra.IsLoopbackHost(host) {
-			errs = append(errs, fmt.Errorf("HTTP_ADDR=%q: the development identity provider listens on loopback only; use a loopback address or set AZURE_TENANT_ID", c.HTTPAddr))
-		}
-	case c.ClientID == "":
-		errs = append(errs, errors.New("AZURE_CLIENT_ID is required with AZURE_TENANT_ID"))
+	if !devSet {
+		// Nothing says which identity provider to trust: development mode
+		// when no identity setting is given at all.
+		c.DevMode = !slices.ContainsFunc(settings, func(s setting) bool {
+			return s.identity && strings.TrimSpace(vars[s.name]) != ""
+		})
 	}
+	c = c.withDefaults()
+	errs = append(errs, c.check()...)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
 }
 
-// loadTenancy reads the variables that choose the tenancy, and checks them
-// together so that a wrong combination is named in the variables' terms;
+// withDefaults fills in the listen addresses.
+func (c Config) withDefaults() Config {
+	c.GRPCAddr = orDefault(c.GRPCAddr, "localhost:50051")
+	c.HTTPAddr = orDefault(c.HTTPAddr, "localhost:8000")
+	return c
+}
+
+// check returns every error of the configuration, in the variables' terms.
 // entra.NewValidator checks the resulting options again.
-func (c *Config) loadTenancy(vars map[string]string) []error {
+func (c Config) check() []error {
 	var errs []error
-	for _, v := range list(vars["AZURE_TOKEN_VERSIONS"]) {
-		version := map[string]entra.TokenVersion{"1": entra.V1, "1.0": entra.V1, "2": entra.V2, "2.0": entra.V2}[v]
-		switch {
-		case version == "":
-			errs = append(errs, fmt.Errorf("AZURE_TOKEN_VERSIONS=%q: want 1, 2 or 1,2", vars["AZURE_TOKEN_VERSIONS"]))
-		case slices.Contains(c.TokenVersions, version):
-			errs = append(errs, fmt.Errorf("AZURE_TOKEN_VERSIONS=%q lists a version twice", vars["AZURE_TOKEN_VERSIONS"]))
-		default:
-			c.TokenVersions = append(c.TokenVersions, version)
+	addrs := []struct{ name, addr string }{{"GRPC_ADDR", c.GRPCAddr}, {"HTTP_ADDR", c.HTTPAddr}}
+	for _, a := range addrs {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want host:port: %w", a.name, a.addr, err))
 		}
 	}
-	c.AllowedTenants = list(vars["AZURE_ALLOWED_TENANTS"])
-	for _, id := range c.AllowedTenants {
-		if !entra.IsTenantID(id) {
-			errs = append(errs, fmt.Errorf("AZURE_ALLOWED_TENANTS: %q is not a tenant ID (a lowercase GUID)", id))
+	if c.DevMode {
+		// The development provider signs anyone in: nothing off this
+		// machine may reach a server that trusts it.
+		if c.TenantID != "" {
+			errs = append(errs, errors.New("AZUREAD_DEV_MODE=true and AZUREAD_TENANT_ID are both set: a server with a tenant never trusts the development identity provider; unset one"))
+		} else if set := c.identitySettings(); len(set) > 0 {
+			errs = append(errs, fmt.Errorf("%s need AZUREAD_TENANT_ID; leave every AZUREAD_ identity setting unset to run on the development identity provider", strings.Join(set, ", ")))
 		}
-	}
-	c.B2CPolicy = strings.TrimSpace(vars["AZURE_B2C_POLICY"])
-	for name, dst := range map[string]*bool{
-		"AZURE_ALLOW_ANY_TENANT": &c.AllowAnyTenant, "AZURE_ALLOW_GUESTS": &c.AllowGuests, "AZURE_APP_SPECIFIC_KEYS": &c.AppSpecificKeys,
-	} {
-		v := strings.TrimSpace(vars[name])
-		if v == "" {
-			continue
+		for _, a := range addrs {
+			if host, _, err := net.SplitHostPort(a.addr); err == nil && !entra.IsLoopbackHost(host) {
+				errs = append(errs, fmt.Errorf("%s=%q: development mode listens on loopback only (localhost, 127.0.0.1, [::1]); use a loopback address, or set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID to trust a real tenant%s", a.name, a.addr, c.sdkHint()))
+			}
 		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
-		}
-		*dst = b
-	}
-	if c.Dev() {
 		return errs
+	}
+	if c.TenantID == "" {
+		if set := c.identitySettings(); len(set) > 0 {
+			return append(errs, fmt.Errorf("%s need AZUREAD_TENANT_ID%s", strings.Join(set, ", "), c.sdkHint()))
+		}
+		return append(errs, fmt.Errorf("no tenant: set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID, or AZUREAD_DEV_MODE=true for the development identity provider%s", c.sdkHint()))
+	}
+	if c.ClientID == "" {
+		errs = append(errs, fmt.Errorf("AZUREAD_CLIENT_ID is required with AZUREAD_TENANT_ID%s", c.sdkHint()))
 	}
 	t := strings.ToLower(c.TenantID)
 	multi := t == "organizations" || t == "common"
 	switch {
 	case len(c.AllowedTenants) > 0 && c.AllowAnyTenant:
-		errs = append(errs, errors.New("AZURE_ALLOWED_TENANTS and AZURE_ALLOW_ANY_TENANT=true contradict each other: set one"))
+		errs = append(errs, errors.New("AZUREAD_ALLOWED_TENANTS and AZUREAD_ALLOW_ANY_TENANT=true contradict each other: set one"))
 	case multi && len(c.AllowedTenants) == 0 && !c.AllowAnyTenant:
-		errs = append(errs, fmt.Errorf("AZURE_TENANT_ID=%s accepts every tenant's tokens: list the tenant IDs in AZURE_ALLOWED_TENANTS, or set AZURE_ALLOW_ANY_TENANT=true if the API checks tenants itself", c.TenantID))
+		errs = append(errs, fmt.Errorf("AZUREAD_TENANT_ID=%s accepts every tenant's tokens: list the tenant IDs in AZUREAD_ALLOWED_TENANTS, or set AZUREAD_ALLOW_ANY_TENANT=true if the API checks tenants itself", c.TenantID))
 	case !multi && (len(c.AllowedTenants) > 0 || c.AllowAnyTenant):
-		errs = append(errs, fmt.Errorf("AZURE_ALLOWED_TENANTS and AZURE_ALLOW_ANY_TENANT need AZURE_TENANT_ID=organizations or common, not %q", c.TenantID))
+		errs = append(errs, fmt.Errorf("AZUREAD_ALLOWED_TENANTS and AZUREAD_ALLOW_ANY_TENANT need AZUREAD_TENANT_ID=organizations or common, not %q", c.TenantID))
+	}
+	for _, id := range c.AllowedTenants {
+		if !entra.IsTenantID(id) {
+			errs = append(errs, fmt.Errorf("AZUREAD_ALLOWED_TENANTS: %q is not a tenant ID (a lowercase GUID)", id))
+		}
 	}
 	if c.B2CPolicy != "" {
 		switch {
 		case multi:
-			errs = append(errs, errors.New("AZURE_B2C_POLICY needs the B2C tenant in AZURE_TENANT_ID ({name}.onmicrosoft.com or its ID), not organizations or common"))
+			errs = append(errs, errors.New("AZUREAD_B2C_POLICY needs the B2C tenant in AZUREAD_TENANT_ID ({name}.onmicrosoft.com or its ID), not organizations or common"))
 		case slices.Contains(c.TokenVersions, entra.V1):
-			errs = append(errs, errors.New("AZURE_B2C_POLICY: B2C issues v2 tokens only; leave AZURE_TOKEN_VERSIONS unset or 2"))
+			errs = append(errs, errors.New("AZUREAD_B2C_POLICY: B2C issues v2 tokens only; leave AZUREAD_TOKEN_VERSIONS unset or 2"))
 		case c.AppSpecificKeys:
-			errs = append(errs, errors.New("AZURE_APP_SPECIFIC_KEYS does not apply to B2C (AZURE_B2C_POLICY)"))
+			errs = append(errs, errors.New("AZUREAD_APP_SPECIFIC_KEYS does not apply to B2C (AZUREAD_B2C_POLICY)"))
 		case c.AuthorityHost == "":
-			errs = append(errs, errors.New("AZURE_B2C_POLICY needs AZURE_AUTHORITY_HOST: https://{name}.b2clogin.com or the B2C custom domain"))
+			errs = append(errs, errors.New("AZUREAD_B2C_POLICY needs AZUREAD_AUTHORITY_HOST: https://{name}.b2clogin.com or the B2C custom domain"))
 		}
 	}
 	return errs
+}
+
+// identitySettings names the identity settings c sets.
+func (c Config) identitySettings() []string {
+	set := map[string]bool{
+		"AZUREAD_TENANT_ID": c.TenantID != "", "AZUREAD_CLIENT_ID": c.ClientID != "",
+		"AZUREAD_AUDIENCES": len(c.Audiences) > 0, "AZUREAD_AUTHORITY_HOST": c.AuthorityHost != "",
+		"AZUREAD_TOKEN_VERSIONS": len(c.TokenVersions) > 0, "AZUREAD_ALLOWED_TENANTS": len(c.AllowedTenants) > 0,
+		"AZUREAD_ALLOW_ANY_TENANT": c.AllowAnyTenant, "AZUREAD_B2C_POLICY": c.B2CPolicy != "",
+		"AZUREAD_ALLOW_GUESTS": c.AllowGuests, "AZUREAD_APP_SPECIFIC_KEYS": c.AppSpecificKeys,
+	}
+	var out []string
+	for _, s := range settings {
+		if set[s.name] {
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
+
+// sdkHint explains, when the Azure SDK's variables are set, that they are
+// not the API's settings.
+func (c Config) sdkHint() string {
+	if len(c.sdkVariables) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s %s the Azure SDK's credentials of this process, such as a workload identity's managed identity, and never the API's tenant or audience)",
+		strings.Join(c.sdkVariables, " and "), map[bool]string{true: "is", false: "are"}[len(c.sdkVariables) == 1])
 }
 
 // validatorOptions are the entra options of a configuration with a tenant.
@@ -238,6 +358,66 @@ func (c Config) validatorOptions() []entra.Option {
 	return opts
 }
 
+// names lists every variable LoadConfig reads.
+func names() []string {
+	out := make([]string, len(settings))
+	for i, s := range settings {
+		out[i] = s.name
+	}
+	return out
+}
+
+// flagValue sets a variable from its flag.
+type flagValue struct {
+	vars    map[string]string
+	s       setting
+	current string
+}
+
+func (f *flagValue) String() string { return f.current }
+func (f *flagValue) Set(v string) error {
+	f.vars[f.s.name], f.current = v, v
+	return nil
+}
+func (f *flagValue) IsBoolFlag() bool { return f.s.boolean }
+
+// newFlagSet returns the flags that mirror the variables, setting vars.
+func newFlagSet(vars map[string]string) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, s := range settings {
+		fs.Var(&flagValue{vars: vars, s: s}, s.flag, s.usage)
+	}
+	return fs
+}
+
+// parseFlags sets vars from args, over what the environment and .env set.
+func parseFlags(args []string, vars map[string]string) error {
+	fs := newFlagSet(vars)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return fmt.Errorf("serve -h: %w", err)
+		}
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("configuration: unexpected argument %q (flags take -name=value)", fs.Arg(0))
+	}
+	return nil
+}
+
+// usage writes the flags, each with the variable it mirrors.
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Flags override environment variables, which override ./.env:")
+	for _, s := range settings {
+		arg := " value"
+		if s.boolean {
+			arg = ""
+		}
+		fmt.Fprintf(w, "  -%s%s\t(%s)\n    \t%s\n", s.flag, arg, s.name, s.usage)
+	}
+}
+
 // list splits a comma-separated value, dropping blanks.
 func list(v string) []string {
 	var out []string
@@ -258,7 +438,8 @@ func orDefault(v, def string) string {
 
 // parseDotenv reads KEY=VALUE lines; blank lines and lines starting with #
 // are skipped, "export " prefixes and matching quotes around values are
-// removed.
+// removed. .env is this server's own file: every name in it must be one it
+// reads.
 func parseDotenv(data []byte, into map[string]string) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
@@ -271,7 +452,10 @@ func parseDotenv(data []byte, into map[string]string) error {
 		if !ok || k == "" {
 			return fmt.Errorf("line %d: want KEY=VALUE", n)
 		}
-		if !slices.Contains(variables, k) {
+		if to := renamed[k]; to != "" {
+			return fmt.Errorf("line %d: %s is now %s: AZURE_ variables are the Azure SDK's credentials of this process (README, Configuration)", n, k, to)
+		}
+		if _, known := lookupSetting(k); !known {
 			return fmt.Errorf("line %d: unknown variable %s", n, k)
 		}
 		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {

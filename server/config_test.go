@@ -14,6 +14,7 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 )
 
 const (
@@ -23,7 +24,7 @@ const (
 
 // tenant is a single tenant's variables and more.
 func tenant(more ...string) []string {
-	return append([]string{"AZURE_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47", "AZURE_CLIENT_ID=c"}, more...)
+	return append([]string{"AZUREAD_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47", "AZUREAD_CLIENT_ID=c"}, more...)
 }
 
 func TestLoadConfig(t *testing.T) {
@@ -36,60 +37,60 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"no variables run the development identity provider on the defaults", nil, "",
 			func(c Config) bool {
-				return c.Dev() && c.GRPCAddr == "localhost:50051" && c.HTTPAddr == "localhost:8000"
+				return c.DevMode && c.GRPCAddr == "localhost:50051" && c.HTTPAddr == "localhost:8000"
 			}, ""},
-		{"a tenant with a client ID and audiences", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "AZURE_AUDIENCES= api://c , x ,"}, "",
+		{"a tenant with a client ID and audiences", []string{"AZUREAD_TENANT_ID=t", "AZUREAD_CLIENT_ID=c", "AZUREAD_AUDIENCES= api://c , x ,"}, "",
 			func(c Config) bool {
-				return !c.Dev() && c.ClientID == "c" && strings.Join(c.Audiences, "|") == "api://c|x"
+				return !c.DevMode && c.ClientID == "c" && strings.Join(c.Audiences, "|") == "api://c|x"
 			}, ""},
-		{".env is read", nil, "# comment\nexport AZURE_TENANT_ID=\"t\"\nAZURE_CLIENT_ID='c'\n\nLOG_LEVEL=debug\n",
+		{".env is read", nil, "# comment\nexport AZUREAD_TENANT_ID=\"t\"\nAZUREAD_CLIENT_ID='c'\n\nLOG_LEVEL=debug\n",
 			func(c Config) bool { return c.TenantID == "t" && c.ClientID == "c" && c.LogLevel.String() == "DEBUG" }, ""},
-		{"the environment wins over .env", []string{"AZURE_CLIENT_ID=env"}, "AZURE_TENANT_ID=t\nAZURE_CLIENT_ID=file\n",
+		{"the environment wins over .env", []string{"AZUREAD_CLIENT_ID=env"}, "AZUREAD_TENANT_ID=t\nAZUREAD_CLIENT_ID=file\n",
 			func(c Config) bool { return c.ClientID == "env" }, ""},
-		{"a tenant without client ID is refused", []string{"AZURE_TENANT_ID=t"}, "", nil, "AZURE_CLIENT_ID is required"},
-		{"a client ID without tenant is refused", []string{"AZURE_CLIENT_ID=c"}, "", nil, "need AZURE_TENANT_ID"},
-		{"an unknown AZURE_ variable is refused", []string{"AZURE_TENANT=t"}, "", nil, "unknown variable AZURE_TENANT"},
-		{"an unknown .env line is refused", nil, "AZURE_TENNANT_ID=t\n", nil, "unknown variable AZURE_TENNANT_ID"},
-		{"a .env line without = is refused", nil, "AZURE_TENANT_ID\n", nil, "want KEY=VALUE"},
+		{"a tenant without client ID is refused", []string{"AZUREAD_TENANT_ID=t"}, "", nil, "AZUREAD_CLIENT_ID is required"},
+		{"a client ID without tenant is refused", []string{"AZUREAD_CLIENT_ID=c"}, "", nil, "need AZUREAD_TENANT_ID"},
+		{"an unknown AZUREAD_ variable is refused", []string{"AZUREAD_TENANT=t"}, "", nil, "unknown variable AZUREAD_TENANT"},
+		{"an unknown .env line is refused", nil, "AZUREAD_TENNANT_ID=t\n", nil, "unknown variable AZUREAD_TENNANT_ID"},
+		{"a .env line without = is refused", nil, "AZUREAD_TENANT_ID\n", nil, "want KEY=VALUE"},
 		{"a bad address is refused", []string{"GRPC_ADDR=50051"}, "", nil, "GRPC_ADDR"},
 		{"a bad log level is refused", []string{"LOG_LEVEL=loud"}, "", nil, "LOG_LEVEL"},
 		{"the development provider off loopback is refused", []string{"HTTP_ADDR=0.0.0.0:8000"}, "", nil, "loopback only"},
-		{"other variables are ignored", []string{"HOME=/root", "PATH=/bin"}, "", func(c Config) bool { return c.Dev() }, ""},
+		{"other variables are ignored", []string{"HOME=/root", "PATH=/bin"}, "", func(c Config) bool { return c.DevMode }, ""},
 
 		// Tenancies.
-		{"AZURE_TOKEN_VERSIONS=1,2 accepts both versions", tenant("AZURE_TOKEN_VERSIONS=1, 2"), "",
+		{"AZUREAD_TOKEN_VERSIONS=1,2 accepts both versions", tenant("AZUREAD_TOKEN_VERSIONS=1, 2"), "",
 			func(c Config) bool { return fmt.Sprint(c.TokenVersions) == "[1.0 2.0]" }, ""},
-		{"AZURE_TOKEN_VERSIONS=1.0 accepts v1", tenant("AZURE_TOKEN_VERSIONS=1.0"), "",
+		{"AZUREAD_TOKEN_VERSIONS=1.0 accepts v1", tenant("AZUREAD_TOKEN_VERSIONS=1.0"), "",
 			func(c Config) bool { return fmt.Sprint(c.TokenVersions) == "[1.0]" }, ""},
-		{"an unknown token version is refused", tenant("AZURE_TOKEN_VERSIONS=3"), "", nil, "AZURE_TOKEN_VERSIONS=\"3\": want 1, 2 or 1,2"},
-		{"a token version listed twice is refused", tenant("AZURE_TOKEN_VERSIONS=2,2.0"), "", nil, "lists a version twice"},
-		{"organizations with a tenant list", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c", "AZURE_ALLOWED_TENANTS=" + tenantA + "," + tenantB}, "",
+		{"an unknown token version is refused", tenant("AZUREAD_TOKEN_VERSIONS=3"), "", nil, "AZUREAD_TOKEN_VERSIONS=\"3\": want 1, 2 or 1,2"},
+		{"a token version listed twice is refused", tenant("AZUREAD_TOKEN_VERSIONS=2,2.0"), "", nil, "lists a version twice"},
+		{"organizations with a tenant list", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=" + tenantA + "," + tenantB}, "",
 			func(c Config) bool {
 				return strings.Join(c.AllowedTenants, ",") == tenantA+","+tenantB && !c.AllowAnyTenant
 			}, ""},
-		{"common with any tenant, opted in", []string{"AZURE_TENANT_ID=common", "AZURE_CLIENT_ID=c", "AZURE_ALLOW_ANY_TENANT=true"}, "",
+		{"common with any tenant, opted in", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=true"}, "",
 			func(c Config) bool { return c.AllowAnyTenant }, ""},
-		{"organizations without a list or opt-in is refused", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c"}, "", nil,
-			"AZURE_TENANT_ID=organizations accepts every tenant's tokens: list the tenant IDs in AZURE_ALLOWED_TENANTS"},
-		{"organizations with any tenant turned off is refused", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c", "AZURE_ALLOW_ANY_TENANT=false"}, "", nil,
+		{"organizations without a list or opt-in is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c"}, "", nil,
+			"AZUREAD_TENANT_ID=organizations accepts every tenant's tokens: list the tenant IDs in AZUREAD_ALLOWED_TENANTS"},
+		{"organizations with any tenant turned off is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=false"}, "", nil,
 			"accepts every tenant's tokens"},
-		{"a tenant list on a single tenant is refused", tenant("AZURE_ALLOWED_TENANTS=" + tenantA), "", nil, "need AZURE_TENANT_ID=organizations or common"},
-		{"any tenant on a single tenant is refused", tenant("AZURE_ALLOW_ANY_TENANT=true"), "", nil, "need AZURE_TENANT_ID=organizations or common"},
-		{"a tenant list and any tenant are refused together", []string{"AZURE_TENANT_ID=common", "AZURE_CLIENT_ID=c", "AZURE_ALLOWED_TENANTS=" + tenantA, "AZURE_ALLOW_ANY_TENANT=true"}, "", nil, "contradict"},
-		{"an allowed tenant that is not a tenant ID is refused", []string{"AZURE_TENANT_ID=organizations", "AZURE_CLIENT_ID=c", "AZURE_ALLOWED_TENANTS=contoso.com"}, "", nil,
-			`AZURE_ALLOWED_TENANTS: "contoso.com" is not a tenant ID`},
-		{"B2C with its b2clogin.com host", []string{"AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_CLIENT_ID=c", "AZURE_B2C_POLICY=B2C_1_susi", "AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com"}, "",
+		{"a tenant list on a single tenant is refused", tenant("AZUREAD_ALLOWED_TENANTS=" + tenantA), "", nil, "need AZUREAD_TENANT_ID=organizations or common"},
+		{"any tenant on a single tenant is refused", tenant("AZUREAD_ALLOW_ANY_TENANT=true"), "", nil, "need AZUREAD_TENANT_ID=organizations or common"},
+		{"a tenant list and any tenant are refused together", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=" + tenantA, "AZUREAD_ALLOW_ANY_TENANT=true"}, "", nil, "contradict"},
+		{"an allowed tenant that is not a tenant ID is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=contoso.com"}, "", nil,
+			`AZUREAD_ALLOWED_TENANTS: "contoso.com" is not a tenant ID`},
+		{"B2C with its b2clogin.com host", []string{"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_CLIENT_ID=c", "AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com"}, "",
 			func(c Config) bool { return c.B2CPolicy == "B2C_1_susi" }, ""},
-		{"B2C without an authority host is refused", tenant("AZURE_B2C_POLICY=B2C_1_susi"), "", nil, "AZURE_B2C_POLICY needs AZURE_AUTHORITY_HOST"},
-		{"B2C with v1 tokens is refused", tenant("AZURE_B2C_POLICY=B2C_1_susi", "AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZURE_TOKEN_VERSIONS=1"), "", nil, "B2C issues v2 tokens only"},
-		{"B2C with app-specific keys is refused", tenant("AZURE_B2C_POLICY=B2C_1_susi", "AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZURE_APP_SPECIFIC_KEYS=true"), "", nil, "does not apply to B2C"},
-		{"B2C on common is refused", []string{"AZURE_TENANT_ID=common", "AZURE_CLIENT_ID=c", "AZURE_ALLOW_ANY_TENANT=1", "AZURE_B2C_POLICY=B2C_1_susi"}, "", nil, "needs the B2C tenant"},
-		{"guests and app-specific keys", tenant("AZURE_ALLOW_GUESTS=TRUE", "AZURE_APP_SPECIFIC_KEYS=1"), "",
+		{"B2C without an authority host is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi"), "", nil, "AZUREAD_B2C_POLICY needs AZUREAD_AUTHORITY_HOST"},
+		{"B2C with v1 tokens is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_TOKEN_VERSIONS=1"), "", nil, "B2C issues v2 tokens only"},
+		{"B2C with app-specific keys is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_APP_SPECIFIC_KEYS=true"), "", nil, "does not apply to B2C"},
+		{"B2C on common is refused", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=1", "AZUREAD_B2C_POLICY=B2C_1_susi"}, "", nil, "needs the B2C tenant"},
+		{"guests and app-specific keys", tenant("AZUREAD_ALLOW_GUESTS=TRUE", "AZUREAD_APP_SPECIFIC_KEYS=1"), "",
 			func(c Config) bool { return c.AllowGuests && c.AppSpecificKeys }, ""},
-		{"a boolean that is not one is refused", tenant("AZURE_ALLOW_GUESTS=yes"), "", nil, `AZURE_ALLOW_GUESTS="yes": want true or false`},
-		{"tenancy variables without a tenant are refused", []string{"AZURE_ALLOW_GUESTS=true", "AZURE_TOKEN_VERSIONS=1"}, "", nil,
-			"AZURE_TOKEN_VERSIONS, AZURE_ALLOW_GUESTS need AZURE_TENANT_ID"},
-		{"tenancy variables are read from .env", nil, "AZURE_TENANT_ID=organizations\nAZURE_CLIENT_ID=c\nAZURE_ALLOWED_TENANTS=" + tenantA + "\n",
+		{"a boolean that is not one is refused", tenant("AZUREAD_ALLOW_GUESTS=yes"), "", nil, `AZUREAD_ALLOW_GUESTS="yes": want true or false`},
+		{"tenancy variables without a tenant are refused", []string{"AZUREAD_ALLOW_GUESTS=true", "AZUREAD_TOKEN_VERSIONS=1"}, "", nil,
+			"AZUREAD_TOKEN_VERSIONS, AZUREAD_ALLOW_GUESTS need AZUREAD_TENANT_ID"},
+		{"tenancy variables are read from .env", nil, "AZUREAD_TENANT_ID=organizations\nAZUREAD_CLIENT_ID=c\nAZUREAD_ALLOWED_TENANTS=" + tenantA + "\n",
 			func(c Config) bool { return len(c.AllowedTenants) == 1 }, ""},
 	}
 	for _, tt := range tests {
@@ -145,27 +146,27 @@ func TestTenancyVariables(t *testing.T) {
 			[]token{valid, with(entra.ErrIssuer, entratest.V1Token(), entratest.Audience(entratest.DefaultClientID)), with(entra.ErrGuest, entratest.Guest())}},
 		{"single tenant, v1 tokens", local(),
 			func(idp *entratest.Server) []string {
-				return []string{"AZURE_TOKEN_VERSIONS=1", "AZURE_AUDIENCES=" + idp.AppIDURI()}
+				return []string{"AZUREAD_TOKEN_VERSIONS=1", "AZUREAD_AUDIENCES=" + idp.AppIDURI()}
 			},
 			[]token{with(nil, entratest.V1Token()), with(entra.ErrIssuer)}},
 		{"single tenant, both versions", local(),
 			func(idp *entratest.Server) []string {
-				return []string{"AZURE_TOKEN_VERSIONS=1,2", "AZURE_AUDIENCES=" + idp.AppIDURI()}
+				return []string{"AZUREAD_TOKEN_VERSIONS=1,2", "AZUREAD_AUDIENCES=" + idp.AppIDURI()}
 			},
 			[]token{with(nil, entratest.V1Token()), valid}},
 		{"multi-tenant, listed tenants", local(),
 			func(*entratest.Server) []string {
-				return []string{"AZURE_TENANT_ID=organizations", "AZURE_ALLOWED_TENANTS=" + tenantA}
+				return []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_ALLOWED_TENANTS=" + tenantA}
 			},
 			[]token{with(nil, entratest.FromTenant(tenantA)), with(entra.ErrTenant, entratest.FromTenant(tenantB))}},
 		{"multi-tenant, any tenant", local(),
 			func(*entratest.Server) []string {
-				return []string{"AZURE_TENANT_ID=common", "AZURE_ALLOW_ANY_TENANT=true"}
+				return []string{"AZUREAD_TENANT_ID=common", "AZUREAD_ALLOW_ANY_TENANT=true"}
 			},
 			[]token{with(nil, entratest.FromTenant(tenantB)), with(entra.ErrIssuer, entratest.SignedWithPersonalAccountKey())}},
 		{"B2C", at(entra.B2CHost("contoso"), entratest.WithB2C("contoso", "B2C_1_susi", "B2C_1_edit")),
 			func(*entratest.Server) []string {
-				return []string{"AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_B2C_POLICY=B2C_1_susi"}
+				return []string{"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_B2C_POLICY=B2C_1_susi"}
 			},
 			[]token{valid, with(entra.ErrPolicy, entratest.Policy("B2C_1_edit"))}},
 		{"Entra External ID", at(entra.ExternalIDHost("contoso"), entratest.WithIssuerBase("https://"+entratest.DefaultTenantID+".ciamlogin.com")),
@@ -175,10 +176,10 @@ func TestTenancyVariables(t *testing.T) {
 			func(*entratest.Server) []string { return nil },
 			[]token{valid, with(entra.ErrIssuer, entratest.IssuerClaim(entra.PublicCloud+"/"+entratest.DefaultTenantID+"/v2.0"))}},
 		{"guests allowed", local(),
-			func(*entratest.Server) []string { return []string{"AZURE_ALLOW_GUESTS=true"} },
+			func(*entratest.Server) []string { return []string{"AZUREAD_ALLOW_GUESTS=true"} },
 			[]token{with(nil, entratest.Guest())}},
 		{"app-specific signing keys", local(entratest.WithCustomSigningKey()),
-			func(*entratest.Server) []string { return []string{"AZURE_APP_SPECIFIC_KEYS=true"} },
+			func(*entratest.Server) []string { return []string{"AZUREAD_APP_SPECIFIC_KEYS=true"} },
 			[]token{valid}},
 		{"a custom signing key without app-specific keys", local(entratest.WithCustomSigningKey()),
 			func(*entratest.Server) []string { return nil },
@@ -187,7 +188,7 @@ func TestTenancyVariables(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			idp := tt.server(t)
-			env := append([]string{"AZURE_TENANT_ID=" + idp.TenantID(), "AZURE_CLIENT_ID=" + idp.ClientID(), "AZURE_AUTHORITY_HOST=" + idp.Authority()}, tt.env(idp)...)
+			env := append([]string{"AZUREAD_TENANT_ID=" + idp.TenantID(), "AZUREAD_CLIENT_ID=" + idp.ClientID(), "AZUREAD_AUTHORITY_HOST=" + idp.Authority()}, tt.env(idp)...)
 			c, err := LoadConfig(env, "")
 			if err != nil {
 				t.Fatal(err)
@@ -212,17 +213,18 @@ func TestTenancyVariables(t *testing.T) {
 func TestB2CSignInGoesThroughTheUserFlow(t *testing.T) {
 	c, err := LoadConfig([]string{
 		"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0",
-		"AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_CLIENT_ID=c", "AZURE_B2C_POLICY=B2C_1_susi",
-		"AZURE_AUTHORITY_HOST=https://contoso.b2clogin.com", "OPENAPI_CLIENT_ID=spa",
+		"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_CLIENT_ID=c", "AZUREAD_B2C_POLICY=B2C_1_susi",
+		"AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "OPENAPI_CLIENT_ID=spa",
 	}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := New(c, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		WithServices(Service{Register: items.Register, RegisterGateway: items.RegisterGateway}), WithOpenAPI(items.OpenAPI()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.conn.Close(); s.grpcLis.Close(); s.httpLis.Close() })
+	t.Cleanup(s.close)
 	rec := httptest.NewRecorder()
 	s.http.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
 	for _, want := range []string{

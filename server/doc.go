@@ -1,13 +1,33 @@
-// Package server runs the example API of grpc-azure-auth: the ItemService
-// and InfoService of proto/example, protected by the interceptor, on gRPC
-// (GRPC_ADDR) with health and reflection, and an HTTP listener (HTTP_ADDR).
+// Package server is the serving kit of grpc-azure-auth: it turns any set of
+// gRPC services into a server protected by their proto rules, with what a
+// team needs on its first day:
 //
-// Without AZURE_TENANT_ID it embeds the development identity provider of
-// package entratest under /dev-idp on the HTTP listener and trusts it alone,
-// so the whole stack runs with no Azure tenant. Since that provider signs
-// anyone in, the HTTP listener then answers only requests whose Host is
-// localhost, 127.0.0.1, [::1] or the listener's own address (with or
-// without a port), and refuses others with 421 Misdirected Request: a web
-// page that rebinds its own domain to 127.0.0.1 still sends that domain as
-// Host.
+//   - configuration from flags, environment variables and ./.env
+//     ([LoadConfig]; `-h` lists the flags with their variables), with the
+//     API's identity settings under their own prefix ([Prefix], AZUREAD_)
+//     so that they coexist with the Azure SDK's AZURE_ credentials;
+//   - the gRPC listener (GRPC_ADDR) with the authorization interceptors,
+//     health and reflection (both exempt from the rules);
+//   - the HTTP listener (HTTP_ADDR) with the REST gateway, which reaches
+//     the gRPC server through an in-process connection (no network hop, no
+//     plaintext on any wire) and so through the very same interceptors; the
+//     OpenAPI document completed from the rules at /openapi.json; Swagger
+//     UI signing in with authorization code + PKCE at /docs; /healthz and
+//     /readyz (ready once the signing keys are loaded);
+//   - an explicit development mode ([Config.DevMode], the default when no
+//     identity setting is given) on the embedded identity provider of
+//     package entratest, mounted under [DevIDPPath];
+//   - graceful shutdown ([Server.Serve]), and [Main], a whole program.
+//
+// The rules of each registered service are read from its descriptor (in
+// protoregistry.GlobalFiles unless [WithDescriptors] says otherwise); a
+// method without a rule is denied to every caller and logged at startup.
+//
+// In development mode the provider signs anyone in, so both listeners must
+// be on loopback (New refuses anything else, naming the variable), a tenant
+// can never be configured at the same time, and the HTTP listener answers
+// only requests whose Host is localhost, 127.0.0.1, [::1] or the listener's
+// own address (with or without a port), refusing others with 421
+// Misdirected Request: a web page that rebinds its own domain to 127.0.0.1
+// still sends that domain as Host.
 package server

@@ -117,7 +117,7 @@ func TestDevServerAnswersLoopbackHostsOnly(t *testing.T) {
 
 func TestServerWithATenantAnswersAnyHost(t *testing.T) {
 	idp := entratest.NewServer(t)
-	srv, _, _ := start(t, "AZURE_TENANT_ID="+idp.TenantID(), "AZURE_CLIENT_ID="+idp.ClientID(), "AZURE_AUTHORITY_HOST="+idp.Authority())
+	srv, _, _ := start(t, "AZUREAD_TENANT_ID="+idp.TenantID(), "AZUREAD_CLIENT_ID="+idp.ClientID(), "AZUREAD_AUTHORITY_HOST="+idp.Authority())
 	if srv.DevIDP() != nil {
 		t.Fatal("the development identity provider runs with a tenant")
 	}

@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,27 +23,39 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
+	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
 )
 
 // DevIDPPath is where the development identity provider is mounted on the
 // HTTP listener.
 const DevIDPPath = "/dev-idp"
 
-// Server is the example API server. Create it with [New], run it with
-// [Server.Serve].
+// inProcessBuffer is the buffer of each direction of the gateway's
+// in-process connection.
+const inProcessBuffer = 256 << 10
+
+// ShutdownTimeout is how long [Server.Serve] lets in-flight calls finish
+// once its context ends.
+const ShutdownTimeout = 10 * time.Second
+
+// Server serves a set of gRPC services, protected by their proto rules, on
+// gRPC and REST. Create it with [New], run it with [Server.Serve].
 type Server struct {
 	cfg       Config
+	o         options
 	logger    *slog.Logger
 	grpcLis   net.Listener
 	httpLis   net.Listener
+	inProcess *bufconn.Listener // the gateway's way in: never leaves the process
 	grpc      *grpc.Server
 	http      *http.Server
 	health    *health.Server
@@ -53,11 +65,68 @@ type Server struct {
 	conn      *grpc.ClientConn // the gateway's connection to this server
 }
 
+// registration is one service registered by a [Service]'s Register.
+type registration struct {
+	desc *grpc.ServiceDesc
+	impl any
+}
+
+// registrar records registrations, so that the services' rules are known
+// before the gRPC server and its interceptors are built.
+type registrar struct {
+	regs []registration
+	errs []error
+}
+
+func (r *registrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
+	name := desc.ServiceName
+	switch {
+	case name == healthpb.Health_ServiceDesc.ServiceName || strings.HasPrefix(name, "grpc.reflection."):
+		r.errs = append(r.errs, fmt.Errorf("service %s: the server registers health and reflection itself", name))
+	case slices.ContainsFunc(r.regs, func(g registration) bool { return g.desc.ServiceName == name }):
+		r.errs = append(r.errs, fmt.Errorf("service %s is registered twice", name))
+	default:
+		r.regs = append(r.regs, registration{desc, impl})
+	}
+}
+
 // New listens on the configured addresses and builds the server. Every
-// configuration and access-rule error is returned here.
-func New(cfg Config, logger *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, logger: logger, health: health.NewServer()}
-	var err error
+// configuration, option and access-rule error is returned here: a service
+// without a descriptor, an invalid rule, a development mode off loopback.
+// Methods without a rule are denied to every caller (and logged by Serve).
+func New(cfg Config, opts ...Option) (*Server, error) {
+	o := options{files: protoregistry.GlobalFiles}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg = cfg.withDefaults()
+	var errs []error
+	if err := o.check(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, cfg.check()...)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("server: %w", errors.Join(errs...))
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	}
+	s := &Server{cfg: cfg, o: o, logger: o.logger, health: health.NewServer()}
+	if len(cfg.sdkVariables) > 0 {
+		s.logger.Warn("Azure SDK variables are set and not read: they are this process's own credentials (for example a workload identity's managed identity), never the API's tenant or audience; the API's settings are AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID",
+			"variables", cfg.sdkVariables, "development_mode", cfg.DevMode)
+	}
+	rec := &registrar{}
+	for _, svc := range o.services {
+		svc.Register(rec)
+	}
+	if len(rec.errs) > 0 {
+		return nil, fmt.Errorf("server: %w", errors.Join(rec.errs...))
+	}
+	p, err := s.policy(rec.regs)
+	if err != nil {
+		return nil, err
+	}
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("GRPC_ADDR: %w", err)
 	}
@@ -65,17 +134,47 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		s.grpcLis.Close()
 		return nil, fmt.Errorf("HTTP_ADDR: %w", err)
 	}
-	if err := s.build(); err != nil {
-		s.grpcLis.Close()
-		s.httpLis.Close()
+	s.inProcess = bufconn.Listen(inProcessBuffer)
+	if err := s.build(p, rec.regs); err != nil {
+		s.close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Server) build() error {
+// policy reads the rules of the registered services from their
+// descriptors.
+func (s *Server) policy(regs []registration) (*policy.Policy, error) {
+	var sds []protoreflect.ServiceDescriptor
+	var errs []error
+	for _, r := range regs {
+		d, err := s.o.files.FindDescriptorByName(protoreflect.FullName(r.desc.ServiceName))
+		sd, ok := d.(protoreflect.ServiceDescriptor)
+		if err != nil || !ok {
+			errs = append(errs, fmt.Errorf("service %s: no descriptor, so no rules: link its generated package or pass WithDescriptors", r.desc.ServiceName))
+			continue
+		}
+		sds = append(sds, sd)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("server: %w", errors.Join(errs...))
+	}
+	return policy.ForServices(sds...)
+}
+
+// close releases what New acquired, for a server that will not serve.
+func (s *Server) close() {
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	s.grpcLis.Close()
+	s.httpLis.Close()
+	s.inProcess.Close()
+}
+
+func (s *Server) build(p *policy.Policy, regs []registration) error {
 	opts := []entra.Option{entra.WithLogger(s.logger)}
-	if s.cfg.Dev() {
+	if s.cfg.DevMode {
 		_, port, _ := net.SplitHostPort(s.httpLis.Addr().String())
 		var redirects []string
 		for _, host := range loopbackNames {
@@ -97,7 +196,7 @@ func (s *Server) build() error {
 	if s.validator, err = entra.NewValidator(opts...); err != nil {
 		return err
 	}
-	if s.authz, err = interceptor.New(s.validator, interceptor.WithLogger(s.logger)); err != nil {
+	if s.authz, err = interceptor.New(s.validator, interceptor.WithPolicy(p), interceptor.WithLogger(s.logger)); err != nil {
 		return err
 	}
 
@@ -106,7 +205,7 @@ func (s *Server) build() error {
 		s.logger.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(p))
 		return status.Error(codes.Internal, "internal error")
 	})}
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(slices.Clone(s.o.grpcOpts),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoverOpts...),
 			logging.UnaryServerInterceptor(grpcLogger(s.logger), logOpts...),
@@ -117,18 +216,20 @@ func (s *Server) build() error {
 			logging.StreamServerInterceptor(grpcLogger(s.logger), logOpts...),
 			selector.StreamServerInterceptor(s.authz.StreamServerInterceptor(), selector.MatchFunc(needsAuthorization)),
 		),
-	)
-	itemsv1.RegisterItemServiceServer(s.grpc, NewItems())
-	itemsv1.RegisterInfoServiceServer(s.grpc, &Info{Name: "grpc-azure-auth example"})
+	)...)
+	for _, r := range regs {
+		s.grpc.RegisterService(r.desc, r.impl)
+	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	return s.buildHTTP()
 }
 
-// buildHTTP serves, on the HTTP listener, the REST gateway (through a gRPC
-// connection to this server, so the same interceptors decide), the OpenAPI
-// document and Swagger UI, probes, and the development identity provider.
+// buildHTTP serves, on the HTTP listener, the REST gateway (through an
+// in-process connection to this server, so the same interceptors decide),
+// the OpenAPI document and Swagger UI, probes, the handlers of
+// WithHandler, and the development identity provider.
 func (s *Server) buildHTTP() error {
 	authority, tenant, clientID := s.cfg.AuthorityHost, s.cfg.TenantID, s.cfg.ClientID
 	spaClientID := s.cfg.OpenAPIClientID
@@ -138,10 +239,6 @@ func (s *Server) buildHTTP() error {
 	}
 	if authority == "" {
 		authority = entra.PublicCloud
-	}
-	if spaClientID == "" {
-		s.logger.Warn("OPENAPI_CLIENT_ID is not set: Swagger UI signs in as the API's own app registration (AZURE_CLIENT_ID)")
-		spaClientID = clientID
 	}
 	scopePrefix := "api://" + clientID + "/"
 	for _, a := range s.cfg.Audiences {
@@ -156,32 +253,53 @@ func (s *Server) buildHTTP() error {
 		oauth = strings.TrimSuffix(authority, "/") + "/" + tenant + "/" + s.cfg.B2CPolicy + "/oauth2/v2.0/"
 	}
 
-	conn, err := grpc.NewClient(dialTarget(s.grpcLis.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	s.conn = conn
-	gw, err := gateway.New(context.Background(), conn,
-		[]gateway.RegisterFunc{itemsv1.RegisterItemServiceHandler, itemsv1.RegisterInfoServiceHandler},
-		gateway.WithCORSOrigins(s.cfg.CORSOrigins...),
-		gateway.WithChallenge(gateway.Challenge{
-			Realm: "grpc-azure-auth", AuthorizationURI: oauth + "authorize", ClientID: clientID, ScopePrefix: scopePrefix,
-		}))
-	if err != nil {
-		return err
-	}
-	doc, err := openapi.Document(openapi.Generated(), protoregistry.GlobalFiles, s.authz.Policy(), openapi.Security{
-		AuthorizationURL: oauth + "authorize", TokenURL: oauth + "token", ScopePrefix: scopePrefix,
-	})
-	if err != nil {
-		return err
-	}
-	docs, err := openapi.Handler(doc, openapi.UI{ClientID: spaClientID})
-	if err != nil {
-		return err
-	}
-
 	mux := http.NewServeMux()
+	var gatewayFuncs []gateway.RegisterFunc
+	for _, svc := range s.o.services {
+		if svc.RegisterGateway != nil {
+			gatewayFuncs = append(gatewayFuncs, svc.RegisterGateway)
+		}
+	}
+	if len(gatewayFuncs) > 0 {
+		conn, err := grpc.NewClient("passthrough:///in-process",
+			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inProcess.DialContext(ctx) }),
+			// The connection is a buffer in this process: there is no
+			// wire to protect.
+			grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		s.conn = conn
+		gw, err := gateway.New(context.Background(), conn, gatewayFuncs, append([]gateway.Option{
+			gateway.WithCORSOrigins(s.cfg.CORSOrigins...),
+			gateway.WithChallenge(gateway.Challenge{
+				Realm: "grpc-azure-auth", AuthorizationURI: oauth + "authorize", ClientID: clientID, ScopePrefix: scopePrefix,
+			}),
+		}, s.o.gatewayOpts...)...)
+		if err != nil {
+			return err
+		}
+		mux.Handle("/", gw)
+	}
+	if s.o.spec != nil {
+		if spaClientID == "" {
+			s.logger.Warn("OPENAPI_CLIENT_ID is not set: Swagger UI signs in as the API's own app registration (AZUREAD_CLIENT_ID)")
+			spaClientID = clientID
+		}
+		doc, err := openapi.Document(s.o.spec, s.o.files, s.authz.Policy(), openapi.Security{
+			AuthorizationURL: oauth + "authorize", TokenURL: oauth + "token", ScopePrefix: scopePrefix,
+		})
+		if err != nil {
+			return err
+		}
+		docs, err := openapi.Handler(doc, openapi.UI{ClientID: spaClientID})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/openapi.json", docs)
+		mux.Handle("/docs", docs)
+		mux.Handle("/docs/", docs)
+	}
 	if s.devIDP != nil {
 		mux.Handle(DevIDPPath+"/", s.devIDP)
 	}
@@ -193,15 +311,28 @@ func (s *Server) buildHTTP() error {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("/openapi.json", docs)
-	mux.Handle("/docs", docs)
-	mux.Handle("/docs/", docs)
-	mux.Handle("/", gw)
+	for _, h := range s.o.handlers {
+		if err := handle(mux, h); err != nil {
+			return err
+		}
+	}
 	var h http.Handler = mux
 	if s.devIDP != nil {
 		h = loopbackHostOnly(mux, s.httpLis.Addr().String())
 	}
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// handle registers h on mux, turning the mux's panic on a bad or
+// conflicting pattern into an error.
+func handle(mux *http.ServeMux, h handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("server: WithHandler(%q): %v", h.pattern, p)
+		}
+	}()
+	mux.Handle(h.pattern, h.h)
 	return nil
 }
 
@@ -246,16 +377,6 @@ func isHostOf(host string, names []string) bool {
 	return false
 }
 
-// dialTarget is the loopback address of a listener, also when it listens
-// on every interface.
-func dialTarget(addr net.Addr) string {
-	tcp, ok := addr.(*net.TCPAddr)
-	if !ok || !tcp.IP.IsUnspecified() {
-		return addr.String()
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
-}
-
 // needsAuthorization exempts the health and reflection services, which
 // carry no access rules and must answer probes and tools without a token.
 func needsAuthorization(_ context.Context, c interceptors.CallMeta) bool {
@@ -282,8 +403,12 @@ func (s *Server) DevIDP() *entratest.Provider { return s.devIDP }
 // Validator returns the server's token validator.
 func (s *Server) Validator() *entra.Validator { return s.validator }
 
+// Policy returns the rules the server enforces: those of its services.
+func (s *Server) Policy() *policy.Policy { return s.authz.Policy() }
+
 // Serve serves until ctx is done, then stops gracefully: in-flight calls get
-// up to ten seconds to finish.
+// up to [ShutdownTimeout] to finish. It returns nil after a shutdown asked
+// for by ctx, or the error that stopped a listener.
 func (s *Server) Serve(ctx context.Context) error {
 	for _, m := range s.authz.Policy().Unprotected(s.grpc.GetServiceInfo()) {
 		if !needsAuthorization(ctx, interceptors.NewServerCallMeta(m, nil, nil)) {
@@ -291,15 +416,16 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		s.logger.Warn("method has no access rule: every call is denied", "method", m)
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
+	go func() { errc <- s.grpc.Serve(s.inProcess) }()
 	go func() {
 		if err := s.http.Serve(s.httpLis); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
 	go s.loadKeys(ctx)
-	s.logger.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPURL(), "dev_identity_provider", s.devIDP != nil)
+	s.logger.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPURL(), "development_mode", s.devIDP != nil)
 
 	var err error
 	select {
@@ -307,7 +433,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case err = <-errc:
 	}
 	s.health.Shutdown()
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()
@@ -317,7 +443,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-shutdownCtx.Done():
 		s.grpc.Stop()
 	}
-	s.conn.Close()
+	if s.conn != nil {
+		s.conn.Close()
+	}
 	return err
 }
 

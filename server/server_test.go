@@ -20,7 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
+	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 )
 
@@ -41,6 +42,14 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
+// example is the Items example, served as make run serves it.
+func example() []server.Option {
+	return []server.Option{
+		server.WithServices(server.Service{Register: items.Register, RegisterGateway: items.RegisterGateway}),
+		server.WithOpenAPI(items.OpenAPI()),
+	}
+}
+
 // startDev runs the server as make run does, on loopback ports of its own.
 func startDev(t *testing.T) (*server.Server, *grpc.ClientConn, *logBuffer) {
 	t.Helper()
@@ -55,7 +64,7 @@ func start(t *testing.T, env ...string) (*server.Server, *grpc.ClientConn, *logB
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(logs, nil)))
+	srv, err := server.New(cfg, append(example(), server.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,12 +181,12 @@ func TestRealTenantIsUnavailableWhileItsKeysCannotLoad(t *testing.T) {
 	idp.SetDown(true)
 	cfg, err := server.LoadConfig([]string{
 		"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0",
-		"AZURE_TENANT_ID=" + idp.TenantID(), "AZURE_CLIENT_ID=" + idp.ClientID(), "AZURE_AUTHORITY_HOST=" + idp.Authority(),
+		"AZUREAD_TENANT_ID=" + idp.TenantID(), "AZUREAD_CLIENT_ID=" + idp.ClientID(), "AZUREAD_AUTHORITY_HOST=" + idp.Authority(),
 	}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(&logBuffer{}, nil)))
+	srv, err := server.New(cfg, append(example(), server.WithLogger(slog.New(slog.NewTextHandler(&logBuffer{}, nil))))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1074,8 +1074,8 @@ const file_example_items_v1_items_proto_rawDesc = "" +
 	"\vInfoService\x12f\n" +
 	"\aGetInfo\x12 .example.items.v1.GetInfoRequest\x1a!.example.items.v1.GetInfoResponse\"\x16\xda\xe2\x18\x02\b\x01\x82\xd3\xe4\x93\x02\n" +
 	"\x12\b/v1/info\x12p\n" +
-	"\fGetDebugInfo\x12%.example.items.v1.GetDebugInfoRequest\x1a&.example.items.v1.GetDebugInfoResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/debugB\x99\x02\x92A\xcc\x01\x12\xc5\x01\n" +
-	"\tItems API\x12\xb2\x01The example API of grpc-azure-auth, served over gRPC and REST. Each operation needs the delegated scope or app role its proto rule names: sign in with Authorize, then Try it out.2\x031.0*\x02\x01\x02ZGgithub.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1;itemsv1b\x06proto3"
+	"\fGetDebugInfo\x12%.example.items.v1.GetDebugInfoRequest\x1a&.example.items.v1.GetDebugInfoResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/debugB\xa2\x02\x92A\xcc\x01\x12\xc5\x01\n" +
+	"\tItems API\x12\xb2\x01The example API of grpc-azure-auth, served over gRPC and REST. Each operation needs the delegated scope or app role its proto rule names: sign in with Authorize, then Try it out.2\x031.0*\x02\x01\x02ZPgithub.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1;itemsv1b\x06proto3"
 
 var (
 	file_example_items_v1_items_proto_rawDescOnce sync.Once

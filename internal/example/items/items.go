@@ -1,4 +1,8 @@
-package server
+// Package items is the Items example of grpc-azure-auth: the ItemService
+// and InfoService of proto/example, an in-memory inventory that shows every
+// kind of access rule on every kind of RPC. It is one user of the serving
+// kit (package server), run by `make run`, and not part of the library.
+package items
 
 import (
 	"context"
@@ -15,7 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
+	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 )
 
 // maxWatchers bounds concurrent WatchItems streams.
@@ -33,8 +37,8 @@ type Items struct {
 	watchers map[chan *itemsv1.WatchItemsResponse]struct{}
 }
 
-// NewItems returns an inventory holding a few sample items.
-func NewItems() *Items {
+// New returns an inventory holding a few sample items.
+func New() *Items {
 	s := &Items{items: map[string]*itemsv1.Item{}, watchers: map[chan *itemsv1.WatchItemsResponse]struct{}{}}
 	for _, it := range []struct {
 		name string

@@ -1,0 +1,124 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
+)
+
+// Service is one gRPC service the kit serves.
+type Service struct {
+	// Register registers the service's implementation, as in
+	//
+	//	func(s grpc.ServiceRegistrar) { notesv1.RegisterNoteServiceServer(s, impl) }
+	//
+	// It may register more than one service. Each registered service needs
+	// a descriptor (see [WithDescriptors]); its methods' rules come from it.
+	Register func(grpc.ServiceRegistrar)
+	// RegisterGateway registers the service's REST handlers: the generated
+	// Register…Handler function of protoc-gen-grpc-gateway. nil serves the
+	// service over gRPC only.
+	RegisterGateway gateway.RegisterFunc
+}
+
+// Option configures a [Server] beyond its [Config].
+type Option func(*options)
+
+type options struct {
+	services      []Service
+	logger        *slog.Logger
+	loggerSet     bool
+	spec          []byte
+	files         *protoregistry.Files
+	handlers      []handler
+	gatewayOpts   []gateway.Option
+	grpcOpts      []grpc.ServerOption
+	descriptorSet bool
+}
+
+type handler struct {
+	pattern string
+	h       http.Handler
+}
+
+// WithServices adds services to serve. At least one is required.
+func WithServices(services ...Service) Option {
+	return func(o *options) { o.services = append(o.services, services...) }
+}
+
+// WithLogger sets the logger of the server, its interceptors and its
+// validator. By default the server logs text to standard error at
+// [Config.LogLevel].
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.logger, o.loggerSet = l, true }
+}
+
+// WithOpenAPI sets the services' OpenAPI (Swagger 2.0) document as
+// protoc-gen-openapiv2 writes it. The server completes it from the rules
+// (see openapi.Document) and serves it at /openapi.json, with Swagger UI at
+// /docs. Without it, neither is served.
+func WithOpenAPI(spec []byte) Option {
+	return func(o *options) { o.spec = append([]byte(nil), spec...) }
+}
+
+// WithDescriptors sets where the registered services' descriptors, and
+// with them their rules, are read: protoregistry.GlobalFiles by default,
+// which holds every generated file linked into the program.
+func WithDescriptors(files *protoregistry.Files) Option {
+	return func(o *options) { o.files, o.descriptorSet = files, true }
+}
+
+// WithHandler serves h at pattern (as in http.ServeMux.Handle) on the HTTP
+// listener, next to the REST API, for example /metrics. A pattern that
+// conflicts with the server's own (/healthz, /readyz, /openapi.json,
+// /docs/, /dev-idp/, /) is an error from [New]. The handler is not behind
+// the access rules: protect it yourself when it needs it.
+func WithHandler(pattern string, h http.Handler) Option {
+	return func(o *options) { o.handlers = append(o.handlers, handler{pattern, h}) }
+}
+
+// WithGatewayOptions adds options to the REST gateway, after the server's
+// own (CORS origins from the configuration, the challenge of the tenant),
+// for example gateway.WithTrustedProxy behind a proxy.
+func WithGatewayOptions(opts ...gateway.Option) Option {
+	return func(o *options) { o.gatewayOpts = append(o.gatewayOpts, opts...) }
+}
+
+// WithGRPCServerOptions adds options to the gRPC server. Interceptors
+// chained by them (grpc.ChainUnaryInterceptor, grpc.ChainStreamInterceptor)
+// run before the server's own, authorization included: they see every
+// call, denied ones too, as metrics should.
+func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
+	return func(o *options) { o.grpcOpts = append(o.grpcOpts, opts...) }
+}
+
+// check reports options that cannot work.
+func (o *options) check() error {
+	var errs []error
+	if o.loggerSet && o.logger == nil {
+		errs = append(errs, errors.New("WithLogger: nil logger"))
+	}
+	if o.descriptorSet && o.files == nil {
+		errs = append(errs, errors.New("WithDescriptors: nil files"))
+	}
+	if len(o.services) == 0 {
+		errs = append(errs, errors.New("no services: pass WithServices"))
+	}
+	for i, s := range o.services {
+		if s.Register == nil {
+			errs = append(errs, fmt.Errorf("WithServices: service %d has no Register function", i))
+		}
+	}
+	for _, h := range o.handlers {
+		if h.h == nil {
+			errs = append(errs, fmt.Errorf("WithHandler(%q): nil handler", h.pattern))
+		}
+	}
+	return errors.Join(errs...)
+}
