@@ -21,8 +21,8 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/metrics"
 )
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,15 +10,29 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 )
 
 // tlsTestPair is a self-signed certificate for localhost and its key, PEM.
@@ -252,6 +267,185 @@ func TestCertReloader(t *testing.T) {
 			if _, err := newCertReloader(files[0], files[1], slog.New(slog.DiscardHandler)); err == nil {
 				t.Errorf("newCertReloader(%q, %q) succeeded", files[0], files[1])
 			}
+		}
+	})
+}
+
+// tlsServer runs the Items example with a tenant (the test identity
+// provider) and TLS from files written kubelet-style in dir.
+func tlsServer(t *testing.T, dir string, idp *entratest.Server, env ...string) *Server {
+	t.Helper()
+	cfg, err := LoadConfig(append([]string{
+		"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0",
+		"AZUREAD_TENANT_ID=" + idp.TenantID(), "AZUREAD_CLIENT_ID=" + idp.ClientID(), "AZUREAD_AUTHORITY_HOST=" + idp.Authority(),
+	}, env...), "", "-tls-cert-file", filepath.Join(dir, "tls.crt"), "-tls-key-file", filepath.Join(dir, "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, WithLogger(slog.New(slog.DiscardHandler)),
+		WithServices(Service{Register: items.Register, RegisterGateway: items.RegisterGateway}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return srv
+}
+
+func TestServerServesTLSOnBothListenersAndReloadsTheCertificate(t *testing.T) {
+	first, second := newTLSTestPair(t, 1), newTLSTestPair(t, 2)
+	roots := x509.NewCertPool()
+	roots.AddCert(first.cert)
+	roots.AddCert(second.cert)
+	clientTLS := &tls.Config{RootCAs: roots, ServerName: "localhost"}
+	dir := t.TempDir()
+	first.writeFiles(t, dir)
+	idp := entratest.NewServer(t)
+	srv := tlsServer(t, dir, idp)
+	clock := &fakeClock{now: time.Now()}
+	srv.certs.mu.Lock()
+	srv.certs.now, srv.certs.checked = clock.Now, clock.Now()
+	srv.certs.mu.Unlock()
+	token := idp.Issue(entratest.Scopes("Items.Read"))
+
+	// grpcCall makes one call on a new connection (a new handshake) and
+	// returns the serial of the certificate the server presented.
+	grpcCall := func(t *testing.T) int64 {
+		t.Helper()
+		conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var p peer.Peer
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
+		if _, err := itemsv1.NewItemServiceClient(conn).ListItems(ctx, &itemsv1.ListItemsRequest{}, grpc.Peer(&p)); err != nil {
+			t.Fatalf("ListItems over TLS: %v", err)
+		}
+		return p.AuthInfo.(credentials.TLSInfo).State.PeerCertificates[0].SerialNumber.Int64()
+	}
+	// restCall gets path over HTTPS on a new connection and returns the
+	// body and the serial of the certificate the server presented.
+	restCall := func(t *testing.T, path string) (string, int64) {
+		t.Helper()
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS.Clone(), ForceAttemptHTTP2: true}}
+		defer client.CloseIdleConnections()
+		req, _ := http.NewRequest(http.MethodGet, srv.HTTPURL()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s over HTTPS: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+			t.Fatalf("GET %s: %s %s: %s", path, resp.Proto, resp.Status, body)
+		}
+		return string(body), resp.TLS.PeerCertificates[0].SerialNumber.Int64()
+	}
+
+	t.Run("the HTTP listener's URL is https", func(t *testing.T) {
+		if !strings.HasPrefix(srv.HTTPURL(), "https://") {
+			t.Fatalf("HTTPURL = %s", srv.HTTPURL())
+		}
+	})
+	t.Run("gRPC answers over TLS with the first certificate", func(t *testing.T) {
+		if got := grpcCall(t); got != 1 {
+			t.Fatalf("serial %d, want 1", got)
+		}
+	})
+	t.Run("REST answers over HTTPS and HTTP/2 with the first certificate", func(t *testing.T) {
+		if _, got := restCall(t, "/v1/items"); got != 1 {
+			t.Fatalf("serial %d, want 1", got)
+		}
+	})
+	t.Run("a server stream over REST and HTTPS arrives whole", func(t *testing.T) {
+		body, _ := restCall(t, "/v1/items:export")
+		if n := strings.Count(body, `"result"`); n != 3 {
+			t.Fatalf("%d streamed messages, want 3: %s", n, body)
+		}
+	})
+	t.Run("a plaintext gRPC client is refused", func(t *testing.T) {
+		conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
+		if _, err := itemsv1.NewItemServiceClient(conn).ListItems(ctx, &itemsv1.ListItemsRequest{}); status.Code(err) != codes.Unavailable {
+			t.Fatalf("plaintext call: %v, want Unavailable", err)
+		}
+	})
+
+	second.writeFiles(t, dir)
+	clock.Advance(certCheckInterval)
+	t.Run("after the files are replaced gRPC presents the new certificate", func(t *testing.T) {
+		if got := grpcCall(t); got != 2 {
+			t.Fatalf("serial %d, want 2", got)
+		}
+	})
+	t.Run("after the files are replaced HTTPS presents the new certificate", func(t *testing.T) {
+		if _, got := restCall(t, "/v1/items"); got != 2 {
+			t.Fatalf("serial %d, want 2", got)
+		}
+	})
+}
+
+func TestTransportSettings(t *testing.T) {
+	dir := t.TempDir()
+	newTLSTestPair(t, 1).writeFiles(t, dir)
+	cert, key := "TLS_CERT_FILE="+filepath.Join(dir, "tls.crt"), "TLS_KEY_FILE="+filepath.Join(dir, "tls.key")
+	tenant := []string{"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_CLIENT_ID=00000000-0000-0000-0000-000000000001"}
+	for _, c := range []struct {
+		name    string
+		env     []string
+		wantErr string // "" for none
+	}{
+		{"a tenant on loopback without TLS starts (a proxy in the same pod)", append([]string{"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=localhost:0"}, tenant...), ""},
+		{"a tenant on every interface without TLS is refused", append([]string{"HTTP_ADDR=:8000"}, tenant...), "HTTP_ADDR=\":8000\" would take bearer tokens in plaintext"},
+		{"a tenant on every interface without TLS starts when told TLS ends in front", append([]string{"GRPC_ADDR=:50051", "HTTP_ADDR=:8000", "INSECURE_PLAINTEXT=true"}, tenant...), ""},
+		{"a tenant on every interface with TLS starts", append([]string{"GRPC_ADDR=:50051", "HTTP_ADDR=:8000", cert, key}, tenant...), ""},
+		{"a certificate without its key is refused", append([]string{cert}, tenant...), "TLS_CERT_FILE and TLS_KEY_FILE go together"},
+		{"TLS and INSECURE_PLAINTEXT together are refused", append([]string{cert, key, "INSECURE_PLAINTEXT=true"}, tenant...), "contradict"},
+		{"a bad INSECURE_PLAINTEXT is refused", append([]string{"INSECURE_PLAINTEXT=yes please"}, tenant...), "INSECURE_PLAINTEXT=\"yes please\""},
+		{"TLS in development mode is refused", []string{cert, key}, "development mode serves plaintext"},
+		{"a metrics address without a port is refused", append([]string{"METRICS_ADDR=localhost"}, tenant...), "METRICS_ADDR=\"localhost\""},
+		{"metrics off loopback in development mode are refused", []string{"METRICS_ADDR=:9090"}, "METRICS_ADDR=\":9090\": development mode"},
+		{"metrics on every interface with a tenant and TLS start", append([]string{"METRICS_ADDR=:9090", cert, key}, tenant...), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadConfig(c.env, "")
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("LoadConfig: %v", err)
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("LoadConfig: %v, want an error containing %q", err, c.wantErr)
+			}
+		})
+	}
+
+	t.Run("a server with a tenant and no TLS says so at startup", func(t *testing.T) {
+		idp := entratest.NewServer(t)
+		cfg, err := LoadConfig([]string{"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0",
+			"AZUREAD_TENANT_ID=" + idp.TenantID(), "AZUREAD_CLIENT_ID=" + idp.ClientID(), "AZUREAD_AUTHORITY_HOST=" + idp.Authority()}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		srv, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithServices(Service{Register: items.Register}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.close()
+		if !strings.Contains(logs.String(), "level=WARN msg=\"NO TLS") {
+			t.Fatalf("no warning about plaintext: %s", logs.String())
 		}
 	})
 }
