@@ -2,13 +2,14 @@ package entra
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // Claims is a validated access token's caller. Handlers read it with
@@ -60,9 +61,17 @@ type Claims struct {
 	IssuedAt time.Time
 
 	guest   bool
-	keyID   string // kid of the key that verified the token
-	payload []byte // the token's decoded claims, for Raw
+	keyID   string  // kid of the key that verified the token
+	payload []byte  // the token's decoded claims, for Raw and Decode
+	token   *string // the token this caller sent (see Token)
 }
+
+// Token returns the access token the caller sent, to call a downstream API
+// on the caller's behalf. It is the caller's own: a token served from the
+// validator's cache is still the one this request carried. The [Token]
+// never shows itself in logs or output; [Token.Value] gives the string.
+// Claims made by hand have none: the Token is zero.
+func (c *Claims) Token() Token { return Token{raw: c.token} }
 
 // IsGuest reports whether the user is a guest of the tenant: acct is 1, or
 // idp names another identity provider than the issuer.
@@ -97,11 +106,32 @@ func (c *Claims) HasScope(scope string) bool { return c.Scopes.Has(scope) }
 func (c *Claims) HasRole(role string) bool { return c.Roles.Has(role) }
 
 // Raw returns every claim of the token, decoded afresh on each call, for
-// claims this type has no field for.
+// claims this type has no field for: strings, float64 numbers, bools, nil,
+// []any and map[string]any. Its names are the token's, exactly; it never
+// disagrees with the fields of Claims, nor with [Claims.Decode].
 func (c *Claims) Raw() map[string]any {
 	m := make(map[string]any)
-	_ = json.Unmarshal(c.payload, &m) // validated as a JSON object already
+	_ = c.Decode(&m) // read by the strict reader already: cannot fail
 	return m
+}
+
+// Decode decodes the token's claims into v, a pointer (to a struct, a map,
+// …), for claims this type has no field for, and reports what does not
+// fit. Names match exactly, case-sensitively: a field tagged
+// `json:"xms_tdbr"` is filled from the claim "xms_tdbr" only, never from
+// "XMS_TDBR" (unlike encoding/json, which folds case). A claim of the
+// wrong type for its field is an error. Claims without a field are
+// ignored. The rules are those of encoding/json/v2 (its struct tags,
+// including `json:",case:ignore"` for a field that asks to fold).
+func (c *Claims) Decode(v any) error {
+	payload := c.payload
+	if payload == nil {
+		payload = []byte("{}") // Claims made by hand
+	}
+	if err := jsonv2.Unmarshal(payload, v); err != nil {
+		return fmt.Errorf("entra: decoding claims: %w", err)
+	}
+	return nil
 }
 
 // Set is an immutable set of names (scopes or roles).
@@ -119,14 +149,17 @@ func NewSet(names ...string) Set {
 	return s
 }
 
-// scopeSet is the set of the space-separated names of a scp claim.
+// scopeSet is the set of the names of a scp claim. Entra separates them
+// with U+0020 SPACE, and only with it: any other character, white space or
+// not, is part of a name ("Nope\tItems.Write" is one name, granting
+// nothing). Empty names (from doubled spaces) are dropped.
 func scopeSet(scp string) Set {
 	if scp == "" {
 		return Set{}
 	}
 	s := Set{names: make([]string, 0, strings.Count(scp, " ")+1)}
-	for name := range strings.FieldsSeq(scp) {
-		if !slices.Contains(s.names, name) {
+	for name := range strings.SplitSeq(scp, " ") {
+		if name != "" && !slices.Contains(s.names, name) {
 			s.names = append(s.names, name)
 		}
 	}
@@ -149,6 +182,15 @@ func (s Set) Names() []string {
 // String joins the sorted names with spaces, as in the scp claim.
 func (s Set) String() string { return strings.Join(s.Names(), " ") }
 
+// MarshalJSON encodes the sorted names as a JSON array.
+func (s Set) MarshalJSON() ([]byte, error) {
+	names := s.Names()
+	if names == nil {
+		names = []string{}
+	}
+	return jsonv2.Marshal(names)
+}
+
 type claimsKey struct{}
 
 // NewContext returns a copy of ctx that carries c.
@@ -164,38 +206,63 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 	return c, ok && c != nil
 }
 
-// tokenClaims is the JSON shape of the claims we read. Decoding fails on a
-// claim of the wrong type, and the token with it.
+// tokenClaims are the claims the validator reads, as the strict reader
+// found them. Whether a claim is present is in seen.
 type tokenClaims struct {
-	Iss               string   `json:"iss"`
-	Aud               audience `json:"aud"`
-	Exp               *float64 `json:"exp"`
-	Nbf               *float64 `json:"nbf"`
-	Iat               *float64 `json:"iat"`
-	Sub               string   `json:"sub"`
-	Oid               string   `json:"oid"`
-	Tid               string   `json:"tid"`
-	Name              string   `json:"name"`
-	PreferredUsername string   `json:"preferred_username"`
-	Upn               string   `json:"upn"`
-	UniqueName        string   `json:"unique_name"`
-	Azp               string   `json:"azp"`
-	Appid             string   `json:"appid"`
-	Idtyp             string   `json:"idtyp"`
-	Ver               string   `json:"ver"`
-	Scp               string   `json:"scp"`
-	Roles             []string `json:"roles"`
-	Acct              *float64 `json:"acct"`
-	Idp               string   `json:"idp"`
-	Tfp               string   `json:"tfp"`
-	Acr               string   `json:"acr"`
+	Iss               string
+	Aud               []string
+	Exp               float64
+	Nbf               float64
+	Iat               float64
+	Sub               string
+	Oid               string
+	Tid               string
+	Name              string
+	PreferredUsername string
+	Upn               string
+	UniqueName        string
+	Azp               string
+	Appid             string
+	Idtyp             string
+	Ver               string
+	Scp               string
+	Roles             []string
+	Acct              float64
+	Idp               string
+	Tfp               string
+	Acr               string
 
+	seen          uint32    // the claimNames present, by bit
 	exp, nbf, iat time.Time // converted Exp, Nbf, Iat
 }
 
+// claimNames are the claims the validator reads, each known by its index
+// (bit) in seen. A member named like one of them but for case or folding
+// makes the token malformed.
+var claimNames = [...]string{
+	"iss", "sub", "oid", "tid", "name", "preferred_username", "upn", "unique_name",
+	"azp", "appid", "idtyp", "ver", "scp", "idp", "tfp", "acr",
+	"exp", "nbf", "iat", "acct", "aud", "roles",
+	// Claims of ID tokens, read only to refuse them.
+	"nonce", "at_hash", "c_hash",
+}
+
+// Bits of claims that are checked for presence.
+const (
+	bitExp    = 1 << 16
+	bitNbf    = 1 << 17
+	bitIat    = 1 << 18
+	bitAcct   = 1 << 19
+	bitNonce  = 1 << 22
+	bitAtHash = 1 << 23
+	bitCHash  = 1 << 24
+)
+
+func (tc *tokenClaims) has(bit uint32) bool { return tc.seen&bit != 0 }
+
 // isGuest: acct 1 marks a guest; so does an idp other than the issuer.
 func (tc *tokenClaims) isGuest() bool {
-	return (tc.Acct != nil && *tc.Acct == 1) || (tc.Idp != "" && tc.Idp != tc.Iss)
+	return (tc.has(bitAcct) && tc.Acct == 1) || (tc.Idp != "" && tc.Idp != tc.Iss)
 }
 
 // policy is the B2C user flow the token came through.
@@ -206,52 +273,31 @@ func (tc *tokenClaims) policy() string {
 	return tc.Acr
 }
 
-// audience is aud: a string or an array of strings (RFC 7519 §4.1.3).
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*a = audience{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return errors.New("aud is neither a string nor an array of strings")
-	}
-	*a = many
-	return nil
-}
-
 // numericDate converts a JWT NumericDate, seconds since the epoch,
 // possibly fractional; ok is false when it is out of range.
-func numericDate(f *float64) (t time.Time, ok bool) {
-	if f == nil {
+func numericDate(f float64, present bool) (t time.Time, ok bool) {
+	if !present {
 		return time.Time{}, true
 	}
-	if *f < 0 || *f > 1<<40 {
+	if f < 0 || f > 1<<40 {
 		return time.Time{}, false
 	}
-	sec, frac := math.Modf(*f)
+	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), true
 }
 
-// parseClaims decodes a verified payload: in one pass when the lean reader
-// can (Entra's tokens), else with encoding/json, which decides alike. The
-// lean reader's strings share the payload's memory, which is never
-// written (see verified.payload).
+// parseClaims reads a verified payload with the strict reader, in one
+// pass. Its strings share the payload's memory, which is never written
+// (see verified.payload).
 func parseClaims(payload []byte) (*tokenClaims, error) {
 	var tc tokenClaims
-	if !tc.decodeLean(stringOf(payload)) {
-		tc = tokenClaims{}
-		if err := json.Unmarshal(payload, &tc); err != nil {
-			return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
-		}
+	if err := readObject(stringOf(payload), tc.set); err != nil {
+		return nil, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
 	}
 	var ok [3]bool
-	tc.exp, ok[0] = numericDate(tc.Exp)
-	tc.nbf, ok[1] = numericDate(tc.Nbf)
-	tc.iat, ok[2] = numericDate(tc.Iat)
+	tc.exp, ok[0] = numericDate(tc.Exp, tc.has(bitExp))
+	tc.nbf, ok[1] = numericDate(tc.Nbf, tc.has(bitNbf))
+	tc.iat, ok[2] = numericDate(tc.Iat, tc.has(bitIat))
 	if ok != [3]bool{true, true, true} {
 		return nil, fmt.Errorf("%w: a time claim is out of range", ErrMalformed)
 	}
@@ -287,97 +333,104 @@ func (tc *tokenClaims) claims(aud, kid string, payload []byte) *Claims {
 	return c
 }
 
-// setLean sets the claim named key from its raw JSON value and returns the
-// claim's bit, for duplicates; bit 0 means tokenClaims has no such claim.
-// ok is false when encoding/json must decide the value.
-func (tc *tokenClaims) setLean(key, raw string) (bit uint32, ok bool) {
-	var (
-		str *string
-		num **float64
-	)
-	switch key {
+// claimIndex is the index of name in claimNames, or -1.
+func claimIndex(name string) int {
+	switch name {
 	case "iss":
-		bit, str = 1<<0, &tc.Iss
+		return 0
 	case "sub":
-		bit, str = 1<<1, &tc.Sub
+		return 1
 	case "oid":
-		bit, str = 1<<2, &tc.Oid
+		return 2
 	case "tid":
-		bit, str = 1<<3, &tc.Tid
+		return 3
 	case "name":
-		bit, str = 1<<4, &tc.Name
+		return 4
 	case "preferred_username":
-		bit, str = 1<<5, &tc.PreferredUsername
+		return 5
 	case "upn":
-		bit, str = 1<<6, &tc.Upn
+		return 6
 	case "unique_name":
-		bit, str = 1<<7, &tc.UniqueName
+		return 7
 	case "azp":
-		bit, str = 1<<8, &tc.Azp
+		return 8
 	case "appid":
-		bit, str = 1<<9, &tc.Appid
+		return 9
 	case "idtyp":
-		bit, str = 1<<10, &tc.Idtyp
+		return 10
 	case "ver":
-		bit, str = 1<<11, &tc.Ver
+		return 11
 	case "scp":
-		bit, str = 1<<12, &tc.Scp
+		return 12
 	case "idp":
-		bit, str = 1<<13, &tc.Idp
+		return 13
 	case "tfp":
-		bit, str = 1<<14, &tc.Tfp
+		return 14
 	case "acr":
-		bit, str = 1<<15, &tc.Acr
+		return 15
 	case "exp":
-		bit, num = 1<<16, &tc.Exp
+		return 16
 	case "nbf":
-		bit, num = 1<<17, &tc.Nbf
+		return 17
 	case "iat":
-		bit, num = 1<<18, &tc.Iat
+		return 18
 	case "acct":
-		bit, num = 1<<19, &tc.Acct
+		return 19
 	case "aud":
-		if one, ok := plainString(raw); ok {
-			tc.Aud = audience{one}
-			return 1 << 20, true
-		}
-		tc.Aud, ok = plainStrings(raw)
-		return 1 << 20, ok
+		return 20
 	case "roles":
-		tc.Roles, ok = plainStrings(raw)
-		return 1 << 21, ok
-	default:
-		return 0, true
+		return 21
+	case "nonce":
+		return 22
+	case "at_hash":
+		return 23
+	case "c_hash":
+		return 24
 	}
-	if str != nil {
-		*str, ok = plainString(raw)
-	} else {
-		*num, ok = number(raw)
-	}
-	return bit, ok
+	return -1
 }
 
-// decodeLean decodes the claims with the lean JSON reader and reports
-// whether it could; when it could not, tc is partly set and encoding/json
-// must decide. It gives up on a key that encoding/json would match, case
-// insensitively, to a claim we read ("ISS" sets Iss there), and on a
-// claim given twice (the last wins there).
-func (tc *tokenClaims) decodeLean(s string) bool {
-	var seen uint32
-	return members(s, func(key, raw string) bool {
-		bit, ok := tc.setLean(key, raw)
-		if bit == 0 {
-			// Keys are ASCII: encoding/json's folding is ToLower here.
-			if lower := strings.ToLower(key); lower != key {
-				var scratch tokenClaims
-				bit, _ = scratch.setLean(lower, "")
-			}
-			return bit == 0
+// set reads one member of the claims, for readObject: a claim the
+// validator reads must have its type and be given once; any other member
+// must not be named like one but for case or folding.
+func (tc *tokenClaims) set(name, raw string) (known bool, err error) {
+	i := claimIndex(name)
+	if i < 0 {
+		if real, ok := lookalike(name, claimNames[:]); ok {
+			return false, fmt.Errorf("claim %s is %q but for case or folding", quoteShort(name), real)
 		}
-		if !ok || seen&bit != 0 {
-			return false
+		return false, nil
+	}
+	bit := uint32(1) << i
+	if tc.seen&bit != 0 {
+		return true, fmt.Errorf("claim %q is given twice", name)
+	}
+	tc.seen |= bit
+	str := [...]*string{&tc.Iss, &tc.Sub, &tc.Oid, &tc.Tid, &tc.Name, &tc.PreferredUsername, &tc.Upn, &tc.UniqueName,
+		&tc.Azp, &tc.Appid, &tc.Idtyp, &tc.Ver, &tc.Scp, &tc.Idp, &tc.Tfp, &tc.Acr}
+	num := [...]*float64{&tc.Exp, &tc.Nbf, &tc.Iat, &tc.Acct}
+	ok := true
+	switch {
+	case i < len(str):
+		*str[i], ok = stringValue(raw)
+		if !ok {
+			return true, fmt.Errorf("claim %q is not a string", name)
 		}
-		seen |= bit
-		return true
-	})
+	case i < len(str)+len(num):
+		if *num[i-len(str)], ok = numberValue(raw); !ok {
+			return true, fmt.Errorf("claim %q is not a number", name)
+		}
+	case name == "aud":
+		if one, isString := stringValue(raw); isString {
+			tc.Aud = []string{one}
+		} else if tc.Aud, ok = stringsValue(raw); !ok {
+			return true, errors.New(`claim "aud" is neither a string nor an array of strings`)
+		}
+	case name == "roles":
+		if tc.Roles, ok = stringsValue(raw); !ok {
+			return true, errors.New(`claim "roles" is not an array of strings`)
+		}
+	}
+	// The ID token markers (nonce, at_hash, c_hash) count by presence.
+	return true, nil
 }

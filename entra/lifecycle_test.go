@@ -156,7 +156,7 @@ type failure struct {
 // and shorter than a test should ever wait.
 const (
 	slowDelay     = 30 * time.Second
-	clientTimeout = 200 * time.Millisecond
+	clientTimeout = 2 * time.Second
 )
 
 var failures = []failure{

@@ -14,6 +14,12 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
 
+// PersonalAccountsTenantID is the tenant of personal Microsoft accounts
+// (MSA): the tid of their tokens. As a validator's tenant, like
+// "consumers", it admits every personal account in the world, and needs
+// the same explicit choice as a multi-tenant tenant.
+const PersonalAccountsTenantID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+
 // Authority hosts of the Microsoft clouds.
 const (
 	PublicCloud  = "https://login.microsoftonline.com"
@@ -53,6 +59,7 @@ type config struct {
 	discovery     []discovery
 	versions      []TokenVersion
 	multiTenant   bool
+	personal      bool
 	allowed       []string
 	tenantFilter  func(tenantID string) bool
 	anyTenant     bool
@@ -106,7 +113,10 @@ func WithTokenVersions(versions ...TokenVersion) Option {
 }
 
 // WithAllowedTenants accepts, with a multi-tenant tenant ("organizations"
-// or "common"), tokens from these tenant IDs only.
+// or "common"), tokens from these tenant IDs only. With "consumers" (or
+// [PersonalAccountsTenantID]) the only tenant there is to list is
+// PersonalAccountsTenantID: listing it says, as explicitly as
+// [InsecureAllowAnyTenant], that every personal account is accepted.
 func WithAllowedTenants(tenantIDs ...string) Option {
 	return func(c *config) { c.allowed = append(c.allowed, tenantIDs...) }
 }
@@ -119,8 +129,9 @@ func WithTenantFilter(allow func(tenantID string) bool) Option {
 }
 
 // InsecureAllowAnyTenant accepts, with a multi-tenant tenant, tokens from
-// every Entra tenant in the world. Only APIs that authorize each tenant
-// themselves should use it.
+// every Entra tenant in the world; with "consumers" (or
+// [PersonalAccountsTenantID]), tokens of every personal Microsoft account.
+// Only APIs that authorize each tenant or user themselves should use it.
 func InsecureAllowAnyTenant() Option { return func(c *config) { c.anyTenant = true } }
 
 // WithB2CPolicy makes the validator an Azure AD B2C one for the user flow
@@ -272,6 +283,7 @@ func (c *config) tenancy(host string) []error {
 	var errs []error
 	t := strings.ToLower(c.tenant)
 	c.multiTenant = t == "common" || t == "organizations"
+	c.personal = t == "consumers" || t == PersonalAccountsTenantID
 	if len(c.versions) == 0 {
 		c.versions = []TokenVersion{V2}
 	}
@@ -300,8 +312,10 @@ func (c *config) tenancy(host string) []error {
 		errs = append(errs, fmt.Errorf("tenant %q is not a tenant ID or domain", c.tenant))
 	case c.multiTenant && !restricted:
 		errs = append(errs, fmt.Errorf("tenant %q accepts every tenant's tokens: list them (WithAllowedTenants), filter them (WithTenantFilter), or opt in with InsecureAllowAnyTenant", c.tenant))
-	case !c.multiTenant && restricted:
-		errs = append(errs, fmt.Errorf("allowed tenants need a multi-tenant tenant (organizations or common), not %q", c.tenant))
+	case c.personal && !restricted:
+		errs = append(errs, fmt.Errorf("tenant %q accepts the tokens of every personal Microsoft account in the world: opt in with InsecureAllowAnyTenant, or name its tenant %s in WithAllowedTenants", c.tenant, PersonalAccountsTenantID))
+	case !c.multiTenant && !c.personal && restricted:
+		errs = append(errs, fmt.Errorf("allowed tenants need a multi-tenant tenant (organizations, common or consumers), not %q", c.tenant))
 	}
 	if c.b2cPolicy != "" {
 		switch {

@@ -15,6 +15,7 @@ import (
 type Validator struct {
 	keys        *keySource
 	multiTenant bool
+	personal    bool // the tenant of personal accounts: consumers or its ID
 	allowed     []string
 	filter      func(string) bool
 	anyTenant   bool
@@ -47,6 +48,7 @@ func NewValidator(opts ...Option) (*Validator, error) {
 			retryInterval: min(DefaultRetryInterval, c.minRefresh),
 		},
 		multiTenant: c.multiTenant,
+		personal:    c.personal,
 		allowed:     slices.Clone(c.allowed),
 		filter:      c.tenantFilter,
 		anyTenant:   c.anyTenant,
@@ -125,6 +127,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		d = digest(raw)
 		if e := v.cache.get(d, v.now(), v.keys.state.Load()); e != nil && (v.filter == nil || v.filter(e.claims.TenantID)) {
 			c := *e.claims
+			c.token = &raw // the caller's own token, never the cache's
 			return &c, nil
 		}
 	}
@@ -138,15 +141,20 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	claims, err := v.check(tc, key, state, kid, payload)
-	if err != nil || v.cache == nil {
-		return claims, err
+	if err != nil {
+		return nil, err
+	}
+	if v.cache == nil {
+		claims.token = &raw
+		return claims, nil
 	}
 	e := &cacheEntry{claims: claims, key: key, expires: claims.ExpiresAt.Add(v.skew)}
-	if tc.Nbf != nil {
+	if tc.has(bitNbf) {
 		e.notBefore = tc.nbf.Add(-v.skew)
 	}
 	v.cache.put(d, e)
 	c := *claims
+	c.token = &raw
 	return &c, nil
 }
 
@@ -160,6 +168,8 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 	// of its v2.0 endpoints: it says nothing about the issuer.
 	case tc.Ver != "" && tc.Ver != version && v.b2cPolicy == "":
 		return nil, fmt.Errorf("%w: ver %q from a v%s issuer", ErrIssuer, tc.Ver, version)
+	case tc.Tid != "" && issuerTenant(tc.Iss) != "" && tc.Tid != issuerTenant(tc.Iss):
+		return nil, fmt.Errorf("%w: tid names another tenant than the issuer", ErrIssuer)
 	case !keyIssuerMatches(k, tc, st):
 		return nil, fmt.Errorf("%w: the signing key belongs to issuer %q", ErrIssuer, k.issuer)
 	}
@@ -173,24 +183,24 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 	if aud == "" {
 		return nil, ErrAudience
 	}
-	if tc.Exp == nil {
+	if !tc.has(bitExp) {
 		return nil, fmt.Errorf("%w: no exp claim", ErrMalformed)
 	}
 	now := v.now()
 	if !now.Before(tc.exp.Add(v.skew)) {
 		return nil, ErrExpired
 	}
-	if tc.Nbf != nil && now.Add(v.skew).Before(tc.nbf) {
+	if tc.has(bitNbf) && now.Add(v.skew).Before(tc.nbf) {
 		return nil, ErrNotYetValid
 	}
-	if v.multiTenant && !v.tenantAllowed(tc.Tid) {
+	if (v.multiTenant || v.personal) && !v.tenantAllowed(tc.Tid) {
 		return nil, ErrTenant
 	}
 	if v.b2cPolicy != "" && !strings.EqualFold(tc.policy(), v.b2cPolicy) {
 		return nil, ErrPolicy
 	}
-	if strings.TrimSpace(tc.Scp) == "" && len(tc.Roles) == 0 {
-		return nil, ErrNotAccessToken
+	if err := v.isAccessToken(tc, version); err != nil {
+		return nil, err
 	}
 	if v.b2cPolicy == "" && !v.allowGuests && tc.isGuest() {
 		return nil, ErrGuest
@@ -199,6 +209,50 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 }
 
 const tenantTemplate = "{tenantid}"
+
+// isAccessToken tells access tokens from the ID tokens the same issuer
+// signs for the same audience (an API whose registration also signs users
+// in gets ID tokens with its client ID as aud: RFC 8725 §2.8, §3.11).
+// Entra's access tokens name the client application they were issued to —
+// azp in v2 tokens (and in B2C's and External ID's), appid in v1 tokens —
+// and grant something (scp or roles); ID tokens name no client application
+// and carry nonce, at_hash or c_hash. B2C copies a requested nonce into
+// its access tokens too, so there nonce alone does not tell.
+func (v *Validator) isAccessToken(tc *tokenClaims, version string) error {
+	switch {
+	case version == string(V1) && tc.Appid == "":
+		return fmt.Errorf("%w: no appid claim (v1 access tokens name their client application)", ErrNotAccessToken)
+	case version != string(V1) && tc.Azp == "":
+		return fmt.Errorf("%w: no azp claim (v2 access tokens name their client application)", ErrNotAccessToken)
+	case tc.has(bitAtHash) || tc.has(bitCHash):
+		return fmt.Errorf("%w: it carries at_hash or c_hash, claims of ID tokens", ErrNotAccessToken)
+	case tc.has(bitNonce) && v.b2cPolicy == "":
+		return fmt.Errorf("%w: it carries nonce, a claim of ID tokens", ErrNotAccessToken)
+	case strings.Trim(tc.Scp, " ") == "" && !slices.ContainsFunc(tc.Roles, func(r string) bool { return r != "" }):
+		return fmt.Errorf("%w: it grants no scp or roles", ErrNotAccessToken)
+	}
+	return nil
+}
+
+// issuerTenant is the tenant an Entra issuer names: the first segment of
+// its path that is a tenant ID (v2 https://login.microsoftonline.com/{tid}/v2.0,
+// v1 https://sts.windows.net/{tid}/, External ID's and B2C's alike, and
+// behind a prefix), or "" when none is.
+func issuerTenant(iss string) string {
+	_, rest, ok := strings.Cut(iss, "://")
+	if !ok {
+		return ""
+	}
+	_, path, _ := strings.Cut(rest, "/")
+	for path != "" {
+		var seg string
+		seg, path, _ = strings.Cut(path, "/")
+		if IsTenantID(seg) {
+			return seg
+		}
+	}
+	return ""
+}
 
 // matchIssuer finds the accepted issuer that iss is, and its version.
 // Multi-tenant metadata gives a template: the token's tid, which must be a

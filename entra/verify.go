@@ -1,7 +1,6 @@
 package entra
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -14,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // verified is a token whose signature a published key verified.
@@ -27,20 +25,61 @@ type verified struct {
 	kid     string
 }
 
-// verify checks the token's form and signature. The lean path decides
-// tokens of the exact shape Entra issues; every other token goes through
-// jwx, the reference. FuzzLeanMatchesJWX checks that both decide alike.
+// verify checks the token's form and signature: three canonical base64url
+// segments (no padding, no line breaks, no stray bits, so that each token
+// has exactly one spelling and the signed text is the text received), a
+// header the strict reader accepts, an allowed alg, a kid, the published
+// key of that kid, and its signature over the first two segments.
+// FuzzVerifyMatchesJWX checks that jwx, with the same strict rules in
+// front of it, decides every token alike.
 func (v *Validator) verify(ctx context.Context, raw string) (verified, error) {
-	if vt, decided, err := v.verifyLean(ctx, raw); decided {
-		return vt, err
+	h, rest, _ := strings.Cut(raw, ".")
+	p, s, ok := strings.Cut(rest, ".")
+	if !ok || strings.IndexByte(s, '.') >= 0 || !isCompactJWS(raw) {
+		return verified{}, fmt.Errorf("%w: not a compact JWS of three base64url segments", ErrMalformed)
 	}
-	return v.verifyJWX(ctx, raw)
+	// One buffer for the three parts; each part is capped so that none can
+	// grow into the next.
+	buf := make([]byte, 0, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
+	decode := func(part string) ([]byte, error) {
+		start := len(buf)
+		n, err := b64.Decode(buf[start:cap(buf)], bytesOf(part))
+		buf = buf[:start+n]
+		return buf[start : start+n : start+n], err
+	}
+	hdrJSON, err1 := decode(h)
+	payload, err2 := decode(p)
+	sig, err3 := decode(s)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return verified{}, fmt.Errorf("%w: a segment is not canonical base64url", ErrMalformed)
+	}
+	hdr, err := readHeader(hdrJSON)
+	if err != nil {
+		return verified{}, err
+	}
+	alg := jwa.SignatureAlgorithm(hdr.alg)
+	scheme, ok := rsaSchemes[alg]
+	if !ok {
+		return verified{}, fmt.Errorf("%w: %s", ErrAlgorithm, quoteShort(hdr.alg))
+	}
+	if len(sig) == 0 {
+		return verified{}, fmt.Errorf("%w: no signature", ErrMalformed)
+	}
+	vt := verified{kid: hdr.kid}
+	if vt.key, vt.state, err = v.keyFor(ctx, alg, hdr.kid); err != nil {
+		return verified{}, err
+	}
+	if scheme.verify(vt.key.key, raw[:len(h)+1+len(p)], sig) != nil {
+		return verified{}, ErrSignature
+	}
+	vt.payload = payload
+	return vt, nil
 }
 
 // isCompactJWS reports whether raw has only the bytes of a compact JWS:
-// the base64url alphabet and dots. jwx also reads padding, the standard
-// alphabet and line breaks, which would let one token be written many
-// ways; Entra writes each one way, and so must the token we accept.
+// the base64url alphabet and dots. Padding, the standard alphabet and line
+// breaks would let one token be written many ways; Entra writes each one
+// way, and so must the token we accept.
 func isCompactJWS(raw string) bool {
 	for i := range len(raw) {
 		switch c := raw[i]; {
@@ -50,6 +89,66 @@ func isCompactJWS(raw string) bool {
 		}
 	}
 	return true
+}
+
+// b64 decodes base64url without padding, refusing non-zero unused bits: the
+// 16 spellings of a last character that differ only in those bits are one
+// spelling here. It would skip line breaks, which isCompactJWS refuses
+// before it runs.
+var b64 = base64.RawURLEncoding.Strict()
+
+// header is what the validator reads of a JWS protected header.
+type header struct{ alg, kid string }
+
+// headerNames are the header members the validator reads: alg and kid, typ
+// and x5t as Entra sends them, and crit and b64, which change how a
+// signature reads and are refused. Members that point at keys (jku, x5u,
+// jwk, x5c) are never read: only the identity provider's published keys
+// verify. Other members (nonce, …) are read as JSON and ignored.
+var headerNames = [...]string{"alg", "kid", "typ", "x5t", "crit", "b64"}
+
+// readHeader reads the header with the strict reader: alg, kid, typ and x5t
+// are strings given once, and a member named like one of headerNames but
+// for case or folding makes the token malformed.
+func readHeader(b []byte) (header, error) {
+	var (
+		h    header
+		seen uint8
+	)
+	err := readObject(stringOf(b), func(name, raw string) (bool, error) {
+		var dst *string
+		switch name {
+		case "alg":
+			dst = &h.alg
+		case "kid":
+			dst = &h.kid
+		case "typ", "x5t":
+		case "crit", "b64":
+			return true, fmt.Errorf("header %q is not supported", name)
+		default:
+			if real, ok := lookalike(name, headerNames[:]); ok {
+				return false, fmt.Errorf("header %s is %q but for case or folding", quoteShort(name), real)
+			}
+			return false, nil
+		}
+		bit := uint8(1) << slices.Index(headerNames[:], name)
+		if seen&bit != 0 {
+			return true, fmt.Errorf("header %q is given twice", name)
+		}
+		seen |= bit
+		text, ok := stringValue(raw)
+		if !ok {
+			return true, fmt.Errorf("header %q is not a string", name)
+		}
+		if dst != nil {
+			*dst = text
+		}
+		return true, nil
+	})
+	if err != nil {
+		return header{}, fmt.Errorf("%w: header: %w", ErrMalformed, err)
+	}
+	return h, nil
 }
 
 // keyFor picks the key that may verify a signature by alg under kid: alg on
@@ -79,120 +178,6 @@ func quoteShort(s string) string {
 		return strconv.Quote(s[:32]) + "…"
 	}
 	return strconv.Quote(s)
-}
-
-// verifyJWX is the reference path: jwx parses the compact JWS and verifies
-// it with the key keyFor picks. Headers that change how the signature reads
-// (crit, b64) are refused; headers that point at keys (jku, x5u, jwk, x5c)
-// are never looked at.
-func (v *Validator) verifyJWX(ctx context.Context, raw string) (verified, error) {
-	if strings.Count(raw, ".") != 2 || !isCompactJWS(raw) {
-		return verified{}, fmt.Errorf("%w: not a compact JWS of base64url segments", ErrMalformed)
-	}
-	var (
-		vt      verified
-		keyErr  error
-		checked bool
-	)
-	provider := jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
-		checked = true
-		h := sig.ProtectedHeaders()
-		for _, name := range [...]string{"crit", "b64"} {
-			if _, ok := h.Get(name); ok {
-				keyErr = fmt.Errorf("%w: header %q is not supported", ErrMalformed, name)
-				return keyErr
-			}
-		}
-		vt.kid = h.KeyID()
-		vt.key, vt.state, keyErr = v.keyFor(ctx, h.Algorithm(), vt.kid)
-		if keyErr != nil {
-			return keyErr
-		}
-		sink.Key(h.Algorithm(), vt.key.key)
-		return nil
-	})
-	payload, err := jws.Verify([]byte(raw), jws.WithCompact(), jws.WithKeyProvider(provider), jws.WithContext(ctx))
-	switch {
-	case keyErr != nil:
-		return verified{}, keyErr
-	case err != nil && !checked:
-		return verified{}, fmt.Errorf("%w: %v", ErrMalformed, err)
-	case err != nil:
-		return verified{}, ErrSignature
-	}
-	vt.payload = bytes.Clone(payload) // ours alone: see verified.payload
-	return vt, nil
-}
-
-// leanHeaders are the only header members the lean path accepts: what
-// Entra puts in access tokens. A token with any other member goes to jwx.
-var leanHeaders = [...]string{"alg", "kid", "typ", "x5t"}
-
-var b64 = base64.RawURLEncoding.Strict()
-
-// verifyLean decides tokens of Entra's shape without jwx's general parser:
-// three canonical base64url segments (strict: no padding, no stray bits, so
-// the signed text is exactly the text received), a header of plain string
-// members among leanHeaders, each once, an allowed alg and a kid. Then the
-// key comes from keyFor and crypto/rsa checks the signature, as jwx's
-// verifier for the alg does. For any other token it returns decided ==
-// false and leaves the decision to verifyJWX.
-func (v *Validator) verifyLean(ctx context.Context, raw string) (vt verified, decided bool, err error) {
-	h, rest, ok1 := strings.Cut(raw, ".")
-	p, s, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
-		return verified{}, false, nil
-	}
-	// Strict decoding refuses padding, the standard alphabet and stray
-	// bits, but skips line breaks.
-	if strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
-		return verified{}, false, nil
-	}
-	// One buffer for the three parts; each part is capped so that none can
-	// grow into the next.
-	buf := make([]byte, 0, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
-	decode := func(part string) ([]byte, error) {
-		start := len(buf)
-		n, err := b64.Decode(buf[start:cap(buf)], bytesOf(part))
-		buf = buf[:start+n]
-		return buf[start : start+n : start+n], err
-	}
-	hdrJSON, err1 := decode(h)
-	payload, err2 := decode(p)
-	sig, err3 := decode(s)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return verified{}, false, nil
-	}
-	var (
-		hdr  [len(leanHeaders)]string
-		seen [len(leanHeaders)]bool
-	)
-	if !members(stringOf(hdrJSON), func(name, raw string) (ok bool) {
-		i := slices.Index(leanHeaders[:], name)
-		if i < 0 || seen[i] {
-			return false
-		}
-		seen[i] = true
-		hdr[i], ok = plainString(raw)
-		return ok
-	}) {
-		return verified{}, false, nil
-	}
-	alg, kid := jwa.SignatureAlgorithm(hdr[0]), hdr[1]
-	scheme, ok := rsaSchemes[alg]
-	if !ok || !slices.Contains(v.algorithms, alg) || kid == "" {
-		return verified{}, false, nil
-	}
-	vt.kid = kid
-	vt.key, vt.state, err = v.keyFor(ctx, alg, kid)
-	if err != nil {
-		return verified{}, true, err
-	}
-	if scheme.verify(vt.key.key, raw[:len(h)+1+len(p)], sig) != nil {
-		return verified{}, true, ErrSignature
-	}
-	vt.payload = payload
-	return vt, true, nil
 }
 
 // rsaScheme is how an RSA JWS algorithm signs (RFC 7518 §3.3, §3.5).

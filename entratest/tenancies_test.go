@@ -1,11 +1,12 @@
 package entratest_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -369,17 +370,31 @@ func TestFaults(t *testing.T) {
 	t.Run("Close ends the waits of SetDelay", func(t *testing.T) {
 		slow := entratest.NewServer(t)
 		slow.SetDelay(time.Hour)
-		done := make(chan struct{})
+		// The request goes to the provider through a server of the test's
+		// own, which says when the provider has it: Close must end the wait
+		// of an answer the provider holds.
+		inHandler := make(chan struct{})
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(inHandler)
+			slow.ServeHTTP(w, r)
+		}))
+		defer front.Close()
+		u, err := url.Parse(slow.DiscoveryURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		answered := make(chan string)
 		go func() {
-			defer close(done)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, slow.DiscoveryURL(), nil)
-			if resp, err := slow.Client().Do(req); err == nil {
-				resp.Body.Close()
+			resp, err := front.Client().Get(front.URL + u.Path)
+			if err != nil {
+				answered <- err.Error()
+				return
 			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			answered <- string(b)
 		}()
-		time.Sleep(50 * time.Millisecond) // let the request reach the handler
+		<-inHandler
 		closed := make(chan struct{})
 		go func() { slow.Close(); close(closed) }()
 		select {
@@ -387,7 +402,14 @@ func TestFaults(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("Close waited for the delayed answer")
 		}
-		<-done
+		select {
+		case body := <-answered:
+			if json.Valid([]byte(body)) {
+				t.Fatalf("the held answer was served instead of ended: %.80s", body)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the held answer still waits after Close")
+		}
 	})
 }
 

@@ -1,10 +1,12 @@
 package entratest
 
 import (
+	"crypto"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	_ "crypto/sha512" // SHA-384 and SHA-512 for signByHand
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -34,6 +36,9 @@ type tokenConfig struct {
 	expiresIn     *time.Duration
 	claimEdits    []func(map[string]any)
 	headerEdits   []func(map[string]any)
+	claimsJSON    []func(string) string
+	headerJSON    []func(string) string
+	idToken       bool
 	signing       signing
 	alg           jwa.SignatureAlgorithm
 }
@@ -91,6 +96,35 @@ func WithoutClaim(name string) TokenOption {
 		t.claimEdits = append(t.claimEdits, func(c map[string]any) { delete(c, name) })
 	}
 }
+
+// ClaimsJSON edits the JSON text of the claims, after every other option,
+// just before the token is signed: for claims no map can hold, such as a
+// member given twice or a name written with escapes. The token is signed
+// with the provider's real key over exactly the text edit returns.
+//
+//	entratest.ClaimsJSON(func(c string) string { return `{"roles":[],` + c[1:] })
+func ClaimsJSON(edit func(claims string) string) TokenOption {
+	return func(t *tokenConfig) { t.claimsJSON = append(t.claimsJSON, edit) }
+}
+
+// HeaderJSON edits the JSON text of the JOSE protected header (after
+// [Header] and the signing options) just before the token is signed with
+// the provider's real key, as [ClaimsJSON] does for the claims: for a
+// member given twice ({"alg":"RS256","alg":"none",…}), a name in capitals
+// or written with escapes. It applies to tokens with real signatures
+// ([Algorithm], [SignedWithWrongKey], …), not to [AlgNone] or
+// [HS256WithPublicKey].
+func HeaderJSON(edit func(header string) string) TokenOption {
+	return func(t *tokenConfig) { t.headerJSON = append(t.headerJSON, edit) }
+}
+
+// IDToken makes an ID token instead of an access token, as Entra issues to
+// a client application that signs a user in (the API's own registration,
+// when it is used to sign users in too): aud the provider's client ID
+// unless [Audience], a nonce, no scp, no azp/appid, azpacr/appidacr or
+// idtyp, and the user's roles. Validators must refuse it: it is not an
+// access token. With [V1Token] it is a v1 ID token.
+func IDToken() TokenOption { return func(t *tokenConfig) { t.idToken = true } }
 
 // Audience sets aud: by default the provider's client ID, or its
 // Application ID URI for a [V1Token].
@@ -276,6 +310,12 @@ func (p *Provider) claims(t *tokenConfig) map[string]any {
 	if len(roles) > 0 {
 		c["roles"] = roles
 	}
+	if t.idToken {
+		for _, k := range []string{"scp", "azp", "azpacr", "appid", "appidacr", "idtyp", "rh"} {
+			delete(c, k)
+		}
+		c["aud"], c["nonce"] = p.cfg.clientID, randomString(32)
+	}
 	if t.aud != "" {
 		c["aud"] = t.aud
 	}
@@ -355,6 +395,11 @@ func sign(t *tokenConfig, key signingKey, claims map[string]any) string {
 	}
 	delete(header, "alg")
 
+	switch {
+	case t.signing == signNone || t.signing == signHS256WithPub:
+	case len(t.headerJSON) > 0 || len(t.claimsJSON) > 0:
+		return signByHand(t, priv, header, payload)
+	}
 	switch t.signing {
 	case signNone:
 		header["alg"] = "none"
@@ -384,6 +429,45 @@ func sign(t *tokenConfig, key signingKey, claims map[string]any) string {
 		panic(fmt.Sprintf("entratest: signing: %v", err))
 	}
 	return string(out)
+}
+
+// signByHand signs the JSON texts that ClaimsJSON and HeaderJSON edited,
+// byte for byte, as RFC 7515 and RFC 7518 §3.3, §3.5 say: RSASSA-PKCS1-v1_5
+// or RSASSA-PSS with a salt as long as the hash.
+func signByHand(t *tokenConfig, priv *rsa.PrivateKey, header map[string]any, payload []byte) string {
+	alg := jwa.RS256
+	if t.alg != "" {
+		alg = t.alg
+	}
+	header["alg"] = alg.String()
+	hb, err := json.Marshal(header)
+	if err != nil {
+		panic(fmt.Sprintf("entratest: encoding the header: %v", err))
+	}
+	h, c := string(hb), string(payload)
+	for _, edit := range t.headerJSON {
+		h = edit(h)
+	}
+	for _, edit := range t.claimsJSON {
+		c = edit(c)
+	}
+	input := b64([]byte(h)) + "." + b64([]byte(c))
+	hash := map[jwa.SignatureAlgorithm]crypto.Hash{
+		jwa.RS256: crypto.SHA256, jwa.RS384: crypto.SHA384, jwa.RS512: crypto.SHA512,
+		jwa.PS256: crypto.SHA256, jwa.PS384: crypto.SHA384, jwa.PS512: crypto.SHA512,
+	}[alg]
+	d := hash.New()
+	d.Write([]byte(input))
+	var sig []byte
+	if strings.HasPrefix(alg.String(), "PS") {
+		sig, err = rsa.SignPSS(rand.Reader, priv, hash, d.Sum(nil), &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+	} else {
+		sig, err = rsa.SignPKCS1v15(rand.Reader, priv, hash, d.Sum(nil))
+	}
+	if err != nil {
+		panic(fmt.Sprintf("entratest: signing: %v", err))
+	}
+	return input + "." + b64(sig)
 }
 
 // signingInput is the base64url header and payload joined by a dot.
