@@ -26,7 +26,7 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## Run the example server (embedded development identity provider unless AZURE_TENANT_ID is set).
+run: ## Run the example server (embedded development identity provider unless AZUREAD_TENANT_ID is set).
 	$(GO) run ./cmd/grpc-azure-auth serve
 
 .PHONY: token

@@ -188,6 +188,7 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 			c.sdkVariables = append(c.sdkVariables, k)
 		}
 	}
+	slices.Sort(c.sdkVariables)
 	if err := parseFlags(args, vars); err != nil {
 		return Config{}, err
 	}

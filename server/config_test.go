@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -56,6 +57,28 @@ func TestLoadConfig(t *testing.T) {
 		{"a bad log level is refused", []string{"LOG_LEVEL=loud"}, "", nil, "LOG_LEVEL"},
 		{"the development provider off loopback is refused", []string{"HTTP_ADDR=0.0.0.0:8000"}, "", nil, "loopback only"},
 		{"other variables are ignored", []string{"HOME=/root", "PATH=/bin"}, "", func(c Config) bool { return c.DevMode }, ""},
+
+		// Coexisting with the Azure SDK and workload identity.
+		{"the Azure SDK's variables are never refused", []string{
+			"AZURE_CLIENT_ID=mi", "AZURE_TENANT_ID=t", "AZURE_CLIENT_SECRET=s", "AZURE_FEDERATED_TOKEN_FILE=/f", "AZURE_AUTHORITY_HOST=https://login.microsoftonline.com/",
+			"AZURE_CLIENT_CERTIFICATE_PATH=/c", "AZURE_USERNAME=u", "AZURE_PASSWORD=p", "AZURE_SOMETHING_NEW=x", "IDENTITY_ENDPOINT=http://localhost:42356/msi/token",
+		}, "", func(c Config) bool { return c.DevMode }, ""},
+		{"the Azure SDK's client ID is never the audience", []string{"AZURE_CLIENT_ID=mi", "AZUREAD_TENANT_ID=t", "AZUREAD_CLIENT_ID=api"}, "",
+			func(c Config) bool { return c.ClientID == "api" && !c.DevMode }, ""},
+		{"a tenant without client ID names the SDK's client ID as not ours", []string{"AZURE_CLIENT_ID=mi", "AZUREAD_TENANT_ID=t"}, "", nil,
+			"AZUREAD_CLIENT_ID is required with AZUREAD_TENANT_ID (AZURE_CLIENT_ID is the Azure SDK's credentials of this process"},
+		{"only the old AZURE_ names run development mode, which refuses a pod's address and says why", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "HTTP_ADDR=0.0.0.0:8000"}, "", nil,
+			"HTTP_ADDR=\"0.0.0.0:8000\": development mode listens on loopback only (localhost, 127.0.0.1, [::1]); use a loopback address, or set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID to trust a real tenant (AZURE_CLIENT_ID and AZURE_TENANT_ID are the Azure SDK's"},
+		{"an old name in .env names its new name", nil, "AZURE_TENANT_ID=t\n", nil, "line 1: AZURE_TENANT_ID is now AZUREAD_TENANT_ID"},
+		{"an Azure SDK variable in .env is refused", nil, "AZURE_CLIENT_SECRET=s\n", nil, "line 1: unknown variable AZURE_CLIENT_SECRET"},
+		{"a Microsoft.Identity.Web setting is not ours and is ignored", []string{"AzureAd__ClientId=c"}, "", func(c Config) bool { return c.DevMode }, ""},
+
+		// Development mode.
+		{"development mode asked for", []string{"AZUREAD_DEV_MODE=true"}, "", func(c Config) bool { return c.DevMode }, ""},
+		{"development mode with a tenant is refused", tenant("AZUREAD_DEV_MODE=true"), "", nil, "a server with a tenant never trusts the development identity provider"},
+		{"development mode turned off without a tenant is refused", []string{"AZUREAD_DEV_MODE=false"}, "", nil, "no tenant: set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID, or AZUREAD_DEV_MODE=true"},
+		{"development mode that is not a boolean is refused", []string{"AZUREAD_DEV_MODE=yes"}, "", nil, `AZUREAD_DEV_MODE="yes": want true or false`},
+		{"a tenant turns development mode off", tenant(), "", func(c Config) bool { return !c.DevMode }, ""},
 
 		// Tenancies.
 		{"AZUREAD_TOKEN_VERSIONS=1,2 accepts both versions", tenant("AZUREAD_TOKEN_VERSIONS=1, 2"), "",
@@ -233,6 +256,79 @@ func TestB2CSignInGoesThroughTheUserFlow(t *testing.T) {
 	} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("the OpenAPI document lacks %s", want)
+		}
+	}
+}
+
+func TestFlagsOverrideTheEnvironmentWhichOverridesDotenv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(path, []byte("GRPC_ADDR=localhost:1\nHTTP_ADDR=localhost:2\nLOG_LEVEL=debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig([]string{"HTTP_ADDR=localhost:3", "LOG_LEVEL=warn"}, path, "-log-level", "error", "-dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GRPCAddr != "localhost:1" || c.HTTPAddr != "localhost:3" || c.LogLevel != slog.LevelError || !c.DevMode {
+		t.Fatalf("got %+v", c)
+	}
+	c, err = LoadConfig(nil, "", "-tenant-id=t", "-client-id", "c", "-allow-guests", "-dev=false")
+	if err != nil || c.TenantID != "t" || c.ClientID != "c" || !c.AllowGuests || c.DevMode {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an unknown flag is refused", []string{"-tenant=t"}, "flag provided but not defined: -tenant"},
+		{"an argument that is not a flag is refused", []string{"-dev", "extra"}, `unexpected argument "extra"`},
+		{"a flag's value is checked like its variable's", []string{"-dev", "-grpc-addr=0.0.0.0:1"}, `GRPC_ADDR="0.0.0.0:1": development mode listens on loopback only`},
+		{"a tenant flag with the development flag is refused", []string{"-dev", "-tenant-id=t", "-client-id=c"}, "never trusts the development identity provider"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := LoadConfig(nil, "", tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// -h lists every flag with the variable it mirrors.
+func TestHelpListsEachFlagWithItsVariable(t *testing.T) {
+	var out strings.Builder
+	err := run(context.Background(), []string{"-h"}, nil, "", &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(out.String(), "-"+s.flag) || !strings.Contains(out.String(), "("+s.name+")") {
+			t.Errorf("-h lacks -%s (%s):\n%s", s.flag, s.name, out.String())
+		}
+	}
+}
+
+// .env.example, copied to .env unchanged, runs development mode, and each
+// of its commented settings is a variable LoadConfig reads.
+func TestDotenvExample(t *testing.T) {
+	c, err := LoadConfig(nil, "../.env.example")
+	if err != nil || !c.DevMode {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+	data, err := os.ReadFile("../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
+		if ok && !strings.Contains(k, " ") {
+			if _, known := lookupSetting(k); !known {
+				t.Errorf(".env.example names %s, which LoadConfig does not read", k)
+			}
 		}
 	}
 }

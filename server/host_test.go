@@ -139,19 +139,12 @@ func TestDevServerOnAnotherLoopbackAddressAnswersItsOwnAddress(t *testing.T) {
 		t.Skipf("127.0.0.2 is not a loopback address here: %v", err)
 	}
 	l.Close()
-	srv, _, logs := start(t, "HTTP_ADDR=127.0.0.2:0")
+	srv, conn, _ := start(t, "HTTP_ADDR=127.0.0.2:0")
 	// The server fetches the provider's keys from its own address, so it
 	// turns ready only if that address is answered.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, body := doWithHost(t, endpoint{method: "GET", url: srv.HTTPURL() + "/readyz"}, "")
-		if resp.StatusCode == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never ready: %s %s\n%s", resp.Status, body, logs)
-		}
-		time.Sleep(20 * time.Millisecond)
+	waitServing(t, conn)
+	if resp, body := doWithHost(t, endpoint{method: "GET", url: srv.HTTPURL() + "/readyz"}, ""); resp.StatusCode != 200 {
+		t.Fatalf("/readyz once SERVING: %s %s", resp.Status, body)
 	}
 	e := endpoint{method: "GET", url: srv.HTTPURL() + "/v1/info"}
 	if resp, body := doWithHost(t, e, "attacker.example"); resp.StatusCode != http.StatusMisdirectedRequest {

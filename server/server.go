@@ -90,11 +90,23 @@ func (r *registrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	switch {
 	case name == healthpb.Health_ServiceDesc.ServiceName || strings.HasPrefix(name, "grpc.reflection."):
 		r.errs = append(r.errs, fmt.Errorf("service %s: the server registers health and reflection itself", name))
+	case overridesAuth(impl):
+		r.errs = append(r.errs, fmt.Errorf("service %s implements AuthFuncOverride, which would let go-grpc-middleware's auth interceptor skip its rules: remove the method", name))
 	case slices.ContainsFunc(r.regs, func(g registration) bool { return g.desc.ServiceName == name }):
 		r.errs = append(r.errs, fmt.Errorf("service %s is registered twice", name))
 	default:
 		r.regs = append(r.regs, registration{desc, impl})
 	}
+}
+
+// overridesAuth reports whether impl implements go-grpc-middleware's
+// ServiceAuthFuncOverride, whose auth interceptor calls it instead of the
+// AuthFunc it was given.
+func overridesAuth(impl any) bool {
+	_, ok := impl.(interface {
+		AuthFuncOverride(ctx context.Context, fullMethodName string) (context.Context, error)
+	})
+	return ok
 }
 
 // New listens on the configured addresses and builds the server. Every
@@ -120,7 +132,13 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, o: o, logger: o.logger, health: health.NewServer()}
 	if len(cfg.sdkVariables) > 0 {
-		s.logger.Warn("Azure SDK variables are set and not read: they are this process's own credentials (for example a workload identity's managed identity), never the API's tenant or audience; the API's settings are AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID",
+		// Next to AZUREAD_ settings they are a pod's workload identity; alone
+		// they are most likely a configuration from before AZUREAD_.
+		level := slog.LevelInfo
+		if cfg.DevMode {
+			level = slog.LevelWarn
+		}
+		s.logger.Log(context.Background(), level, "Azure SDK variables are left to the Azure SDK: they are this process's own credentials (for example a workload identity's managed identity), never the API's tenant or audience, which are AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID",
 			"variables", cfg.sdkVariables, "development_mode", cfg.DevMode)
 	}
 	rec := &registrar{}

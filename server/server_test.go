@@ -119,21 +119,11 @@ func TestDevServerEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	// Health answers without a token and turns SERVING once keys are loaded.
-	hc := healthpb.NewHealthClient(conn)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
-		if err != nil {
-			t.Fatalf("health without token: %v", err)
-		}
-		if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("never SERVING")
-		}
-		time.Sleep(20 * time.Millisecond)
+	// Health answers without a token and turns SERVING once keys are loaded;
+	// so does /readyz.
+	waitServing(t, conn)
+	if resp, body := doWithHost(t, endpoint{method: "GET", url: srv.HTTPURL() + "/readyz"}, ""); resp.StatusCode != 200 || body != "ready\n" {
+		t.Fatalf("/readyz once SERVING: %s %q", resp.Status, body)
 	}
 
 	// Reflection answers without a token, so grpcurl can list services.
@@ -206,5 +196,118 @@ func TestRealTenantIsUnavailableWhileItsKeysCannotLoad(t *testing.T) {
 	h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Fatalf("health = %v, %v; want NOT_SERVING", h, err)
+	}
+}
+
+// waitServing watches the server's health until it is SERVING: the signing
+// keys are loaded.
+func waitServing(t *testing.T, conn *grpc.ClientConn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	w, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		resp, err := w.Recv()
+		if err != nil {
+			t.Fatalf("never SERVING: %v", err)
+		}
+		if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return
+		}
+	}
+}
+
+// A pod with AKS workload identity gets AZURE_CLIENT_ID (its managed
+// identity), AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE and
+// AZURE_AUTHORITY_HOST from the webhook, and here a downstream credential
+// too. The server reads only its AZUREAD_ settings: it starts, fetches keys
+// from AZUREAD_AUTHORITY_HOST (AZURE_AUTHORITY_HOST names the real
+// Microsoft host, which this test cannot reach), and accepts tokens for the
+// API's audience only, never for the managed identity's.
+func TestPodWithWorkloadIdentityValidatesTokensForTheAPIsAudience(t *testing.T) {
+	idp := entratest.NewServer(t)
+	const managedIdentity = "5c1f7ed9-7a2e-4b4e-9d6c-0e6fb9a1c3d2"
+	srv, conn, logs := start(t,
+		"AZURE_CLIENT_ID="+managedIdentity,
+		"AZURE_TENANT_ID="+idp.TenantID(),
+		"AZURE_FEDERATED_TOKEN_FILE=/var/run/secrets/azure/tokens/azure-identity-token",
+		"AZURE_AUTHORITY_HOST=https://login.microsoftonline.com/",
+		"AZURE_CLIENT_SECRET=downstream-api-secret",
+		"AZUREAD_TENANT_ID="+idp.TenantID(),
+		"AZUREAD_CLIENT_ID="+idp.ClientID(),
+		"AZUREAD_AUTHORITY_HOST="+idp.Authority(),
+	)
+	if srv.DevIDP() != nil {
+		t.Fatal("development mode with a tenant configured")
+	}
+	waitServing(t, conn)
+	items := itemsv1.NewItemServiceClient(conn)
+	tests := []struct {
+		name  string
+		token string
+		want  codes.Code
+		rest  int
+	}{
+		{"a token for the API's client ID is accepted", idp.Issue(entratest.Scopes("Items.Read")), codes.OK, 200},
+		{"a token for the managed identity's client ID is refused", idp.Issue(entratest.Scopes("Items.Read"), entratest.Audience(managedIdentity)), codes.Unauthenticated, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" over gRPC", func(t *testing.T) {
+			ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tt.token)
+			if _, err := items.ListItems(ctx, &itemsv1.ListItemsRequest{}); status.Code(err) != tt.want {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+		t.Run(tt.name+" over REST", func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.HTTPURL()+"/v1/items", nil)
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.rest {
+				t.Fatalf("got %s, want %d", resp.Status, tt.rest)
+			}
+		})
+	}
+	if strings.Contains(logs.String(), managedIdentity) || strings.Contains(logs.String(), "downstream-api-secret") {
+		t.Fatalf("the logs name the process's own credentials:\n%s", logs)
+	}
+}
+
+// Development mode trusts a provider that signs anyone in: New refuses to
+// listen anywhere but on loopback, naming the variable.
+func TestDevelopmentModeListensOnLoopbackOnly(t *testing.T) {
+	tests := []struct {
+		name, env, want string
+	}{
+		{"a gRPC listener on every interface is refused", "GRPC_ADDR=0.0.0.0:50051", "GRPC_ADDR"},
+		{"a gRPC listener on an empty host is refused", "GRPC_ADDR=:50051", "GRPC_ADDR"},
+		{"an HTTP listener on every interface is refused", "HTTP_ADDR=0.0.0.0:8000", "HTTP_ADDR"},
+		{"an HTTP listener on IPv6's every interface is refused", "HTTP_ADDR=[::]:8000", "HTTP_ADDR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := []string{"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0", "AZUREAD_DEV_MODE=true", tt.env}
+			_, err := server.LoadConfig(env, "")
+			if err == nil || !strings.Contains(err.Error(), tt.want+"=") || !strings.Contains(err.Error(), "loopback only") {
+				t.Fatalf("LoadConfig: %v, want an error naming %s", err, tt.want)
+			}
+			// A Config built by hand gets the same answer from New.
+			cfg := server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}
+			name, addr, _ := strings.Cut(tt.env, "=")
+			if name == "GRPC_ADDR" {
+				cfg.GRPCAddr = addr
+			} else {
+				cfg.HTTPAddr = addr
+			}
+			if _, err := server.New(cfg, example()...); err == nil || !strings.Contains(err.Error(), tt.want+"=") {
+				t.Fatalf("New: %v, want an error naming %s", err, tt.want)
+			}
+		})
 	}
 }

@@ -1,0 +1,55 @@
+package openapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	_ "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1" // links the example's descriptors and rules
+	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
+	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+)
+
+// Document completes what protoc-gen-openapiv2 wrote (here a document cut
+// down to three operations of the Items example) with the security each
+// method's proto rule implies: GetInfo is anonymous, CreateItem needs the
+// scope Items.Write, and GetDebugInfo has no rule, so it is denied to all.
+func ExampleDocument() {
+	spec := []byte(`{"swagger": "2.0", "paths": {
+		"/v1/info": {"get": {"operationId": "InfoService_GetInfo", "responses": {}}},
+		"/v1/items": {"post": {"operationId": "ItemService_CreateItem", "responses": {}}},
+		"/v1/debug": {"get": {"operationId": "InfoService_GetDebugInfo", "responses": {}}}
+	}}`)
+	rules, err := policy.Load(protoregistry.GlobalFiles)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	doc, err := openapi.Document(spec, protoregistry.GlobalFiles, rules, openapi.Security{
+		AuthorizationURL: "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize",
+		TokenURL:         "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+		ScopePrefix:      "api://11111111-2222-3333-4444-555555555555/",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var out struct {
+		Paths map[string]map[string]struct {
+			Security []map[string][]string `json:"security"`
+			Denied   bool                  `json:"x-azureauth-denied"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(doc, &out); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("GET /v1/info:", out.Paths["/v1/info"]["get"].Security)
+	fmt.Println("POST /v1/items:", out.Paths["/v1/items"]["post"].Security)
+	fmt.Println("GET /v1/debug denied:", out.Paths["/v1/debug"]["get"].Denied)
+	// Output:
+	// GET /v1/info: []
+	// POST /v1/items: [map[entra:[api://11111111-2222-3333-4444-555555555555/Items.Write]]]
+	// GET /v1/debug denied: true
+}
