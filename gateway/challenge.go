@@ -4,11 +4,10 @@ import (
 	"net/http"
 	"strings"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 )
 
 // Challenge describes the resource in WWW-Authenticate answers.
@@ -28,12 +27,7 @@ type Challenge struct {
 // header returns the WWW-Authenticate value for a denial, or "" when st is
 // not one.
 func (c Challenge) header(st *status.Status) string {
-	var info *errdetails.ErrorInfo
-	for _, d := range st.Details() {
-		if i, ok := d.(*errdetails.ErrorInfo); ok && i.GetDomain() == interceptor.ErrorDomain {
-			info = i
-		}
-	}
+	info := authzerr.FromStatus(st)
 	params := []string{param("realm", c.Realm)}
 	if c.AuthorizationURI != "" {
 		params = append(params, param("authorization_uri", c.AuthorizationURI))
@@ -42,13 +36,15 @@ func (c Challenge) header(st *status.Status) string {
 		params = append(params, param("client_id", c.ClientID))
 	}
 	switch {
-	case st.Code() == codes.Unauthenticated && info.GetReason() == interceptor.ReasonTokenMissing:
+	case st.Code() == codes.Unauthenticated && info.GetReason() == authzerr.ReasonTokenMissing:
 		// RFC 6750 §3.1: no error code when the request had no credentials.
+	case st.Code() == codes.Unauthenticated && info.GetReason() == authzerr.ReasonInvalidRequest:
+		params = append(params, param("error", "invalid_request"), param("error_description", st.Message()))
 	case st.Code() == codes.Unauthenticated:
 		params = append(params, param("error", "invalid_token"), param("error_description", st.Message()))
-	case st.Code() == codes.PermissionDenied && info.GetReason() == interceptor.ReasonInsufficientScope:
+	case st.Code() == codes.PermissionDenied && info.GetReason() == authzerr.ReasonInsufficientScope:
 		params = append(params, param("error", "insufficient_scope"), param("error_description", st.Message()))
-		if scopes := info.GetMetadata()[interceptor.MetadataScopes]; scopes != "" {
+		if scopes := info.GetMetadata()[authzerr.MetadataScopes]; scopes != "" {
 			full := strings.Fields(scopes)
 			for i, s := range full {
 				full[i] = c.ScopePrefix + s

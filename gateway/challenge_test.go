@@ -8,11 +8,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 )
 
 func denial(t testing.TB, code codes.Code, msg, reason string, md map[string]string) *status.Status {
-	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: interceptor.ErrorDomain, Metadata: md})
+	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: authzerr.Domain, Metadata: md})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,18 +27,18 @@ func TestChallengeHeader(t *testing.T) {
 		want string
 	}{
 		{"no token: a bare challenge without error code",
-			denial(t, codes.Unauthenticated, "missing bearer token", interceptor.ReasonTokenMissing, nil),
+			denial(t, codes.Unauthenticated, "missing bearer token", authzerr.ReasonTokenMissing, nil),
 			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid"`},
 		{"an invalid token: invalid_token with the reason",
-			denial(t, codes.Unauthenticated, "invalid token: token expired", interceptor.ReasonTokenExpired, nil),
+			denial(t, codes.Unauthenticated, "invalid token: token expired", authzerr.ReasonTokenExpired, nil),
 			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid", error="invalid_token", error_description="invalid token: token expired"`},
 		{"a missing scope: insufficient_scope with full scope names",
-			denial(t, codes.PermissionDenied, "requires scopes A and B", interceptor.ReasonInsufficientScope, map[string]string{interceptor.MetadataScopes: "A B"}),
+			denial(t, codes.PermissionDenied, "requires scopes A and B", authzerr.ReasonInsufficientScope, map[string]string{authzerr.MetadataScopes: "A B"}),
 			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid", error="insufficient_scope", error_description="requires scopes A and B", scope="api://cid/A api://cid/B"`},
 		{"a missing role: insufficient_scope without scope",
-			denial(t, codes.PermissionDenied, "requires role R", interceptor.ReasonInsufficientScope, map[string]string{interceptor.MetadataRoles: "R"}),
+			denial(t, codes.PermissionDenied, "requires role R", authzerr.ReasonInsufficientScope, map[string]string{authzerr.MetadataRoles: "R"}),
 			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid", error="insufficient_scope", error_description="requires role R"`},
-		{"a method without rule: no challenge", denial(t, codes.PermissionDenied, "method has no access rule", interceptor.ReasonNoRule, nil), ""},
+		{"a method without rule: no challenge", denial(t, codes.PermissionDenied, "method has no access rule", authzerr.ReasonNoRule, nil), ""},
 		{"a not-found: no challenge", status.New(codes.NotFound, "no item"), ""},
 	}
 	for _, tt := range tests {
@@ -60,8 +60,8 @@ func FuzzChallengeCannotInjectHeaders(f *testing.F) {
 		scopes = strings.ToValidUTF8(scopes, "?")
 		c := Challenge{Realm: realm, ScopePrefix: "api://x/"}
 		for _, st := range []*status.Status{
-			denial(t, codes.Unauthenticated, msg, interceptor.ReasonTokenInvalid, nil),
-			denial(t, codes.PermissionDenied, msg, interceptor.ReasonInsufficientScope, map[string]string{interceptor.MetadataScopes: scopes}),
+			denial(t, codes.Unauthenticated, msg, authzerr.ReasonTokenInvalid, nil),
+			denial(t, codes.PermissionDenied, msg, authzerr.ReasonInsufficientScope, map[string]string{authzerr.MetadataScopes: scopes}),
 		} {
 			h := c.header(st)
 			for i := 0; i < len(h); i++ {

@@ -11,10 +11,19 @@
 // X-Forwarded-For and X-Forwarded-Host headers are dropped, unless
 // [WithTrustedProxy] says a proxy in front of the gateway sets them.
 //
+// The gateway forwards the Authorization header whole or refuses the
+// request: more than one Authorization header, or a value with a byte gRPC
+// metadata cannot carry (tab, control, non-ASCII), which grpc-gateway would
+// drop silently, is answered 401 with error="invalid_request", on every
+// route, anonymous ones included. A body past the limit ([WithMaxBodyBytes])
+// is answered 413 and never reaches a service.
+//
 // Denials become RFC 6750 answers: 401 with a Bearer challenge (with
 // error="invalid_token" and a description when a token was sent and failed,
 // without an error code when none was sent), 403 with
-// error="insufficient_scope" and the scopes that would do. The challenge is
-// assembled from the status's errdetails.ErrorInfo and only from safe
-// characters, so neither a token nor a message can inject a header.
+// error="insufficient_scope" and the scopes that would do, whether a rule or
+// a handler (interceptor.Deny, interceptor.RequireScope) refused the call.
+// The challenge is assembled from the status's errdetails.ErrorInfo (the
+// contract of package authzerr) and only from safe characters, so neither a
+// token nor a message can inject a header.
 package gateway

@@ -1,67 +1,16 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
-
-	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 )
 
-// metadataEcho is an InfoService whose GetInfo answers with the metadata it
-// received, as JSON in the name field.
-type metadataEcho struct {
-	itemsv1.UnimplementedInfoServiceServer
-}
-
-func (metadataEcho) GetInfo(ctx context.Context, _ *itemsv1.GetInfoRequest) (*itemsv1.GetInfoResponse, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	b, err := json.Marshal(md)
-	if err != nil {
-		return nil, err
-	}
-	return &itemsv1.GetInfoResponse{Name: string(b)}, nil
-}
-
-// startEcho serves metadataEcho over gRPC on loopback, and through a gateway
-// built with opts over HTTP on loopback; it returns the gateway's URL.
-func startEcho(t *testing.T, opts ...gateway.Option) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	itemsv1.RegisterInfoServiceServer(s, metadataEcho{})
-	go s.Serve(lis)
-	t.Cleanup(s.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	h, err := gateway.New(context.Background(), conn, []gateway.RegisterFunc{itemsv1.RegisterInfoServiceHandler}, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 func TestForwardedHeaders(t *testing.T) {
-	token := entratest.NewServer(t).Issue()
 	tests := []struct {
 		name     string
 		opts     []gateway.Option
@@ -95,7 +44,8 @@ func TestForwardedHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := startEcho(t, tt.opts...)
+			e := start(t, tt.opts...)
+			base, token := e.base, e.idp.Issue()
 			req, err := http.NewRequest("GET", base+"/v1/info", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -111,14 +61,12 @@ func TestForwardedHeaders(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
-			var info struct{ Name string }
-			var md map[string][]string
+			// GetInfo answers with the metadata that reached its handler.
+			var info struct{ Metadata map[string][]string }
 			if err := json.Unmarshal(body, &info); err != nil || resp.StatusCode != 200 {
 				t.Fatalf("got %s %s", resp.Status, body)
 			}
-			if err := json.Unmarshal([]byte(info.Name), &md); err != nil {
-				t.Fatal(err)
-			}
+			md := info.Metadata
 
 			wantFor, wantHost := tt.wantFor, tt.wantHost
 			if wantFor == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,7 +12,10 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 )
 
 // DefaultMaxBodyBytes bounds a request body.
@@ -42,6 +46,8 @@ func WithCORSOrigins(origins ...string) Option {
 }
 
 // WithMaxBodyBytes bounds request bodies, [DefaultMaxBodyBytes] by default.
+// A larger body is answered 413 Content Too Large, whether its
+// Content-Length says so up front or it is cut while being read.
 func WithMaxBodyBytes(n int64) Option { return func(o *options) { o.maxBody = n } }
 
 // WithTrustedProxy forwards the request's X-Forwarded-For and
@@ -56,7 +62,60 @@ func WithMaxBodyBytes(n int64) Option { return func(o *options) { o.maxBody = n 
 // your proxies added, counted from the right.
 func WithTrustedProxy() Option { return func(o *options) { o.trustedProxy = true } }
 
-type headerKey struct{}
+// stateKey is the context key of a request's *requestState.
+type stateKey struct{}
+
+// requestState is what the gateway learns about a request while serving it.
+type requestState struct {
+	header   http.Header // the response's
+	tooLarge bool        // the body went past the limit
+}
+
+// limitedBody is a request body cut at the limit that remembers it was.
+type limitedBody struct {
+	io.ReadCloser
+	state *requestState
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		b.state.tooLarge = true
+	}
+	return n, err
+}
+
+// Errors of requests refused before they reach a service.
+var (
+	errManyAuthorization  = authzerr.New(codes.Unauthenticated, authzerr.ReasonInvalidRequest, "more than one Authorization header", nil)
+	errAuthorizationBytes = authzerr.New(codes.Unauthenticated, authzerr.ReasonInvalidRequest, "Authorization header has bytes outside printable ASCII", nil)
+)
+
+// checkAuthorization refuses what grpc-gateway would forward only in part:
+// several Authorization headers (a service must see exactly the one the
+// caller sent, or none), and values with bytes gRPC metadata cannot carry
+// (tab, control, non-ASCII), which grpc-gateway drops silently, leaving an
+// anonymous method to see no token at all.
+func checkAuthorization(h http.Header) error {
+	var values []string
+	for k, vs := range h {
+		if strings.EqualFold(k, "Authorization") {
+			values = append(values, vs...)
+		}
+	}
+	if len(values) > 1 {
+		return errManyAuthorization
+	}
+	for _, v := range values {
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 || c > 0x7e {
+				return errAuthorizationBytes
+			}
+		}
+	}
+	return nil
+}
 
 // New returns an HTTP handler serving the services that register registers,
 // each called through conn.
@@ -83,6 +142,11 @@ func New(ctx context.Context, conn *grpc.ClientConn, register []RegisterFunc, op
 		// trusted.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+			if st, ok := r.Context().Value(stateKey{}).(*requestState); ok && st.tooLarge {
+				// The generated handlers report a body cut at the
+				// limit as a decoding error, 400; it is 413.
+				err = tooLarge(o.maxBody)
+			}
 			// The default handler copies the status message into
 			// WWW-Authenticate; ours replaces it as the header is written.
 			runtime.DefaultHTTPErrorHandler(ctx, mux, m, &challengeWriter{ResponseWriter: w, c: c, err: err}, r, err)
@@ -90,26 +154,47 @@ func New(ctx context.Context, conn *grpc.ClientConn, register []RegisterFunc, op
 		// A stream that fails before its first message is answered with the
 		// error's HTTP status; the challenge must be on that answer too.
 		runtime.WithStreamErrorHandler(func(ctx context.Context, err error) *status.Status {
-			if h, ok := ctx.Value(headerKey{}).(http.Header); ok {
-				c.setChallenge(h, err)
+			if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
+				c.setChallenge(st.header, err)
 			}
 			return runtime.DefaultStreamErrorHandler(ctx, err)
 		}),
 	)
 	for _, reg := range register {
+		if reg == nil {
+			return nil, errors.New("gateway: nil RegisterFunc")
+		}
 		if err := reg(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
 		}
 	}
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, o.maxBody)
-		r = r.WithContext(context.WithValue(r.Context(), headerKey{}, w.Header()))
+		st := &requestState{header: w.Header()}
+		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		if err := checkAuthorization(r.Header); err != nil {
+			_, m := runtime.MarshalerForRequest(mux, r)
+			runtime.HTTPError(r.Context(), mux, m, w, r, err)
+			return
+		}
+		if r.ContentLength > o.maxBody {
+			st.tooLarge = true
+			_, m := runtime.MarshalerForRequest(mux, r)
+			runtime.HTTPError(r.Context(), mux, m, w, r, tooLarge(o.maxBody))
+			return
+		}
+		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, o.maxBody), state: st}
 		if !o.trustedProxy {
 			r.Header = withoutForwarded(r.Header)
 		}
 		mux.ServeHTTP(w, r)
 	})
 	return cors(o.origins, h), nil
+}
+
+// tooLarge is the answer to a body past the limit: 413.
+func tooLarge(limit int64) error {
+	return &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge,
+		Err: status.Errorf(codes.InvalidArgument, "request body larger than %d bytes", limit)}
 }
 
 // withoutForwarded returns h without X-Forwarded-For and X-Forwarded-Host,

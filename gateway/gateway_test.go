@@ -6,36 +6,48 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
-	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
-	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
+	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/authztest"
 )
 
-// startServer runs the example server on loopback, REST gateway included.
-func startServer(t *testing.T, env ...string) (*server.Server, *entratest.Provider) {
+// env is the test services behind the interceptor on a gRPC server on
+// loopback, and the gateway in front of them on an HTTP server on loopback.
+type env struct {
+	base  string // the gateway's URL
+	idp   *entratest.Server
+	items *authztest.Items
+}
+
+// start runs the test services and a gateway built with opts, whose
+// challenge names the provider as make run's does.
+func start(t *testing.T, opts ...gateway.Option) *env {
 	t.Helper()
-	cfg, err := server.LoadConfig(append([]string{"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0"}, env...), "")
+	idp := entratest.NewServer(t)
+	authz, _ := authztest.NewAuthorizer(t, idp, []entra.Option{
+		entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()),
+	})
+	items := authztest.NewItems()
+	conn := authztest.Serve(t, authz, items, nil)
+	h, err := gateway.New(context.Background(), conn, []gateway.RegisterFunc{authztest.RegisterREST}, append([]gateway.Option{
+		gateway.WithChallenge(gateway.Challenge{Realm: "grpc-azure-auth", AuthorizationURI: idp.AuthorizeURL(), ClientID: idp.ClientID(), ScopePrefix: idp.AppIDURI() + "/"}),
+	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		server.WithServices(server.Service{Register: items.Register, RegisterGateway: items.RegisterGateway}), server.WithOpenAPI(items.OpenAPI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return srv, srv.DevIDP()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &env{base: srv.URL, idp: idp, items: items}
 }
 
 type answer struct {
@@ -44,9 +56,9 @@ type answer struct {
 	body   string
 }
 
-func do(t *testing.T, method, u, token, body string, headers ...string) answer {
+func do(t *testing.T, method, u, token string, body io.Reader, headers ...string) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	req, err := http.NewRequest(method, u, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +77,15 @@ func do(t *testing.T, method, u, token, body string, headers ...string) answer {
 	return answer{resp.StatusCode, resp.Header, string(b)}
 }
 
+func text(s string) io.Reader { return strings.NewReader(s) }
+
 func TestEveryMethodOverREST(t *testing.T) {
-	srv, idp := startServer(t)
-	base := srv.HTTPURL()
+	e := start(t)
 	user := func(scopes ...string) string {
-		return idp.Issue(entratest.ForUser("alice"), entratest.Scopes(scopes...))
+		return e.idp.Issue(entratest.ForUser("alice"), entratest.Scopes(scopes...))
 	}
-	app := func(id string) string { return idp.Issue(entratest.ForApp(id)) }
-	expired := idp.Issue(entratest.ExpiresIn(-time.Hour))
+	app := func(id string) string { return e.idp.Issue(entratest.ForApp(id)) }
+	expired := e.idp.Issue(entratest.ExpiresIn(-time.Hour))
 	tests := []struct {
 		name          string
 		method, path  string
@@ -82,20 +95,20 @@ func TestEveryMethodOverREST(t *testing.T) {
 		wantInBody    string
 		missingStatus int
 	}{
-		{"GetItem", "GET", "/v1/items/item-1", "", user("Items.Read"), user("Items.Write"), 200, `"Keyboard"`, 401},
-		{"ListItems", "GET", "/v1/items", "", user("Items.Read"), app("reporting-daemon"), 200, `"Cable"`, 401},
-		{"CreateItem", "POST", "/v1/items", `{"name":"Desk","quantity":"2"}`, user("Items.Write"), user("Items.Read"), 200, `"Desk"`, 401},
-		{"DeleteItem", "DELETE", "/v1/items/item-2", "", app("admin-daemon"), user("Items.Read", "Items.Write"), 200, `{}`, 401},
-		{"ExportItems (server stream)", "GET", "/v1/items:export", "", app("reporting-daemon"), user("Items.Write"), 200, `"result"`, 401},
-		{"WatchItems (server stream)", "GET", "/v1/items:watch?max_events=0", "", "", user("Items.Write"), 0, "", 401},
-		{"ImportItems (client stream)", "POST", "/v1/items:import", `{"item":{"name":"a"}}` + "\n" + `{"item":{"name":"b"}}`, user("Items.Write", "Items.Import"), user("Items.Write"), 200, `"created":2`, 401},
-		{"GetInfo (anonymous)", "GET", "/v1/info", "", user("Items.Read"), "", 200, `"name"`, 200},
-		{"GetDebugInfo (no rule)", "GET", "/v1/debug", "", "", user("Items.Read", "Items.Write"), 0, "", 403},
+		{"Get (unary, service default scope)", "GET", "/v1/items/item-1", "", user("Items.Read"), user("Items.Write"), 200, `"Keyboard"`, 401},
+		{"Count (unary, service default scope)", "GET", "/v1/count", "", user("Items.Read"), app("reporting-daemon"), 200, `"3"`, 401},
+		{"Create (unary, scope)", "POST", "/v1/items", `{"name":"Desk"}`, user("Items.Write"), user("Items.Read"), 200, `"Desk"`, 401},
+		{"Delete (unary, app role)", "DELETE", "/v1/items/item-2", "", app("admin-daemon"), user("Items.Read", "Items.Write"), 200, `{}`, 401},
+		{"Export (server stream, scope or role)", "GET", "/v1/items:export", "", app("reporting-daemon"), user("Items.Write"), 200, `"result"`, 401},
+		{"Watch (server stream, service default scope)", "GET", "/v1/watch/2", "", user("Items.Read"), user("Items.Write"), 200, `"tick"`, 401},
+		{"Import (client stream, all of two scopes)", "POST", "/v1/items:import", `"a"` + "\n" + `"b"`, user("Items.Write", "Items.Import"), user("Items.Write"), 200, `"2"`, 401},
+		{"GetInfo (anonymous)", "GET", "/v1/info", "", user("Items.Read"), "", 200, `"caller"`, 200},
+		{"Debug (no rule)", "GET", "/v1/debug", "", "", user("Items.Read", "Items.Write"), 0, "", 403},
 	}
 	for _, tt := range tests {
 		if tt.good != "" {
 			t.Run(tt.name+" with a sufficient token answers "+fmt.Sprint(tt.okStatus), func(t *testing.T) {
-				a := do(t, tt.method, base+tt.path, tt.good, tt.body)
+				a := do(t, tt.method, e.base+tt.path, tt.good, text(tt.body))
 				if a.status != tt.okStatus || !strings.Contains(a.body, tt.wantInBody) {
 					t.Fatalf("got %d %s", a.status, a.body)
 				}
@@ -103,7 +116,7 @@ func TestEveryMethodOverREST(t *testing.T) {
 		}
 		if tt.under != "" {
 			t.Run(tt.name+" with an insufficient token answers 403 insufficient_scope", func(t *testing.T) {
-				a := do(t, tt.method, base+tt.path, tt.under, tt.body)
+				a := do(t, tt.method, e.base+tt.path, tt.under, text(tt.body))
 				if a.status != 403 {
 					t.Fatalf("got %d %s", a.status, a.body)
 				}
@@ -113,7 +126,7 @@ func TestEveryMethodOverREST(t *testing.T) {
 			})
 		}
 		t.Run(tt.name+" without a token answers "+fmt.Sprint(tt.missingStatus), func(t *testing.T) {
-			a := do(t, tt.method, base+tt.path, "", tt.body)
+			a := do(t, tt.method, e.base+tt.path, "", text(tt.body))
 			if a.status != tt.missingStatus {
 				t.Fatalf("got %d %s", a.status, a.body)
 			}
@@ -126,7 +139,7 @@ func TestEveryMethodOverREST(t *testing.T) {
 		})
 		if tt.missingStatus == 401 {
 			t.Run(tt.name+" with an expired token answers 401 invalid_token", func(t *testing.T) {
-				a := do(t, tt.method, base+tt.path, expired, tt.body)
+				a := do(t, tt.method, e.base+tt.path, expired, text(tt.body))
 				ch := a.header.Get("WWW-Authenticate")
 				if a.status != 401 || !strings.Contains(ch, `error="invalid_token"`) || !strings.Contains(ch, `error_description="invalid token: token expired"`) {
 					t.Fatalf("got %d, challenge %q", a.status, ch)
@@ -137,41 +150,79 @@ func TestEveryMethodOverREST(t *testing.T) {
 }
 
 func TestInsufficientScopeNamesTheFullScopes(t *testing.T) {
-	srv, idp := startServer(t)
-	a := do(t, "POST", srv.HTTPURL()+"/v1/items:import", idp.Issue(entratest.Scopes("Items.Write")), `{"name":"a"}`)
-	want := fmt.Sprintf(`scope="%[1]s/Items.Write %[1]s/Items.Import"`, idp.AppIDURI())
-	if ch := a.header.Get("WWW-Authenticate"); a.status != 403 || !strings.Contains(ch, want) || !strings.Contains(ch, `client_id="`+idp.ClientID()+`"`) ||
-		!strings.Contains(ch, `authorization_uri="`+idp.AuthorizeURL()+`"`) {
+	e := start(t)
+	a := do(t, "POST", e.base+"/v1/items:import", e.idp.Issue(entratest.Scopes("Items.Write")), text(`"a"`))
+	want := fmt.Sprintf(`scope="%[1]s/Items.Write %[1]s/Items.Import"`, e.idp.AppIDURI())
+	if ch := a.header.Get("WWW-Authenticate"); a.status != 403 || !strings.Contains(ch, want) || !strings.Contains(ch, `client_id="`+e.idp.ClientID()+`"`) ||
+		!strings.Contains(ch, `authorization_uri="`+e.idp.AuthorizeURL()+`"`) {
 		t.Fatalf("got %d, challenge %q; want %s", a.status, ch, want)
 	}
 }
 
+func TestHandlerDenialsAnswerAsRuleDenials(t *testing.T) {
+	e := start(t)
+	alice := e.idp.Issue(entratest.ForUser("alice"), entratest.Scopes("Items.Write"))
+	bob := e.idp.Issue(entratest.ForUser("bob"), entratest.Scopes("Items.Write"))
+	created := do(t, "POST", e.base+"/v1/items", alice, text(`{"name":"pen"}`))
+	var item struct{ ID string }
+	if err := json.Unmarshal([]byte(created.body), &item); err != nil || created.status != 200 {
+		t.Fatalf("create: %d %s", created.status, created.body)
+	}
+	challenge := func(desc string, scope string) string {
+		ch := fmt.Sprintf(`Bearer realm="grpc-azure-auth", authorization_uri="%s", client_id="%s", error="insufficient_scope", error_description="%s"`,
+			e.idp.AuthorizeURL(), e.idp.ClientID(), desc)
+		if scope != "" {
+			ch += fmt.Sprintf(`, scope="%s/%s"`, e.idp.AppIDURI(), scope)
+		}
+		return ch
+	}
+	tests := []struct {
+		name, method, path, token string
+		status                    int
+		challenge                 string
+	}{
+		{"a rule denial (the reference)", "POST", "/v1/archive/item-1", e.idp.Issue(entratest.Scopes("Items.Read")), 403, challenge("requires scope Items.Write", "Items.Write")},
+		{"RequireScope in the handler answers the same 403 challenge", "POST", "/v1/archive/item-1", bob, 403, challenge("requires scope Items.Archive", "Items.Archive")},
+		{"RequireRole in the handler answers 403 insufficient_scope", "POST", "/v1/purge", bob, 403, challenge("requires role Items.Admin", "")},
+		{"Deny in the handler answers 403 insufficient_scope with its reason", "DELETE", "/v1/mine/" + item.ID, bob, 403, challenge("only the item's owner may remove it", "")},
+		{"the owner passes the handler's check", "DELETE", "/v1/mine/" + item.ID, alice, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := do(t, tt.method, e.base+tt.path, tt.token, nil)
+			if a.status != tt.status || a.header.Get("WWW-Authenticate") != tt.challenge {
+				t.Fatalf("got %d %q %s\nwant %d %q", a.status, a.header.Get("WWW-Authenticate"), a.body, tt.status, tt.challenge)
+			}
+		})
+	}
+}
+
 func TestServerStreamingOverREST(t *testing.T) {
-	srv, idp := startServer(t)
-	a := do(t, "GET", srv.HTTPURL()+"/v1/items:export", idp.Issue(entratest.Scopes("Items.Read")), "")
+	e := start(t)
+	a := do(t, "GET", e.base+"/v1/items:export", e.idp.Issue(entratest.Scopes("Items.Read")), nil)
 	lines := strings.Split(strings.TrimSpace(a.body), "\n")
 	if a.status != 200 || len(lines) != 3 {
 		t.Fatalf("got %d with %d lines: %s", a.status, len(lines), a.body)
 	}
 	for _, l := range lines {
 		var m struct {
-			Result struct{ Item struct{ ID string } }
+			Result struct{ ID string }
 		}
-		if err := json.Unmarshal([]byte(l), &m); err != nil || m.Result.Item.ID == "" {
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m.Result.ID == "" {
 			t.Fatalf("line %q: %v", l, err)
 		}
 	}
 	// A denied stream answers before the first message, with the challenge.
-	a = do(t, "GET", srv.HTTPURL()+"/v1/items:export", idp.Issue(entratest.Scopes("Items.Write")), "")
+	a = do(t, "GET", e.base+"/v1/items:export", e.idp.Issue(entratest.Scopes("Items.Write")), nil)
 	if a.status != 403 || !strings.Contains(a.header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
 		t.Fatalf("denied stream: %d %q", a.status, a.header.Get("WWW-Authenticate"))
 	}
 }
 
 func TestOnlyTheAuthorizationHeaderCarriesTheToken(t *testing.T) {
-	srv, idp := startServer(t)
-	good := idp.Issue(entratest.Scopes("Items.Read"))
-	u := srv.HTTPURL() + "/v1/items"
+	e := start(t)
+	good := e.idp.Issue(entratest.Scopes("Items.Read"))
+	u := e.base + "/v1/count"
 	tests := []struct {
 		name    string
 		token   string
@@ -181,11 +232,10 @@ func TestOnlyTheAuthorizationHeaderCarriesTheToken(t *testing.T) {
 		{"a token in Grpc-Metadata-Authorization is not forwarded", "", []string{"Grpc-Metadata-Authorization", "Bearer " + good}, 401},
 		{"Grpc-Metadata-Authorization cannot replace a bad Authorization", "x.y.z", []string{"Grpc-Metadata-Authorization", "Bearer " + good}, 401},
 		{"Grpc-Metadata-Authorization cannot add a second value to a good one", good, []string{"Grpc-Metadata-Authorization", "Bearer x.y.z"}, 200},
-		{"two Authorization headers are refused", good, []string{"Authorization", "Bearer " + good}, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if a := do(t, "GET", u, tt.token, "", tt.headers...); a.status != tt.status {
+			if a := do(t, "GET", u, tt.token, nil, tt.headers...); a.status != tt.status {
 				t.Fatalf("got %d %s, want %d", a.status, a.body, tt.status)
 			}
 		})
@@ -193,7 +243,7 @@ func TestOnlyTheAuthorizationHeaderCarriesTheToken(t *testing.T) {
 }
 
 // rawRequest sends bytes as they are, for headers net/http would refuse.
-func rawRequest(t *testing.T, base, request string) (string, http.Header) {
+func rawRequest(t *testing.T, base, request string) (string, http.Header, string) {
 	t.Helper()
 	u, _ := url.Parse(base)
 	conn, err := net.Dial("tcp", u.Host)
@@ -210,13 +260,59 @@ func rawRequest(t *testing.T, base, request string) (string, http.Header) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	return resp.Status, resp.Header
+	b, _ := io.ReadAll(resp.Body)
+	return resp.Status, resp.Header, string(b)
+}
+
+func TestUnforwardableAuthorizationIsRefused(t *testing.T) {
+	e := start(t)
+	good := e.idp.Issue(entratest.Scopes("Items.Read"))
+	invalidRequest := func(desc string) string {
+		return fmt.Sprintf(`Bearer realm="grpc-azure-auth", authorization_uri="%s", client_id="%s", error="invalid_request", error_description="%s"`,
+			e.idp.AuthorizeURL(), e.idp.ClientID(), desc)
+	}
+	many, bytes := invalidRequest("more than one Authorization header"), invalidRequest("Authorization header has bytes outside printable ASCII")
+	tests := []struct {
+		name   string
+		auth   []string // Authorization lines, as sent
+		status string
+		want   string // the challenge
+	}{
+		{"a good token followed by a second, unforwardable value", []string{"Bearer " + good, "\xff"}, "401", many},
+		{"two good tokens", []string{"Bearer " + good, "Bearer " + good}, "401", many},
+		{"a value with a tab inside", []string{"Bearer\t" + good}, "401", bytes},
+		{"a value with a non-ASCII byte", []string{"Bearer " + good + "\xc3\xa9"}, "401", bytes},
+		{"a lone value with a byte above 0x7f", []string{"\x80"}, "401", bytes},
+	}
+	for _, path := range []string{"/v1/count", "/v1/info"} {
+		for _, tt := range tests {
+			t.Run(tt.name+" is refused with 401 invalid_request on "+path, func(t *testing.T) {
+				req := "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n"
+				for _, v := range tt.auth {
+					req += "Authorization: " + v + "\r\n"
+				}
+				status, h, body := rawRequest(t, e.base, req+"Connection: close\r\n\r\n")
+				if !strings.HasPrefix(status, tt.status) || h.Get("WWW-Authenticate") != tt.want {
+					t.Fatalf("got %s %q %s\nwant %s %q", status, h.Get("WWW-Authenticate"), body, tt.status, tt.want)
+				}
+				if !strings.Contains(body, `"INVALID_REQUEST"`) {
+					t.Fatalf("body %s lacks the reason", body)
+				}
+			})
+		}
+	}
+	t.Run("one good token on an anonymous method reaches the handler as sent", func(t *testing.T) {
+		a := do(t, "GET", e.base+"/v1/info", good, nil)
+		if a.status != 200 || !strings.Contains(a.body, `"Bearer `+good+`"`) {
+			t.Fatalf("got %d %s", a.status, a.body)
+		}
+	})
 }
 
 func TestHeaderInjectionAttempts(t *testing.T) {
-	srv, _ := startServer(t)
+	e := start(t)
 	// net/http itself refuses control bytes in a header value.
-	status, h := rawRequest(t, srv.HTTPURL(), "GET /v1/items HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \x01\x7f\r\nConnection: close\r\n\r\n")
+	status, h, _ := rawRequest(t, e.base, "GET /v1/count HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \x01\x7f\r\nConnection: close\r\n\r\n")
 	if !strings.HasPrefix(status, "400") || h.Get("WWW-Authenticate") != "" {
 		t.Fatalf("control bytes: %s %v", status, h)
 	}
@@ -226,7 +322,7 @@ func TestHeaderInjectionAttempts(t *testing.T) {
 		`Bearer abc\"; Set-Cookie: x=y`,
 		"Bearer " + strings.Repeat("A", 20000),
 	} {
-		status, h := rawRequest(t, srv.HTTPURL(), "GET /v1/items HTTP/1.1\r\nHost: localhost\r\nAuthorization: "+auth+"\r\nConnection: close\r\n\r\n")
+		status, h, _ := rawRequest(t, e.base, "GET /v1/count HTTP/1.1\r\nHost: localhost\r\nAuthorization: "+auth+"\r\nConnection: close\r\n\r\n")
 		ch := h.Values("WWW-Authenticate")
 		if !strings.HasPrefix(status, "401") || len(ch) != 1 || h.Get("Set-Cookie") != "" {
 			t.Fatalf("%q: %s %v", auth, status, h)
@@ -243,10 +339,10 @@ func TestHeaderInjectionAttempts(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
-	srv, idp := startServer(t, "CORS_ORIGINS=https://app.example, http://localhost:3000")
-	u := srv.HTTPURL() + "/v1/items"
+	e := start(t, gateway.WithCORSOrigins("https://app.example", "http://localhost:3000"))
+	u := e.base + "/v1/count"
 	pre := func(origin string) answer {
-		return do(t, "OPTIONS", u, "", "", "Origin", origin, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization")
+		return do(t, "OPTIONS", u, "", nil, "Origin", origin, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization")
 	}
 	a := pre("https://app.example")
 	if a.status != 204 || a.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
@@ -256,41 +352,83 @@ func TestCORS(t *testing.T) {
 	if a = pre("https://evil.example"); a.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("denied preflight allowed: %v", a.header)
 	}
-	a = do(t, "GET", u, idp.Issue(entratest.Scopes("Items.Read")), "", "Origin", "http://localhost:3000")
+	a = do(t, "GET", u, e.idp.Issue(entratest.Scopes("Items.Read")), nil, "Origin", "http://localhost:3000")
 	if a.status != 200 || a.header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" || !strings.Contains(a.header.Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
 		t.Fatalf("allowed call: %d %v", a.status, a.header)
 	}
-	if a = do(t, "GET", u, "", "", "Origin", "https://evil.example"); a.header.Get("Access-Control-Allow-Origin") != "" || a.status != 401 {
+	if a = do(t, "GET", u, "", nil, "Origin", "https://evil.example"); a.header.Get("Access-Control-Allow-Origin") != "" || a.status != 401 {
 		t.Fatalf("call from another origin: %d %v", a.status, a.header)
-	}
-	if _, err := server.LoadConfig([]string{"CORS_ORIGINS=*"}, ""); err != nil {
-		t.Fatal(err) // the wildcard is refused when the gateway is built:
-	}
-	cfg, _ := server.LoadConfig([]string{"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0", "CORS_ORIGINS=*"}, "")
-	if _, err := server.New(cfg, server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		server.WithServices(server.Service{Register: items.Register, RegisterGateway: items.RegisterGateway}), server.WithOpenAPI(items.OpenAPI())); err == nil || !strings.Contains(err.Error(), "never *") {
-		t.Fatalf("CORS_ORIGINS=* accepted: %v", err)
 	}
 }
 
-func TestProbes(t *testing.T) {
-	srv, _ := startServer(t)
-	if a := do(t, "GET", srv.HTTPURL()+"/healthz", "", ""); a.status != 200 {
-		t.Fatalf("healthz %d", a.status)
+func TestInvalidOptionsFailConstruction(t *testing.T) {
+	conn := authztest.Serve(t, mustAuthorizer(t), authztest.NewItems(), nil)
+	reg := []gateway.RegisterFunc{authztest.RegisterREST}
+	tests := []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"the CORS wildcard is refused", func() error {
+			_, err := gateway.New(context.Background(), conn, reg, gateway.WithCORSOrigins("*"))
+			return err
+		}, "never *"},
+		{"a zero body limit is refused", func() error {
+			_, err := gateway.New(context.Background(), conn, reg, gateway.WithMaxBodyBytes(0))
+			return err
+		}, "must be positive"},
+		{"a nil connection is refused", func() error {
+			_, err := gateway.New(context.Background(), nil, reg)
+			return err
+		}, "connection"},
+		{"no service is refused", func() error {
+			_, err := gateway.New(context.Background(), conn, nil)
+			return err
+		}, "at least one service"},
+		{"a nil register function is refused", func() error {
+			_, err := gateway.New(context.Background(), conn, []gateway.RegisterFunc{nil})
+			return err
+		}, "nil RegisterFunc"},
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for do(t, "GET", srv.HTTPURL()+"/readyz", "", "").status != 200 {
-		if time.Now().After(deadline) {
-			t.Fatal("never ready")
-		}
-		time.Sleep(20 * time.Millisecond)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.err(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tt.want)
+			}
+		})
 	}
+}
+
+func mustAuthorizer(t *testing.T) *interceptor.Authorizer {
+	idp := entratest.NewServer(t)
+	a, _ := authztest.NewAuthorizer(t, idp, []entra.Option{entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID())})
+	return a
 }
 
 func TestBodyLimit(t *testing.T) {
-	srv, idp := startServer(t)
+	e := start(t, gateway.WithMaxBodyBytes(1<<20))
+	writer := e.idp.Issue(entratest.Scopes("Items.Write", "Items.Read"))
 	big := `{"name":"` + strings.Repeat("a", 2<<20) + `"}`
-	if a := do(t, "POST", srv.HTTPURL()+"/v1/items", idp.Issue(entratest.Scopes("Items.Write")), big); a.status != 400 && a.status != 413 {
-		t.Fatalf("2 MiB body: %d %s", a.status, a.body[:min(len(a.body), 200)])
+	tests := []struct {
+		name string
+		body func() io.Reader
+	}{
+		{"a 2 MiB body with its length is refused with 413", func() io.Reader { return strings.NewReader(big) }},
+		// Without a length, the body is cut while the handler reads it.
+		{"a 2 MiB chunked body is refused with 413", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" and creates nothing", func(t *testing.T) {
+			a := do(t, "POST", e.base+"/v1/items", writer, tt.body())
+			if a.status != http.StatusRequestEntityTooLarge || !strings.Contains(a.body, "request body larger than 1048576 bytes") {
+				t.Fatalf("got %d %s", a.status, a.body[:min(len(a.body), 200)])
+			}
+			if n := e.items.Len(); n != 3 {
+				t.Fatalf("%d items, want the 3 it started with", n)
+			}
+		})
+	}
+	if a := do(t, "POST", e.base+"/v1/items", writer, text(`{"name":"small"}`)); a.status != 200 || e.items.Len() != 4 {
+		t.Fatalf("a small body: %d %s", a.status, a.body)
 	}
 }

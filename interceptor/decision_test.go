@@ -10,10 +10,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/example/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/authztest"
 )
 
 // decisions records what a DecisionHook is told.
@@ -42,7 +43,7 @@ func TestDecisionHookSeesEveryDecision(t *testing.T) {
 	rec := &decisions{}
 	e := newHookedEnv(t, idp, []interceptor.Option{interceptor.WithDecisionHook(rec.hook)},
 		entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()))
-	const get = "/example.items.v1.ItemService/GetItem"
+	const get = authztest.Get
 	tests := []struct {
 		name      string
 		call      func() error
@@ -54,25 +55,22 @@ func TestDecisionHookSeesEveryDecision(t *testing.T) {
 			interceptor.Decision{FullMethod: get, Outcome: interceptor.OutcomeAllowed}, true},
 		{"no token is reported unauthenticated, without validation time",
 			func() error { return delegated(context.Background(), e) },
-			interceptor.Decision{FullMethod: get, Outcome: interceptor.OutcomeUnauthenticated, Reason: interceptor.ReasonTokenMissing}, false},
+			interceptor.Decision{FullMethod: get, Outcome: interceptor.OutcomeUnauthenticated, Reason: authzerr.ReasonTokenMissing}, false},
 		{"an expired token is reported unauthenticated with TOKEN_EXPIRED",
 			func() error { return delegated(withToken(idp.Issue(entratest.ExpiresIn(-time.Hour))), e) },
-			interceptor.Decision{FullMethod: get, Outcome: interceptor.OutcomeUnauthenticated, Reason: interceptor.ReasonTokenExpired}, true},
+			interceptor.Decision{FullMethod: get, Outcome: interceptor.OutcomeUnauthenticated, Reason: authzerr.ReasonTokenExpired}, true},
 		{"a token without the scope is reported denied with INSUFFICIENT_SCOPE",
 			func() error { return delegated(withToken(idp.Issue(entratest.Scopes("Items.Write"))), e) },
-			interceptor.Decision{FullMethod: get, Outcome: interceptor.OutcomeDenied, Reason: interceptor.ReasonInsufficientScope}, true},
+			interceptor.Decision{FullMethod: get, Outcome: interceptor.OutcomeDenied, Reason: authzerr.ReasonInsufficientScope}, true},
 		{"a method without rule is reported denied with NO_RULE",
-			func() error {
-				_, err := e.info.GetDebugInfo(withToken(idp.Issue()), &itemsv1.GetDebugInfoRequest{})
-				return err
-			},
-			interceptor.Decision{FullMethod: "/example.items.v1.InfoService/GetDebugInfo", Outcome: interceptor.OutcomeDenied, Reason: interceptor.ReasonNoRule}, false},
+			func() error { return e.c.Unary(withToken(idp.Issue()), authztest.Debug, "") },
+			interceptor.Decision{FullMethod: authztest.Debug, Outcome: interceptor.OutcomeDenied, Reason: authzerr.ReasonNoRule}, false},
 		{"an anonymous call is reported allowed",
 			func() error {
-				_, err := e.info.GetInfo(context.Background(), &itemsv1.GetInfoRequest{})
+				_, err := e.c.GetInfo(context.Background())
 				return err
 			},
-			interceptor.Decision{FullMethod: "/example.items.v1.InfoService/GetInfo", Outcome: interceptor.OutcomeAllowed}, false},
+			interceptor.Decision{FullMethod: authztest.GetInfo, Outcome: interceptor.OutcomeAllowed}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,7 +104,7 @@ func TestUnavailableKeysAreReportedUnavailable(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	got := rec.take()
-	if len(got) != 1 || got[0].Outcome != interceptor.OutcomeUnavailable || got[0].Reason != interceptor.ReasonKeysUnavailable {
+	if len(got) != 1 || got[0].Outcome != interceptor.OutcomeUnavailable || got[0].Reason != authzerr.ReasonKeysUnavailable {
 		t.Fatalf("decisions %+v", got)
 	}
 }

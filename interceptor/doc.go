@@ -8,19 +8,22 @@
 // validated caller is stored in the handler's context, read with
 // entra.FromContext.
 //
-// Its unary and stream interceptors are go-grpc-middleware's auth
-// interceptors driven by [Authorizer.AuthFunc]. Methods that must stay open
-// without a rule (health checks, reflection) are exempted in the server
-// wiring with go-grpc-middleware's selector, not inside this package.
+// Its unary and stream interceptors consult the policy and nothing else: no
+// service can opt out of its rules (go-grpc-middleware's auth interceptors
+// would let a service implementing ServiceAuthFuncOverride skip them; these
+// do not). Methods that must stay open without a rule (health checks,
+// reflection) are exempted in the server wiring, visibly, with
+// go-grpc-middleware's selector, not inside this package.
 //
 // A stream lasts no longer than its caller's token: at exp plus the
 // validator's clock skew its handler's context is done, its sends and
 // receives fail, and it ends as a call with an expired token would have
-// (Unauthenticated, [ReasonTokenExpired]). A handler waiting in Recv on a
+// (Unauthenticated, authzerr.ReasonTokenExpired). A handler waiting in Recv on a
 // silent client ends when the client next sends or leaves.
 //
-// Failures are gRPC statuses carrying an errdetails.ErrorInfo whose Reason
-// is one of the Reason… constants:
+// Failures are gRPC statuses carrying an errdetails.ErrorInfo of domain
+// authzerr.Domain whose Reason is one of the authzerr.Reason… constants (read
+// it with authzerr.FromError):
 //
 //   - codes.Unauthenticated: no token, or a token that failed validation
 //     (the message says what failed: expired, wrong audience, …);

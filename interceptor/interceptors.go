@@ -9,37 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
-)
-
-// ErrorDomain is the Domain of the errdetails.ErrorInfo in every status this
-// package returns.
-const ErrorDomain = "grpc-azure-auth"
-
-// Reasons, the Reason of the errdetails.ErrorInfo of a denial.
-const (
-	ReasonTokenMissing      = "TOKEN_MISSING"      // no usable bearer token (RFC 6750: no error code)
-	ReasonTokenInvalid      = "TOKEN_INVALID"      // a token was sent and failed validation
-	ReasonTokenExpired      = "TOKEN_EXPIRED"      // the token's exp has passed
-	ReasonKeysUnavailable   = "KEYS_UNAVAILABLE"   // the identity provider's keys could not be loaded
-	ReasonInsufficientScope = "INSUFFICIENT_SCOPE" // valid token, missing scope or role
-	ReasonNoRule            = "NO_RULE"            // the method has no access rule
-	ReasonGuest             = "GUEST_NOT_ALLOWED"  // a valid token of a guest user, and guests are not allowed
-)
-
-// Metadata keys of the ErrorInfo of an INSUFFICIENT_SCOPE denial.
-const (
-	MetadataScopes = "scopes" // space-separated scopes that would satisfy the rule
-	MetadataRoles  = "roles"  // space-separated roles that would satisfy the rule
 )
 
 // ErrStreamExpired is the context.Cause of a stream handler's context once
@@ -115,8 +92,18 @@ func joinHooks(hooks []func(context.Context, Decision)) func(context.Context, De
 func (a *Authorizer) Policy() *policy.Policy { return a.policy }
 
 // UnaryServerInterceptor authorizes unary calls before the handler runs.
+// It consults nothing but the policy: a service cannot opt out of its rules
+// (go-grpc-middleware's ServiceAuthFuncOverride, for one, is ignored).
 func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return auth.UnaryServerInterceptor(a.AuthFunc)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := a.Authorize(ctx, info.FullMethod, metadata.ValueFromIncomingContext(ctx, "authorization"))
+		if err != nil {
+			return nil, err
+		}
+		resp, err := handler(ctx, req)
+		a.logHandlerDenial(ctx, info.FullMethod, err)
+		return resp, err
+	}
 }
 
 // StreamServerInterceptor authorizes streams before the handler runs, and
@@ -124,27 +111,33 @@ func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // at exp plus the validator's clock skew (context.Cause is
 // [ErrStreamExpired]), its sends and receives fail from then on, and the
 // stream ends with the answer a token expired at the start gets
-// (Unauthenticated, [ReasonTokenExpired]).
+// (Unauthenticated, authzerr.ReasonTokenExpired). Like the unary
+// interceptor, it consults nothing but the policy.
 func (a *Authorizer) StreamServerInterceptor() grpc.StreamServerInterceptor {
-	authenticate := auth.StreamServerInterceptor(a.AuthFunc)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		return authenticate(srv, ss, info, func(srv any, ss grpc.ServerStream) error {
-			return a.untilExpiry(srv, ss, info.FullMethod, handler)
-		})
+		ctx, err := a.Authorize(ss.Context(), info.FullMethod, metadata.ValueFromIncomingContext(ss.Context(), "authorization"))
+		if err != nil {
+			return err
+		}
+		claims, ok := entra.FromContext(ctx)
+		if !ok {
+			// Anonymous, without a token: nothing to outlive.
+			err = handler(srv, ss)
+		} else {
+			err = a.untilExpiry(ctx, claims, srv, ss, info.FullMethod, handler)
+		}
+		a.logHandlerDenial(ctx, info.FullMethod, err)
+		return err
 	}
 }
 
-// untilExpiry runs an authorized stream's handler no longer than its
-// caller's token is valid. Anonymous callers have no token to outlive.
-func (a *Authorizer) untilExpiry(srv any, ss grpc.ServerStream, method string, handler grpc.StreamHandler) error {
-	claims, ok := entra.FromContext(ss.Context())
-	if !ok {
-		return handler(srv, ss)
-	}
+// untilExpiry runs an authorized stream's handler, with ctx as its context,
+// no longer than its caller's token is valid.
+func (a *Authorizer) untilExpiry(ctx context.Context, claims *entra.Claims, srv any, ss grpc.ServerStream, method string, handler grpc.StreamHandler) error {
 	// Measured on the validator's clock, which may be injected; the timer
 	// runs on the real one.
 	left := claims.ExpiresAt.Add(a.validator.ClockSkew()).Sub(a.validator.Now())
-	ctx, cancel := context.WithTimeoutCause(ss.Context(), left, ErrStreamExpired)
+	ctx, cancel := context.WithTimeoutCause(ctx, left, ErrStreamExpired)
 	defer cancel()
 	err := handler(srv, &expiringStream{ServerStream: ss, ctx: ctx})
 	if errors.Is(context.Cause(ctx), ErrStreamExpired) {
@@ -193,22 +186,14 @@ func streamExpired() denial {
 	return denial{code: code, reason: reason, msg: msg, cause: ErrStreamExpired}
 }
 
-// AuthFunc is the go-grpc-middleware auth.AuthFunc of the Authorizer: it
-// finds the method with grpc.Method and authorizes the call. On success the
-// returned context carries the caller (entra.FromContext), unless the
-// method is anonymous and no token came.
-func (a *Authorizer) AuthFunc(ctx context.Context) (context.Context, error) {
-	method, _ := grpc.Method(ctx)
-	return a.Authorize(ctx, method, metadata.ValueFromIncomingContext(ctx, "authorization"))
-}
-
 // Authorize decides a call of fullMethod whose authorization metadata holds
-// values. It is AuthFunc with its inputs spelled out, for transports that
-// are not gRPC servers.
+// values, as the interceptors do, for transports that are not gRPC servers.
+// On success the returned context carries the caller (entra.FromContext),
+// unless the method is anonymous and no token came.
 func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []string) (context.Context, error) {
 	rule, ok := a.policy.Rule(fullMethod)
 	if !ok {
-		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.PermissionDenied, reason: ReasonNoRule, msg: "method has no access rule"})
+		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.PermissionDenied, reason: authzerr.ReasonNoRule, msg: "method has no access rule"})
 	}
 	if rule.Anonymous && len(values) == 0 {
 		a.grant(ctx, fullMethod, nil, 0)
@@ -216,9 +201,12 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 	}
 	raw, err := bearerToken(values)
 	if err != nil {
-		reason := ReasonTokenInvalid
-		if errors.Is(err, errNoToken) {
-			reason = ReasonTokenMissing
+		reason := authzerr.ReasonTokenInvalid
+		switch {
+		case errors.Is(err, errNoToken):
+			reason = authzerr.ReasonTokenMissing
+		case errors.Is(err, errManyTokens):
+			reason = authzerr.ReasonInvalidRequest
 		}
 		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.Unauthenticated, reason: reason, msg: err.Error()})
 	}
@@ -236,7 +224,7 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 		return nil, a.deny(ctx, fullMethod, nil, denial{code: code, reason: reason, msg: msg, cause: err, took: took})
 	}
 	if err := rule.Authorize(claims); err != nil {
-		return nil, a.deny(ctx, fullMethod, claims, denial{code: codes.PermissionDenied, reason: ReasonInsufficientScope, msg: err.Error(), rule: rule, took: took})
+		return nil, a.deny(ctx, fullMethod, claims, denial{code: codes.PermissionDenied, reason: authzerr.ReasonInsufficientScope, msg: err.Error(), rule: rule, took: took})
 	}
 	a.grant(ctx, fullMethod, claims, took)
 	return entra.NewContext(ctx, claims), nil
@@ -253,20 +241,20 @@ var validationFailures = []error{
 
 func validationFailure(err error) (codes.Code, string, string) {
 	if errors.Is(err, entra.ErrKeysUnavailable) {
-		return codes.Unavailable, ReasonKeysUnavailable, "signing keys unavailable, try again later"
+		return codes.Unavailable, authzerr.ReasonKeysUnavailable, "signing keys unavailable, try again later"
 	}
 	if errors.Is(err, entra.ErrGuest) {
-		return codes.PermissionDenied, ReasonGuest, entra.ErrGuest.Error()
+		return codes.PermissionDenied, authzerr.ReasonGuest, entra.ErrGuest.Error()
 	}
 	if errors.Is(err, entra.ErrExpired) {
-		return codes.Unauthenticated, ReasonTokenExpired, "invalid token: " + entra.ErrExpired.Error()
+		return codes.Unauthenticated, authzerr.ReasonTokenExpired, "invalid token: " + entra.ErrExpired.Error()
 	}
 	for _, e := range validationFailures {
 		if errors.Is(err, e) {
-			return codes.Unauthenticated, ReasonTokenInvalid, "invalid token: " + e.Error()
+			return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token: " + e.Error()
 		}
 	}
-	return codes.Unauthenticated, ReasonTokenInvalid, "invalid token"
+	return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token"
 }
 
 // denial is one refused call.
@@ -309,21 +297,17 @@ func outcomeOf(code codes.Code) Outcome {
 
 // err is the status of the denial.
 func (d denial) err() error {
-	info := &errdetails.ErrorInfo{Reason: d.reason, Domain: ErrorDomain}
+	var md map[string]string
 	if d.rule != nil {
-		info.Metadata = map[string]string{}
+		md = map[string]string{}
 		if len(d.rule.Scopes) > 0 {
-			info.Metadata[MetadataScopes] = strings.Join(d.rule.Scopes, " ")
+			md[authzerr.MetadataScopes] = strings.Join(d.rule.Scopes, " ")
 		}
 		if len(d.rule.Roles) > 0 {
-			info.Metadata[MetadataRoles] = strings.Join(d.rule.Roles, " ")
+			md[authzerr.MetadataRoles] = strings.Join(d.rule.Roles, " ")
 		}
 	}
-	st, err := status.New(d.code, d.msg).WithDetails(info)
-	if err != nil {
-		return status.Error(d.code, d.msg)
-	}
-	return st.Err()
+	return authzerr.New(d.code, d.reason, d.msg, md)
 }
 
 func (a *Authorizer) grant(ctx context.Context, method string, c *entra.Claims, took time.Duration) {

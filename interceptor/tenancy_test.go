@@ -2,24 +2,19 @@ package interceptor_test
 
 import (
 	"context"
-	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
-	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
-	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/authztest"
 )
 
 // Each tenancy below is one configuration change: the validator options a
@@ -33,21 +28,17 @@ const (
 	strangerTenant = "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"
 )
 
-// delegated calls GetItem, whose rule is the scope Items.Read.
+// delegated calls Get, whose rule is the scope Items.Read.
 func delegated(ctx context.Context, e *env) error {
-	_, err := e.items.GetItem(ctx, &itemsv1.GetItemRequest{Id: "item-1"})
+	_, err := e.c.Get(ctx, "item-1")
 	return err
 }
 
-// roleOnly calls DeleteItem, whose rule is the app role Items.Admin, for an
+// roleOnly calls Delete, whose rule is the app role Items.Admin, for an
 // item that does not exist, so that every case can call it: NotFound says
 // the interceptor let the call through.
 func roleOnly(ctx context.Context, e *env) error {
-	_, err := e.items.DeleteItem(ctx, &itemsv1.DeleteItemRequest{Id: "no-such-item"})
-	if status.Code(err) == codes.NotFound {
-		return nil
-	}
-	return err
+	return ignoreNotFound(e.c.Unary(ctx, authztest.Delete, "no-such-item"))
 }
 
 // tenancyCase is a token and what the server must answer to it.
@@ -69,7 +60,7 @@ func accepts(name string, opts ...entratest.TokenOption) tenancyCase {
 // fails with why (an entra.Err… text).
 func rejects(name string, why error, opts ...entratest.TokenOption) tenancyCase {
 	return tenancyCase{name: name + " is rejected with 401 (" + why.Error() + ")", opts: opts,
-		code: codes.Unauthenticated, msg: "invalid token: " + why.Error(), reason: interceptor.ReasonTokenInvalid}
+		code: codes.Unauthenticated, msg: "invalid token: " + why.Error(), reason: authzerr.ReasonTokenInvalid}
 }
 
 // forbids is a valid token the server must refuse with 403 for reason.
@@ -88,52 +79,9 @@ func appOnlyCases(opts ...entratest.TokenOption) []tenancyCase {
 	app := append([]entratest.TokenOption{entratest.ForApp("admin-daemon")}, opts...)
 	return []tenancyCase{
 		accepts("an app-only token on a method whose rule names its role", app...).on(roleOnly),
-		forbids("an app-only token on a delegated method", interceptor.ReasonInsufficientScope, app...),
-		forbids("an app-only token carrying the delegated method's scope", interceptor.ReasonInsufficientScope, append(slices.Clone(app), entratest.Scopes("Items.Read"))...),
+		forbids("an app-only token on a delegated method", authzerr.ReasonInsufficientScope, app...),
+		forbids("an app-only token carrying the delegated method's scope", authzerr.ReasonInsufficientScope, append(slices.Clone(app), entratest.Scopes("Items.Read"))...),
 	}
-}
-
-// newTenancyEnv runs the example services behind the interceptor on a real
-// gRPC server on loopback, like newEnv, with a validator configured by opts
-// alone. The validator always fetches with idp.Client(), so that providers
-// answering as real hosts (entratest.NewServerAt) are reached on loopback
-// and nothing else is.
-func newTenancyEnv(t *testing.T, idp *entratest.Server, opts ...entra.Option) *env {
-	t.Helper()
-	return newHookedEnv(t, idp, nil, opts...)
-}
-
-// newHookedEnv is newTenancyEnv with more interceptor options.
-func newHookedEnv(t *testing.T, idp *entratest.Server, iopts []interceptor.Option, opts ...entra.Option) *env {
-	t.Helper()
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	v, err := entra.NewValidator(append(opts, entra.WithLogger(logger), entra.WithHTTPClient(idp.Client()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	authz, err := interceptor.New(v, append([]interceptor.Option{interceptor.WithLogger(logger)}, iopts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(
-		grpc.UnaryInterceptor(authz.UnaryServerInterceptor()),
-		grpc.StreamInterceptor(authz.StreamServerInterceptor()),
-	)
-	itemsv1.RegisterItemServiceServer(srv, items.New())
-	itemsv1.RegisterInfoServiceServer(srv, &items.Info{Name: "test"})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &env{idp: idp, items: itemsv1.NewItemServiceClient(conn), info: itemsv1.NewInfoServiceClient(conn), logs: logs}
 }
 
 // runCases issues each case's token and checks the answer.
@@ -182,7 +130,7 @@ func TestSingleTenantV2Tokens(t *testing.T) {
 		rejects("the v2 issuer claiming ver 1.0", entra.ErrIssuer, entratest.Claim("ver", "1.0")),
 		rejects("a token signed with the personal-account key", entra.ErrUnknownKey, entratest.SignedWithPersonalAccountKey()),
 		rejects("a token for the Application ID URI (only the client ID is configured)", entra.ErrAudience, entratest.Audience(idp.AppIDURI())),
-		forbids("a guest's token", interceptor.ReasonGuest, entratest.Guest()),
+		forbids("a guest's token", authzerr.ReasonGuest, entratest.Guest()),
 	}, appOnlyCases()...))
 }
 
@@ -201,7 +149,7 @@ func TestSingleTenantV1Tokens(t *testing.T) {
 		rejects("the v1 issuer without its trailing slash", entra.ErrIssuer, v1, entratest.IssuerClaim(strings.TrimSuffix(idp.V1Issuer(), "/"))),
 		rejects("the v1 issuer claiming ver 2.0", entra.ErrIssuer, v1, entratest.Claim("ver", "2.0")),
 		rejects("a v1 token for the client ID (only the Application ID URI is configured)", entra.ErrAudience, v1, entratest.Audience(idp.ClientID())),
-		forbids("a v1 guest's token", interceptor.ReasonGuest, v1, entratest.Guest()),
+		forbids("a v1 guest's token", authzerr.ReasonGuest, v1, entratest.Guest()),
 	}, appOnlyCases(v1)...))
 }
 
@@ -245,7 +193,7 @@ func TestMultiTenant(t *testing.T) {
 	nearMisses := append(issuerMisses,
 		rejects("a personal account's token (organizations publishes no personal-account key)", entra.ErrUnknownKey,
 			entratest.FromTenant(entratest.ConsumersTenantID), entratest.SignedWithPersonalAccountKey()),
-		forbids("an allowed tenant's guest", interceptor.ReasonGuest, entratest.FromTenant(partnerTenant), entratest.Guest()),
+		forbids("an allowed tenant's guest", authzerr.ReasonGuest, entratest.FromTenant(partnerTenant), entratest.Guest()),
 	)
 	t.Run("organizations with a list of tenants", func(t *testing.T) {
 		e := newTenancyEnv(t, idp, append(base, entra.WithAllowedTenants(tid, partnerTenant))...)
@@ -400,14 +348,14 @@ func TestGuests(t *testing.T) {
 	t.Run("denied by default", func(t *testing.T) {
 		e := newTenancyEnv(t, idp, base...)
 		runCases(t, e, []tenancyCase{
-			forbids("a guest's token (acct 1, idp of their home tenant)", interceptor.ReasonGuest, entratest.Guest()),
-			forbids("a guest recognised by idp alone", interceptor.ReasonGuest, entratest.Guest(), entratest.WithoutClaim("acct")),
-			forbids("a guest recognised by acct alone", interceptor.ReasonGuest, entratest.Guest(), entratest.WithoutClaim("idp")),
-			forbids("a personal account invited as a guest (idp live.com)", interceptor.ReasonGuest, entratest.Claim("idp", "live.com")),
+			forbids("a guest's token (acct 1, idp of their home tenant)", authzerr.ReasonGuest, entratest.Guest()),
+			forbids("a guest recognised by idp alone", authzerr.ReasonGuest, entratest.Guest(), entratest.WithoutClaim("acct")),
+			forbids("a guest recognised by acct alone", authzerr.ReasonGuest, entratest.Guest(), entratest.WithoutClaim("idp")),
+			forbids("a personal account invited as a guest (idp live.com)", authzerr.ReasonGuest, entratest.Claim("idp", "live.com")),
 			accepts("a member whose idp is the issuer", entratest.Claim("idp", idp.Issuer())),
 			accepts("a member with acct 0", entratest.Claim("acct", 0)),
 		})
-		_, err := e.items.GetItem(withToken(idp.Issue(entratest.Guest())), &itemsv1.GetItemRequest{Id: "item-1"})
+		_, err := e.c.Get(withToken(idp.Issue(entratest.Guest())), "item-1")
 		if msg := status.Convert(err).Message(); msg != entra.ErrGuest.Error() {
 			t.Fatalf("message %q, want %q", msg, entra.ErrGuest.Error())
 		}
@@ -416,7 +364,7 @@ func TestGuests(t *testing.T) {
 		e := newTenancyEnv(t, idp, append(base, entra.WithAllowGuests())...)
 		runCases(t, e, []tenancyCase{
 			accepts("a guest's token", entratest.Guest()),
-			forbids("a guest's token without the method's scope", interceptor.ReasonInsufficientScope, entratest.Guest(), entratest.Scopes("Items.Write")),
+			forbids("a guest's token without the method's scope", authzerr.ReasonInsufficientScope, entratest.Guest(), entratest.Scopes("Items.Write")),
 		})
 	})
 }
@@ -485,10 +433,10 @@ func TestUnavailableUntilKeysLoad(t *testing.T) {
 	tok := idp.Issue()
 	get := func() error { return delegated(withToken(tok), e) }
 	err := get()
-	if status.Code(err) != codes.Unavailable || reason(err) != interceptor.ReasonKeysUnavailable {
-		t.Fatalf("while the provider is down: %v, want Unavailable %s", err, interceptor.ReasonKeysUnavailable)
+	if status.Code(err) != codes.Unavailable || reason(err) != authzerr.ReasonKeysUnavailable {
+		t.Fatalf("while the provider is down: %v, want Unavailable %s", err, authzerr.ReasonKeysUnavailable)
 	}
-	if _, err := e.info.GetInfo(context.Background(), &itemsv1.GetInfoRequest{}); err != nil {
+	if _, err := e.c.GetInfo(context.Background()); err != nil {
 		t.Fatalf("an anonymous method without a token needs no keys: %v", err)
 	}
 	idp.SetDown(false)

@@ -23,7 +23,7 @@
 // No label carries a token, a caller, or any other value a client chooses:
 // method labels name only methods registered on the server (see
 // [Metrics.InitializeMetrics]; anything else is counted as "unknown"),
-// outcomes are interceptor.Outcome values and reasons are the interceptor's
+// outcomes are interceptor.Outcome values and reasons are authzerr's
 // Reason constants ("OTHER" for any other). gRPC itself answers calls to
 // unregistered methods before any interceptor runs, so the per-RPC
 // metrics, too, name registered methods only.

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 )
 
@@ -22,12 +23,18 @@ const (
 	OtherValue    = "OTHER"   // an outcome or reason this package does not know
 )
 
-// reasons are the decision reasons kept as label values.
+// reasons are the decision reasons kept as label values: the authzerr
+// Reason constants, and "" for an allowed call.
 var reasons = map[string]bool{
-	"":                             true, // allowed
-	interceptor.ReasonTokenMissing: true, interceptor.ReasonTokenInvalid: true, interceptor.ReasonTokenExpired: true,
-	interceptor.ReasonKeysUnavailable: true, interceptor.ReasonInsufficientScope: true, interceptor.ReasonNoRule: true,
-	interceptor.ReasonGuest: true,
+	"":                               true,
+	authzerr.ReasonTokenMissing:      true,
+	authzerr.ReasonTokenInvalid:      true,
+	authzerr.ReasonInvalidRequest:    true,
+	authzerr.ReasonTokenExpired:      true,
+	authzerr.ReasonKeysUnavailable:   true,
+	authzerr.ReasonInsufficientScope: true,
+	authzerr.ReasonNoRule:            true,
+	authzerr.ReasonGuest:             true,
 }
 
 var outcomes = []interceptor.Outcome{

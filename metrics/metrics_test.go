@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
@@ -233,7 +234,7 @@ func TestDecisionHookBoundsLabels(t *testing.T) {
 	defer web.Close()
 
 	for _, d := range []interceptor.Decision{
-		{FullMethod: "/attacker.Chosen/eyJhbGciOiJSUzI1NiJ9", Outcome: interceptor.OutcomeDenied, Reason: interceptor.ReasonNoRule},
+		{FullMethod: "/attacker.Chosen/eyJhbGciOiJSUzI1NiJ9", Outcome: interceptor.OutcomeDenied, Reason: authzerr.ReasonNoRule},
 		{FullMethod: "/example.items.v1.ItemService/GetItem", Outcome: "weird", Reason: "oid=00000000-0000-0000-0000-000000000001"},
 		{FullMethod: "/example.items.v1.ItemService/GetItem", Outcome: interceptor.OutcomeAllowed, ValidationTime: time.Millisecond},
 	} {
