@@ -449,3 +449,34 @@ func TestTransportSettings(t *testing.T) {
 		}
 	})
 }
+
+func TestHTTPListenerLimitsHeaders(t *testing.T) {
+	idp := entratest.NewServer(t)
+	dir := t.TempDir()
+	pair := newTLSTestPair(t, 1)
+	pair.writeFiles(t, dir)
+	srv := tlsServer(t, dir, idp)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pair.rootPool, ServerName: "localhost"}}}
+	defer client.CloseIdleConnections()
+	for _, c := range []struct {
+		name   string
+		header int
+		want   int
+	}{
+		{"a request with a large token's headers is served", 16 << 10, http.StatusOK},
+		{"a request with more than 64 KiB of headers (and net/http's 4 KiB of slack) is refused with 431", httpMaxHeaderBytes + 8<<10, http.StatusRequestHeaderFieldsTooLarge},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.HTTPURL()+"/healthz", nil)
+			req.Header.Set("X-Padding", strings.Repeat("a", c.header))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, c.want)
+			}
+		})
+	}
+}
