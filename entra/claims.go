@@ -61,9 +61,9 @@ type Claims struct {
 	IssuedAt time.Time
 
 	guest   bool
-	keyID   string  // kid of the key that verified the token
-	payload []byte  // the token's decoded claims, for Raw and Decode
-	token   *string // the token this caller sent (see Token)
+	keyID   string // kid of the key that verified the token
+	payload []byte // the token's decoded claims, for Raw and Decode
+	token   Token  // the token this caller sent
 }
 
 // Token returns the access token the caller sent, to call a downstream API
@@ -71,7 +71,7 @@ type Claims struct {
 // validator's cache is still the one this request carried. The [Token]
 // never shows itself in logs or output; [Token.Value] gives the string.
 // Claims made by hand have none: the Token is zero.
-func (c *Claims) Token() Token { return Token{raw: c.token} }
+func (c *Claims) Token() Token { return c.token }
 
 // IsGuest reports whether the user is a guest of the tenant: acct is 1, or
 // idp names another identity provider than the issuer.

@@ -281,6 +281,17 @@ func FuzzStrictClaimsMatchOracle(f *testing.F) {
 			t.Fatalf("for %q\nstrict %+v\nreference %+v", s, got, want)
 		}
 		if err == nil {
+			// scp names are what U+0020 separates, empty ones dropped.
+			var names []string
+			for _, n := range strings.Split(want.Scp, " ") {
+				if n != "" && !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+			slices.Sort(names)
+			if got := scopeSet(got.Scp).Names(); !slices.Equal(got, names) && len(got)+len(names) > 0 {
+				t.Fatalf("scopes of %q: %q, want %q", want.Scp, got, names)
+			}
 			// Raw and Decode read what the strict reader read.
 			c := Claims{payload: []byte(s)}
 			var m map[string]any

@@ -3,6 +3,7 @@ package entra
 import (
 	"fmt"
 	"log/slog"
+	"unsafe"
 )
 
 // Token is a caller's access token as it was received, for a handler to
@@ -12,10 +13,16 @@ import (
 // a Token that ends up in a log or an error message leaks nothing. Only
 // [Token.Value] gives the token.
 type Token struct {
-	// A pointer, so that fmt, which prints the fields of structs it cannot
-	// call methods on, shows an address and not the token.
-	raw *string
+	// The token's bytes and length, held as a pointer so that fmt, which
+	// prints the fields of structs it cannot call methods on, shows an
+	// address and not the token; and without allocating, as it is made
+	// for every request.
+	data unsafe.Pointer
+	n    int
 }
+
+// tokenOf is raw as a Token.
+func tokenOf(raw string) Token { return Token{data: unsafe.Pointer(unsafe.StringData(raw)), n: len(raw)} }
 
 // Redacted is what a [Token] shows of itself.
 const Redacted = "[REDACTED]"
@@ -24,14 +31,14 @@ const Redacted = "[REDACTED]"
 // zero Token. Pass it only to the identity provider or the API it is for;
 // never log it.
 func (t Token) Value() string {
-	if t.raw == nil {
+	if t.data == nil {
 		return ""
 	}
-	return *t.raw
+	return unsafe.String((*byte)(t.data), t.n)
 }
 
 // IsZero reports whether t holds no token.
-func (t Token) IsZero() bool { return t.raw == nil }
+func (t Token) IsZero() bool { return t.data == nil }
 
 // String returns [Redacted].
 func (t Token) String() string { return Redacted }

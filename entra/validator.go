@@ -107,12 +107,17 @@ func (v *Validator) Metadata() (Metadata, bool) {
 
 // Validate checks raw, a compact JWS access token, and returns its caller.
 //
-// In order: size, compact form, algorithm (allow-list, never "none" or
-// HMAC), key ID, signature with the published key of that ID, then issuer,
-// audience, expiry and not-before (with clock skew), and that the token is an
-// access token (it carries scp or roles). Header members that point at keys
-// (jku, x5u, jwk, x5c) are ignored: only the identity provider's published
-// keys verify. The error wraps one of the Err… values of this package.
+// In order: size; compact form, each segment canonical base64url (one
+// spelling per token); the header, read strictly; algorithm (allow-list,
+// never "none" or HMAC); key ID; signature with the published key of that
+// ID; the claims, read strictly (exact names, none given twice, no
+// look-alike of a claim we read, each of its type: else ErrMalformed);
+// then issuer, tid against the issuer's tenant, audience, expiry and
+// not-before (with clock skew), tenant, and that the token is an access
+// token (it names its client application, grants scp or roles and has no
+// mark of an ID token). Header members that point at keys (jku, x5u, jwk,
+// x5c) are ignored: only the identity provider's published keys verify.
+// The error wraps one of the Err… values of this package.
 //
 // A token validated before is found in a cache by its SHA-256: decoding and
 // the signature check are skipped, the time window and the tenant filter
@@ -127,7 +132,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		d = digest(raw)
 		if e := v.cache.get(d, v.now(), v.keys.state.Load()); e != nil && (v.filter == nil || v.filter(e.claims.TenantID)) {
 			c := *e.claims
-			c.token = &raw // the caller's own token, never the cache's
+			c.token = tokenOf(raw) // the caller's own token, never the cache's
 			return &c, nil
 		}
 	}
@@ -145,7 +150,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	if v.cache == nil {
-		claims.token = &raw
+		claims.token = tokenOf(raw)
 		return claims, nil
 	}
 	e := &cacheEntry{claims: claims, key: key, expires: claims.ExpiresAt.Add(v.skew)}
@@ -154,7 +159,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	}
 	v.cache.put(d, e)
 	c := *claims
-	c.token = &raw
+	c.token = tokenOf(raw)
 	return &c, nil
 }
 
