@@ -11,12 +11,8 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 )
 
-func denial(t testing.TB, code codes.Code, msg, reason string, md map[string]string) *status.Status {
-	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: authzerr.Domain, Metadata: md})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
+func denial(_ testing.TB, code codes.Code, msg, reason string, md map[string]string) *status.Status {
+	return status.Convert(authzerr.New(code, reason, msg, md))
 }
 
 func TestChallengeHeader(t *testing.T) {
@@ -38,6 +34,14 @@ func TestChallengeHeader(t *testing.T) {
 		{"a missing role: insufficient_scope without scope",
 			denial(t, codes.PermissionDenied, "requires role R", authzerr.ReasonInsufficientScope, map[string]string{authzerr.MetadataRoles: "R"}),
 			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid", error="insufficient_scope", error_description="requires role R"`},
+		{"an unreadable authorization: invalid_request with the reason",
+			denial(t, codes.Unauthenticated, "more than one Authorization header", authzerr.ReasonInvalidRequest, nil),
+			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid", error="invalid_request", error_description="more than one Authorization header"`},
+		{"another domain's INSUFFICIENT_SCOPE: no challenge",
+			func() *status.Status {
+				st, _ := status.New(codes.PermissionDenied, "x").WithDetails(&errdetails.ErrorInfo{Reason: authzerr.ReasonInsufficientScope, Domain: "other"})
+				return st
+			}(), ""},
 		{"a method without rule: no challenge", denial(t, codes.PermissionDenied, "method has no access rule", authzerr.ReasonNoRule, nil), ""},
 		{"a not-found: no challenge", status.New(codes.NotFound, "no item"), ""},
 	}

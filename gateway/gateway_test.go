@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
@@ -33,12 +35,21 @@ type env struct {
 // challenge names the provider as make run's does.
 func start(t *testing.T, opts ...gateway.Option) *env {
 	t.Helper()
+	return startWith(t, nil, nil, opts...)
+}
+
+// startWith is start serving items and info (the test services when nil).
+func startWith(t *testing.T, items authztest.ItemsServer, info authztest.InfoServer, opts ...gateway.Option) *env {
+	t.Helper()
 	idp := entratest.NewServer(t)
 	authz, _ := authztest.NewAuthorizer(t, idp, []entra.Option{
 		entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()),
 	})
-	items := authztest.NewItems()
-	conn := authztest.Serve(t, authz, items, nil)
+	store := authztest.NewItems()
+	if items == nil {
+		items = store
+	}
+	conn := authztest.Serve(t, authz, items, info)
 	h, err := gateway.New(context.Background(), conn, []gateway.RegisterFunc{authztest.RegisterREST}, append([]gateway.Option{
 		gateway.WithChallenge(gateway.Challenge{Realm: "grpc-azure-auth", AuthorizationURI: idp.AuthorizeURL(), ClientID: idp.ClientID(), ScopePrefix: idp.AppIDURI() + "/"}),
 	}, opts...)...)
@@ -47,7 +58,7 @@ func start(t *testing.T, opts ...gateway.Option) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{base: srv.URL, idp: idp, items: items}
+	return &env{base: srv.URL, idp: idp, items: store}
 }
 
 type answer struct {
@@ -430,5 +441,42 @@ func TestBodyLimit(t *testing.T) {
 	}
 	if a := do(t, "POST", e.base+"/v1/items", writer, text(`{"name":"small"}`)); a.status != 200 || e.items.Len() != 4 {
 		t.Fatalf("a small body: %d %s", a.status, a.body)
+	}
+}
+
+// optingOut is a service asking go-grpc-middleware's auth interceptors to
+// skip authentication for all its methods.
+type optingOut struct{ *authztest.Items }
+
+func (optingOut) AuthFuncOverride(ctx context.Context, _ string) (context.Context, error) {
+	return ctx, nil
+}
+
+type optingOutInfo struct{ authztest.Info }
+
+func (optingOutInfo) AuthFuncOverride(ctx context.Context, _ string) (context.Context, error) {
+	return ctx, nil
+}
+
+var _ auth.ServiceAuthFuncOverride = optingOut{}
+
+func TestServicesCannotOptOutOfTheirRulesOverREST(t *testing.T) {
+	e := startWith(t, optingOut{authztest.NewItems()}, optingOutInfo{})
+	tests := []struct {
+		name, method, path, token string
+		status                    int
+	}{
+		{"a protected method without a token answers 401", "GET", "/v1/count", "", 401},
+		{"a scope method with another scope answers 403", "POST", "/v1/items", e.idp.Issue(entratest.Scopes("Items.Read")), 403},
+		{"a stream without the scope answers 403", "GET", "/v1/items:export", e.idp.Issue(entratest.Scopes("Items.Write")), 403},
+		{"a method without rule answers 403 to every caller", "GET", "/v1/debug", e.idp.Issue(entratest.ForApp("admin-daemon")), 403},
+		{"a sufficient token still passes", "GET", "/v1/count", e.idp.Issue(entratest.Scopes("Items.Read")), 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if a := do(t, tt.method, e.base+tt.path, tt.token, text(`{"name":"x"}`)); a.status != tt.status {
+				t.Fatalf("got %d %s, want %d", a.status, a.body, tt.status)
+			}
+		})
 	}
 }

@@ -33,6 +33,13 @@
 //     without a rule;
 //   - codes.Unavailable: the identity provider's keys could not be loaded.
 //
+// A handler decides what no rule can express, a resource-level check such as
+// "only the item's owner may delete it", with [Deny], [RequireScope] and
+// [RequireRole]: their errors are the interceptor's own answers (same code,
+// reason and metadata), so gRPC and REST callers see a rule's denial.
+//
 // Every decision is logged with log/slog (method, outcome, reason, caller
-// oid, tid and client ID); tokens never are.
+// oid, tid and client ID), handlers' denials included; tokens never are.
+// [WithDecisionHook] reports each decision of the interceptors as a
+// [Decision], for metrics or audit.
 package interceptor

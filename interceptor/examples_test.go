@@ -26,7 +26,7 @@ import (
 // declared in the protos, and exempt the health service with the selector.
 // The test identity provider stands in for Entra ID; in a test,
 // entratest.NewServer(t) starts it in one line.
-func Example() {
+func ExampleNew() {
 	mux := http.NewServeMux()
 	web := httptest.NewServer(mux)
 	defer web.Close()
@@ -85,7 +85,7 @@ func Example() {
 }
 
 // In a handler, the caller is in the context.
-func ExampleNew_handler() {
+func Example_caller() {
 	handler := func(ctx context.Context) string {
 		caller, ok := entra.FromContext(ctx)
 		if !ok {

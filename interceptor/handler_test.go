@@ -14,6 +14,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/authztest"
 )
 
@@ -144,5 +145,26 @@ func TestHandlersDenyAsRulesDo(t *testing.T) {
 	}
 	if logs := e.logs.String(); !strings.Contains(logs, "method="+authztest.Remove+" outcome=deny reason=INSUFFICIENT_SCOPE detail=\"only the item's owner may remove it\" by=handler") {
 		t.Fatalf("the handler's denial was not logged:\n%s", logs)
+	}
+}
+
+func TestRequireWithNoOrBadNamesFailsClosed(t *testing.T) {
+	ctx := entra.NewContext(context.Background(), &entra.Claims{Scopes: entra.NewSet("A", "B"), Roles: entra.NewSet("R")})
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"RequireScope without a name", interceptor.RequireScope(ctx)},
+		{"RequireRole without a name", interceptor.RequireRole(ctx)},
+		{"RequireScope with an empty name", interceptor.RequireScope(ctx, "A", "")},
+		{"RequireScope with two names in one", interceptor.RequireScope(ctx, "A B")},
+		{"RequireRole with a quote", interceptor.RequireRole(ctx, `R"`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is an internal error, never allowed", func(t *testing.T) {
+			if status.Code(tt.err) != codes.Internal {
+				t.Fatalf("got %v", tt.err)
+			}
+		})
 	}
 }

@@ -69,8 +69,10 @@ const (
 // block and must not retain ctx. Use it for metrics or audit. Each call is
 // decided once before its handler runs; a stream that outlives its token is
 // reported a second time when it is ended (OutcomeUnauthenticated,
-// TOKEN_EXPIRED). Several hooks run in the order given. A nil hook is an
-// error from [New].
+// TOKEN_EXPIRED). Denials a handler returns ([Deny], [RequireScope],
+// [RequireRole]) are logged, not reported: the call was already reported
+// allowed. Several hooks run in the order given. A nil hook is an error
+// from [New].
 func WithDecisionHook(hook func(ctx context.Context, d Decision)) Option {
 	return func(o *options) {
 		if hook == nil {
