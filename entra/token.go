@@ -22,7 +22,9 @@ type Token struct {
 }
 
 // tokenOf is raw as a Token.
-func tokenOf(raw string) Token { return Token{data: unsafe.Pointer(unsafe.StringData(raw)), n: len(raw)} }
+func tokenOf(raw string) Token {
+	return Token{data: unsafe.Pointer(unsafe.StringData(raw)), n: len(raw)}
+}
 
 // Redacted is what a [Token] shows of itself.
 const Redacted = "[REDACTED]"
