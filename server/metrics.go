@@ -65,6 +65,7 @@ func (s *Server) serveMetrics(errc chan<- error) (shutdown func(context.Context)
 	if s.metricsHTTP == nil {
 		return func(context.Context) {}
 	}
+	s.logger.Info("serving metrics", "url", s.MetricsURL())
 	go func() {
 		if err := s.metricsHTTP.Serve(s.metricsLis); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err

@@ -232,6 +232,8 @@ func (s *Server) setupTransport() error {
 		return fmt.Errorf("server: %w", err)
 	}
 	s.certs = certs
+	leaf := certs.cert.Load().Leaf
+	s.logger.Info("TLS on both listeners", "cert_file", s.cfg.TLSCertFile, "subject", leaf.Subject.String(), "dns_names", leaf.DNSNames, "not_after", leaf.NotAfter)
 	// gRPC clients require h2 by ALPN; the HTTP listener serves both.
 	s.grpcLis = tls.NewListener(s.grpcLis, certs.tlsConfig("h2"))
 	s.httpLis = tls.NewListener(s.httpLis, certs.tlsConfig("h2", "http/1.1"))
