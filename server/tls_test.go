@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"io"
 	"log/slog"
 	"math/big"
@@ -20,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"google.golang.org/grpc"
@@ -479,4 +481,141 @@ func TestHTTPListenerLimitsHeaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pipeListener hands http.Server the server ends of in-memory connections,
+// which synctest counts as durably blocking, so time in a bubble moves
+// only when both ends wait.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error { l.once.Do(func() { close(l.done) }); return nil }
+
+func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// withDeadlines serves h behind ioDeadlines(h, d) on a pipe listener in
+// the current synctest bubble and returns a client for it.
+func withDeadlines(t *testing.T, h http.Handler, d time.Duration) *http.Client {
+	l := newPipeListener()
+	srv := &http.Server{Handler: ioDeadlines(h, d)}
+	go srv.Serve(l)
+	tr := &http.Transport{DialContext: l.dial}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+	})
+	return &http.Client{Transport: tr}
+}
+
+func TestIODeadlines(t *testing.T) {
+	const d = time.Second
+	big := bytes.Repeat([]byte("x"), 1<<20)
+
+	t.Run("a stream idle for longer than the timeout between messages arrives whole", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			client := withDeadlines(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				io.WriteString(w, "first ")
+				w.(http.Flusher).Flush()
+				time.Sleep(10 * d) // nothing to send for a while (bubble time)
+				io.WriteString(w, "second")
+				w.(http.Flusher).Flush()
+			}), d)
+			resp, err := client.Get("http://stream/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil || string(body) != "first second" {
+				t.Fatalf("body %q, %v", body, err)
+			}
+		})
+	})
+
+	for _, c := range []struct {
+		name   string
+		stream bool
+	}{
+		{"a response the client stops reading is cut after the timeout", false},
+		{"a stream the client stops reading is cut after the timeout", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				written := make(chan error, 1)
+				client := withDeadlines(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					if c.stream {
+						w.(http.Flusher).Flush()
+					}
+					_, err := w.Write(big)
+					if err == nil {
+						err = http.NewResponseController(w).Flush()
+					}
+					written <- err
+				}), d)
+				resp, err := client.Get("http://slow-reader/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				// The client reads nothing: the server's write blocks until
+				// the deadline.
+				start := time.Now()
+				err = <-written
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("write to a client that does not read: %v, want a deadline error", err)
+				}
+				if waited := time.Since(start); waited > d {
+					t.Fatalf("cut after %v, want at most %v", waited, d)
+				}
+			})
+		})
+	}
+
+	t.Run("a body the client stops sending is cut after the timeout", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			read := make(chan error, 1)
+			client := withDeadlines(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, err := io.ReadAll(r.Body)
+				read <- err
+			}), d)
+			body, stall := io.Pipe()
+			defer stall.Close()
+			go func() {
+				resp, err := client.Post("http://slow-sender/", "application/octet-stream", body)
+				if err == nil {
+					resp.Body.Close()
+				}
+			}()
+			stall.Write([]byte("a first part, then nothing"))
+			if err := <-read; !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("reading a body that stalls: %v, want a deadline error", err)
+			}
+		})
+	})
 }
