@@ -205,6 +205,13 @@ func skipSpace(s string, i int) int {
 // unpaired surrogate escapes.
 func scanString(s string, i int) (end int, escaped bool, err error) {
 	for i++; i < len(s); {
+		// Most bytes are plain ASCII text: skip them in a tight loop.
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		switch c := s[i]; {
 		case c == '"':
 			return i + 1, escaped, nil
@@ -245,6 +252,15 @@ func scanString(s string, i int) (end int, escaped bool, err error) {
 	}
 	return 0, false, errSyntax
 }
+
+// plain marks the bytes a JSON string holds as they are: not a quote, a
+// backslash, a control character or part of a multi-byte UTF-8 sequence.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // hex4 reads the four hex digits at s[i:].
 func hex4(s string, i int) (rune, bool) {
