@@ -98,21 +98,23 @@ var (
 // (tab, control, non-ASCII), which grpc-gateway drops silently, leaving an
 // anonymous method to see no token at all.
 func checkAuthorization(h http.Header) error {
-	var values []string
+	n, unprintable := 0, false
 	for k, vs := range h {
-		if strings.EqualFold(k, "Authorization") {
-			values = append(values, vs...)
+		if !strings.EqualFold(k, "Authorization") {
+			continue
 		}
-	}
-	if len(values) > 1 {
-		return errManyAuthorization
-	}
-	for _, v := range values {
-		for i := 0; i < len(v); i++ {
-			if c := v[i]; c < 0x20 || c > 0x7e {
-				return errAuthorizationBytes
+		n += len(vs)
+		for _, v := range vs {
+			for i := 0; i < len(v) && !unprintable; i++ {
+				unprintable = v[i] < 0x20 || v[i] > 0x7e
 			}
 		}
+	}
+	switch {
+	case n > 1:
+		return errManyAuthorization
+	case unprintable:
+		return errAuthorizationBytes
 	}
 	return nil
 }

@@ -136,3 +136,23 @@ func TestInvalidOptionsFailConstruction(t *testing.T) {
 		})
 	}
 }
+
+func TestAStreamEndedByExpiryIsReportedAgain(t *testing.T) {
+	idp := entratest.NewServer(t)
+	rec := &decisions{}
+	e := newHookedEnv(t, idp, []interceptor.Option{interceptor.WithDecisionHook(rec.hook)},
+		entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()),
+		entra.WithClockSkew(0))
+	// exp is a whole second, at least one second ahead.
+	exp := time.Now().Add(2 * time.Second).Truncate(time.Second)
+	ctx, cancel := context.WithTimeout(withToken(idp.Issue(entratest.Scopes("Items.Read"), entratest.IssuedAt(exp.Add(-time.Hour)), entratest.ExpiresIn(time.Hour))), 10*time.Second)
+	defer cancel()
+	if _, err := e.c.Watch(ctx, 0); reason(err) != authzerr.ReasonTokenExpired {
+		t.Fatalf("got %v", err)
+	}
+	got := rec.take()
+	if len(got) != 2 || got[0].Outcome != interceptor.OutcomeAllowed || got[0].ValidationTime <= 0 ||
+		got[1] != (interceptor.Decision{FullMethod: authztest.Watch, Outcome: interceptor.OutcomeUnauthenticated, Reason: authzerr.ReasonTokenExpired}) {
+		t.Fatalf("decisions %+v, want allowed, then unauthenticated with TOKEN_EXPIRED", got)
+	}
+}
