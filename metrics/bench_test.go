@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
-	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/metrics"
 )
 
