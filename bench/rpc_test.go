@@ -86,6 +86,7 @@ func BenchmarkUnaryRPC(b *testing.B) {
 		client := itemsv1.NewItemServiceClient(v.conn)
 		b.Run(v.name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			for b.Loop() {
 				if _, err := client.GetItem(ctx, req); err != nil {
 					b.Fatal(err)
@@ -94,6 +95,7 @@ func BenchmarkUnaryRPC(b *testing.B) {
 		})
 		b.Run("parallel/"+v.name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := client.GetItem(ctx, req); err != nil {
@@ -144,6 +146,7 @@ func BenchmarkREST(b *testing.B) {
 		client := srv.Client()
 		b.Run(v.name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/items/item-1", nil)
@@ -166,6 +169,7 @@ func BenchmarkREST(b *testing.B) {
 	for i, s := range stackVariants(b, f) {
 		b.Run(stackNames[i], func(b *testing.B) {
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req, _ := http.NewRequest(http.MethodGet, s.rest+"/v1/items/item-1", nil)
