@@ -113,14 +113,6 @@ func (r *certReloader) check() {
 	r.reloadLocked()
 }
 
-// reload looks at the files now, whatever the interval.
-func (r *certReloader) reload() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.checked = r.now()
-	r.reloadLocked()
-}
-
 func (r *certReloader) reloadLocked() {
 	if !r.changed() {
 		return
