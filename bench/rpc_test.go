@@ -2,17 +2,26 @@ package bench
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
@@ -20,6 +29,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
+	"github.com/grpc-azure-auth/grpc-azure-auth/metrics"
 )
 
 // serve starts the example services on loopback, behind the authorizer
@@ -55,11 +65,15 @@ type variant struct {
 }
 
 func variants(b *testing.B, f *fixture) []variant {
-	return []variant{
+	vs := []variant{
 		{"auth=none", serve(b, nil)},
 		{"auth=ours-cached", serve(b, f.validator(b))},
 		{"auth=ours-uncached", serve(b, f.validator(b, entra.WithCacheSize(0)))},
 	}
+	for i, s := range stackVariants(b, f) {
+		vs = append(vs, variant{stackNames[i], s.conn})
+	}
+	return vs
 }
 
 // BenchmarkUnaryRPC is a whole GetItem call over loopback. Compare with:
@@ -72,6 +86,7 @@ func BenchmarkUnaryRPC(b *testing.B) {
 		client := itemsv1.NewItemServiceClient(v.conn)
 		b.Run(v.name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			for b.Loop() {
 				if _, err := client.GetItem(ctx, req); err != nil {
 					b.Fatal(err)
@@ -80,6 +95,7 @@ func BenchmarkUnaryRPC(b *testing.B) {
 		})
 		b.Run("parallel/"+v.name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := client.GetItem(ctx, req); err != nil {
@@ -130,6 +146,7 @@ func BenchmarkREST(b *testing.B) {
 		client := srv.Client()
 		b.Run(v.name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/items/item-1", nil)
@@ -143,6 +160,29 @@ func BenchmarkREST(b *testing.B) {
 					resp.Body.Close()
 					if resp.StatusCode != 200 {
 						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+		})
+	}
+	for i, s := range stackVariants(b, f) {
+		b.Run(stackNames[i], func(b *testing.B) {
+			b.ReportAllocs()
+			defer cpuPerOp(b)()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest(http.MethodGet, s.rest+"/v1/items/item-1", nil)
+					req.Header.Set("Authorization", "Bearer "+f.token)
+					resp, err := s.httpc.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+						b.Errorf("%s %d", resp.Proto, resp.StatusCode)
 						return
 					}
 				}
@@ -183,3 +223,112 @@ func BenchmarkColdStart(b *testing.B) {
 	b.ReportMetric(float64(discovery.Load())/float64(b.N), "discovery-fetches/op")
 	b.ReportMetric(float64(jwks.Load())/float64(b.N), "jwks-fetches/op")
 }
+
+// The production stack: TLS on both listeners and Prometheus metrics, as
+// server.New builds it with TLS_CERT_FILE, TLS_KEY_FILE and METRICS_ADDR:
+// the gRPC listener wrapped in crypto/tls (ALPN h2), the per-RPC metrics
+// interceptors first in the chain, the decision hook on the authorizer,
+// and REST over HTTPS (HTTP/2) through a gateway that reaches the gRPC
+// server in-process. Only the certificate differs: ECDSA P-256,
+// self-signed, made here.
+
+// stack is the production stack around the example service.
+type stack struct {
+	conn  *grpc.ClientConn // gRPC over TLS
+	rest  string           // the HTTPS URL of the gateway
+	httpc *http.Client     // HTTP/2 over TLS
+}
+
+// benchCertificate is a self-signed certificate for 127.0.0.1 and a pool
+// that trusts it.
+func benchCertificate(b *testing.B) (tls.Certificate, *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		b.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots
+}
+
+// serveStack starts the production stack, behind the authorizer when v is
+// not nil.
+func serveStack(b *testing.B, v *entra.Validator) stack {
+	cert, roots := benchCertificate(b)
+	var mopts []metrics.Option
+	if v != nil {
+		mopts = append(mopts, metrics.WithValidator(v))
+	}
+	m, err := metrics.New(mopts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	unary := []grpc.UnaryServerInterceptor{m.UnaryServerInterceptor()}
+	stream := []grpc.StreamServerInterceptor{m.StreamServerInterceptor()}
+	if v != nil {
+		authz, err := interceptor.New(v, interceptor.WithLogger(quiet), interceptor.WithDecisionHook(m.DecisionHook))
+		if err != nil {
+			b.Fatal(err)
+		}
+		unary = append(unary, authz.UnaryServerInterceptor())
+		stream = append(stream, authz.StreamServerInterceptor())
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
+	itemsv1.RegisterItemServiceServer(srv, items.New())
+	m.InitializeMetrics(srv)
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	grpcTLS := serverTLS.Clone()
+	grpcTLS.NextProtos = []string{"h2"}
+	inProcess := bufconn.Listen(256 << 10)
+	go srv.Serve(tls.NewListener(tcp, grpcTLS))
+	go srv.Serve(inProcess)
+	b.Cleanup(srv.Stop)
+
+	conn, err := grpc.NewClient(tcp.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	gwConn, err := grpc.NewClient("passthrough:///in-process",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return inProcess.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { gwConn.Close() })
+	gw, err := gateway.New(context.Background(), gwConn, []gateway.RegisterFunc{itemsv1.RegisterItemServiceHandler})
+	if err != nil {
+		b.Fatal(err)
+	}
+	web := httptest.NewUnstartedServer(gw)
+	web.EnableHTTP2 = true
+	web.TLS = serverTLS.Clone()
+	web.StartTLS()
+	b.Cleanup(web.Close)
+	httpc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
+	b.Cleanup(httpc.CloseIdleConnections)
+	return stack{conn: conn, rest: web.URL, httpc: httpc}
+}
+
+// stackVariants are the production stack without and with authorization.
+func stackVariants(b *testing.B, f *fixture) []stack {
+	return []stack{serveStack(b, nil), serveStack(b, f.validator(b))}
+}
+
+// stackNames name stackVariants' elements; benchstat -col /auth puts them
+// side by side in rows of their own (stack=tls+metrics).
+var stackNames = []string{"stack=tls+metrics/auth=none", "stack=tls+metrics/auth=ours-cached"}

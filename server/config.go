@@ -88,6 +88,18 @@ type Config struct {
 	// keys of ClientID (?appid=), for APIs with a custom signing key.
 	AppSpecificKeys bool
 
+	// TLSCertFile is TLS_CERT_FILE and TLSKeyFile is TLS_KEY_FILE: a PEM
+	// certificate (chain) and its key, served on both listeners and
+	// reloaded when the files are replaced. Not in development mode.
+	TLSCertFile, TLSKeyFile string
+	// InsecurePlaintext is INSECURE_PLAINTEXT=true: with a tenant and no
+	// TLS, listen off loopback anyway, because TLS is terminated in front
+	// of the server. Without it such a server refuses to start.
+	InsecurePlaintext bool
+	// MetricsAddr is METRICS_ADDR: where Prometheus metrics are served at
+	// /metrics, plain HTTP; none when empty (the default).
+	MetricsAddr string
+
 	// sdkVariables are the Azure SDK's variables LoadConfig saw and left
 	// alone, for the startup warning.
 	sdkVariables []string
@@ -122,6 +134,10 @@ var settings = []setting{
 	{name: "LOG_LEVEL", flag: "log-level", usage: "debug, info, warn or error (default info)"},
 	{name: "OPENAPI_CLIENT_ID", flag: "openapi-client-id", usage: "Swagger UI's app registration (single-page application)"},
 	{name: "CORS_ORIGINS", flag: "cors-origins", usage: "browser origins allowed to call the REST API, comma-separated"},
+	{name: "TLS_CERT_FILE", flag: "tls-cert-file", usage: "PEM certificate served by both listeners, reloaded when the file is replaced (with TLS_KEY_FILE)"},
+	{name: "TLS_KEY_FILE", flag: "tls-key-file", usage: "PEM private key of TLS_CERT_FILE"},
+	{name: "INSECURE_PLAINTEXT", flag: "insecure-plaintext", boolean: true, usage: "with a tenant and no TLS, listen off loopback anyway: TLS is terminated in front (ingress, Envoy, mesh)"},
+	{name: "METRICS_ADDR", flag: "metrics-addr", usage: "Prometheus metrics listen address, plain HTTP at /metrics (default: no metrics)"},
 }
 
 func lookupSetting(name string) (setting, bool) {
@@ -230,6 +246,7 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 			return s.identity && strings.TrimSpace(vars[s.name]) != ""
 		})
 	}
+	errs = append(errs, c.loadTransport(vars)...)
 	c = c.withDefaults()
 	errs = append(errs, c.check()...)
 	if len(errs) > 0 {
@@ -248,7 +265,7 @@ func (c Config) withDefaults() Config {
 // check returns every error of the configuration, in the variables' terms.
 // entra.NewValidator checks the resulting options again.
 func (c Config) check() []error {
-	var errs []error
+	errs := c.checkTransport()
 	addrs := []struct{ name, addr string }{{"GRPC_ADDR", c.GRPCAddr}, {"HTTP_ADDR", c.HTTPAddr}}
 	for _, a := range addrs {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {

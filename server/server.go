@@ -31,6 +31,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	"github.com/grpc-azure-auth/grpc-azure-auth/metrics"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
 	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
 )
@@ -63,6 +64,12 @@ type Server struct {
 	devIDP    *entratest.Provider
 	authz     *interceptor.Authorizer
 	conn      *grpc.ClientConn // the gateway's connection to this server
+
+	// TLS and metrics (tls.go, metrics.go).
+	certs       *certReloader // nil without TLS
+	metrics     *metrics.Metrics
+	metricsLis  net.Listener
+	metricsHTTP *http.Server
 }
 
 // registration is one service registered by a [Service]'s Register.
@@ -153,6 +160,10 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("HTTP_ADDR: %w", err)
 	}
 	s.inProcess = bufconn.Listen(inProcessBuffer)
+	if err := s.setupTransport(); err != nil {
+		s.close()
+		return nil, err
+	}
 	if err := s.build(p, rec.regs); err != nil {
 		s.close()
 		return nil, err
@@ -188,6 +199,7 @@ func (s *Server) close() {
 	s.grpcLis.Close()
 	s.httpLis.Close()
 	s.inProcess.Close()
+	s.closeMetrics()
 }
 
 func (s *Server) build(p *policy.Policy, regs []registration) error {
@@ -218,7 +230,11 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 	if s.validator, err = entra.NewValidator(opts...); err != nil {
 		return err
 	}
-	if s.authz, err = interceptor.New(s.validator, interceptor.WithPolicy(p), interceptor.WithLogger(s.logger)); err != nil {
+	metricsAuthz, metricsGRPC, err := s.setupMetrics()
+	if err != nil {
+		return err
+	}
+	if s.authz, err = interceptor.New(s.validator, append([]interceptor.Option{interceptor.WithPolicy(p), interceptor.WithLogger(s.logger)}, metricsAuthz...)...); err != nil {
 		return err
 	}
 
@@ -227,7 +243,7 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 		s.logger.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(p))
 		return status.Error(codes.Internal, "internal error")
 	})}
-	s.grpc = grpc.NewServer(append(slices.Clone(s.o.grpcOpts),
+	s.grpc = grpc.NewServer(append(append(metricsGRPC, s.o.grpcOpts...),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoverOpts...),
 			logging.UnaryServerInterceptor(grpcLogger(s.logger), logOpts...),
@@ -244,6 +260,7 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
+	s.initMetrics()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	return s.buildHTTP()
 }
@@ -342,7 +359,7 @@ func (s *Server) buildHTTP() error {
 	if s.devIDP != nil {
 		h = loopbackHostOnly(mux, s.httpLis.Addr().String())
 	}
-	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.http = s.newHTTPServer(h)
 	return nil
 }
 
@@ -415,8 +432,9 @@ func grpcLogger(l *slog.Logger) logging.Logger {
 // GRPCAddr is the address the gRPC listener is bound to.
 func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 
-// HTTPURL is the base URL of the HTTP listener, http://host:port.
-func (s *Server) HTTPURL() string { return "http://" + s.httpLis.Addr().String() }
+// HTTPURL is the base URL of the HTTP listener, http://host:port, or
+// https://host:port with TLS.
+func (s *Server) HTTPURL() string { return s.scheme() + "://" + s.httpLis.Addr().String() }
 
 // DevIDP returns the embedded development identity provider, or nil when the
 // server trusts a real tenant.
@@ -438,7 +456,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		s.logger.Warn("method has no access rule: every call is denied", "method", m)
 	}
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
+	stopMetrics := s.serveMetrics(errc)
 	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
 	go func() { errc <- s.grpc.Serve(s.inProcess) }()
 	go func() {
@@ -460,6 +479,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()
 	_ = s.http.Shutdown(shutdownCtx)
+	stopMetrics(shutdownCtx)
 	select {
 	case <-stopped:
 	case <-shutdownCtx.Done():

@@ -1,0 +1,167 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
+	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+)
+
+// Label values standing for anything outside the bounded sets.
+const (
+	UnknownMethod = "unknown" // a method not registered on the server
+	OtherValue    = "OTHER"   // an outcome or reason this package does not know
+)
+
+// reasons are the decision reasons kept as label values: the authzerr
+// Reason constants, and "" for an allowed call.
+var reasons = map[string]bool{
+	"":                               true,
+	authzerr.ReasonTokenMissing:      true,
+	authzerr.ReasonTokenInvalid:      true,
+	authzerr.ReasonInvalidRequest:    true,
+	authzerr.ReasonTokenExpired:      true,
+	authzerr.ReasonKeysUnavailable:   true,
+	authzerr.ReasonInsufficientScope: true,
+	authzerr.ReasonNoRule:            true,
+	authzerr.ReasonGuest:             true,
+}
+
+var outcomes = []interceptor.Outcome{
+	interceptor.OutcomeAllowed, interceptor.OutcomeUnauthenticated, interceptor.OutcomeDenied, interceptor.OutcomeUnavailable,
+}
+
+// Metrics holds the collectors of one server in a registry of its own.
+// Create it with [New], call [Metrics.InitializeMetrics] once the services
+// are registered, and serve [Metrics.Handler].
+type Metrics struct {
+	registry   *prometheus.Registry
+	grpc       *grpcprom.ServerMetrics
+	decisions  *prometheus.CounterVec
+	validation *prometheus.HistogramVec
+	observers  map[interceptor.Outcome]prometheus.Observer // one per known outcome, resolved once
+	// allowed maps each registered full method to its allowed-calls
+	// counter, resolved once so the common decision costs one map lookup
+	// and one atomic add; nil until InitializeMetrics.
+	allowed atomic.Pointer[map[string]prometheus.Counter]
+}
+
+// New builds the collectors and registers them, with the Go runtime and
+// process collectors, in a new registry.
+func New(opts ...Option) (*Metrics, error) {
+	o := options{buckets: DefaultValidationBuckets}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if len(o.errs) > 0 {
+		return nil, errors.Join(o.errs...)
+	}
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		grpc:     grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram()),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "grpc_azure_auth_decisions_total",
+			Help: "Authorization decisions by method, outcome (allowed, unauthenticated, denied, unavailable) and reason.",
+		}, []string{"method", "outcome", "reason"}),
+		validation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "grpc_azure_auth_token_validation_seconds",
+			Help:    "Time spent validating a presented bearer token, by decision outcome.",
+			Buckets: o.buckets,
+		}, []string{"outcome"}),
+		observers: map[interceptor.Outcome]prometheus.Observer{},
+	}
+	for _, out := range outcomes {
+		m.observers[out] = m.validation.WithLabelValues(string(out))
+	}
+	cs := []prometheus.Collector{
+		m.grpc, m.decisions, m.validation,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}
+	if o.validator != nil {
+		cs = append(cs, newStatsCollector(o.validator))
+	}
+	for _, c := range cs {
+		if err := m.registry.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// InitializeMetrics records the methods registered on srv, the only ones
+// method labels will name, and creates their per-RPC series at zero. Call
+// it once every service is registered and before serving.
+func (m *Metrics) InitializeMetrics(srv reflection.ServiceInfoProvider) {
+	m.grpc.InitializeMetrics(srv)
+	allowed := map[string]prometheus.Counter{}
+	for name, info := range srv.GetServiceInfo() {
+		for _, method := range info.Methods {
+			full := "/" + name + "/" + method.Name
+			allowed[full] = m.decisions.WithLabelValues(full, string(interceptor.OutcomeAllowed), "")
+		}
+	}
+	m.allowed.Store(&allowed)
+}
+
+// DecisionHook counts a decision and observes its validation time; give it
+// to interceptor.WithDecisionHook. It does not block.
+func (m *Metrics) DecisionHook(_ context.Context, d interceptor.Decision) {
+	if d.ValidationTime > 0 {
+		obs, ok := m.observers[d.Outcome]
+		if !ok {
+			obs = m.validation.WithLabelValues(OtherValue)
+		}
+		obs.Observe(d.ValidationTime.Seconds())
+	}
+	method := UnknownMethod
+	if allowed := m.allowed.Load(); allowed != nil {
+		if c, ok := (*allowed)[d.FullMethod]; ok {
+			if d.Outcome == interceptor.OutcomeAllowed && d.Reason == "" {
+				c.Inc()
+				return
+			}
+			method = d.FullMethod
+		}
+	}
+	outcome := OtherValue
+	if _, ok := m.observers[d.Outcome]; ok {
+		outcome = string(d.Outcome)
+	}
+	reason := d.Reason
+	if !reasons[reason] {
+		reason = OtherValue
+	}
+	m.decisions.WithLabelValues(method, outcome, reason).Inc()
+}
+
+// UnaryServerInterceptor records per-RPC metrics of unary calls. Put it
+// before the authorization interceptor so that refused calls are counted
+// with their status code.
+func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return m.grpc.UnaryServerInterceptor()
+}
+
+// StreamServerInterceptor records per-RPC metrics of streaming calls.
+func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return m.grpc.StreamServerInterceptor()
+}
+
+// Registry is where the collectors are registered; register the service's
+// own collectors here to serve them from the same [Metrics.Handler].
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Handler serves the registry in the Prometheus exposition formats.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{MaxRequestsInFlight: 4})
+}

@@ -1,0 +1,320 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+)
+
+// certCheckInterval is how often, at most, the certificate files are
+// looked at again: a handshake that comes later than this after the last
+// look stats both files and reloads them when either changed.
+const certCheckInterval = 5 * time.Second
+
+// certReloader serves the certificate and key of two PEM files to TLS
+// handshakes, and picks up new files without a restart. cert-manager and
+// Key Vault CSI mounts replace the files (or the symlinks to them)
+// atomically, so a change shows as another file identity, size or
+// modification time. A new pair that fails to load is logged and the last
+// good pair is kept: a half-written or mismatched pair never stops the
+// server from answering.
+type certReloader struct {
+	certFile, keyFile string
+	logger            *slog.Logger
+	now               func() time.Time // injectable for tests
+
+	cert atomic.Pointer[tls.Certificate]
+
+	mu       sync.Mutex // guards the fields below, held while checking the files
+	checked  time.Time  // when the files were last looked at
+	certInfo os.FileInfo
+	keyInfo  os.FileInfo
+}
+
+// newCertReloader loads the pair once; a pair that does not load is an
+// error at startup.
+func newCertReloader(certFile, keyFile string, logger *slog.Logger) (*certReloader, error) {
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("TLS needs both a certificate file and a key file")
+	}
+	r := &certReloader{certFile: certFile, keyFile: keyFile, logger: logger, now: time.Now}
+	if err := r.load(); err != nil {
+		return nil, err
+	}
+	r.checked = r.now()
+	return r, nil
+}
+
+// load reads both files and, when they make a valid pair, serves them from
+// now on. The files it read are remembered either way, so a pair that
+// failed is tried again only once either file changes again.
+func (r *certReloader) load() error {
+	// Stat before reading: should the files change in between, the next
+	// check sees a difference and reads them again.
+	certInfo, err := os.Stat(r.certFile)
+	if err != nil {
+		return fmt.Errorf("TLS certificate: %w", err)
+	}
+	keyInfo, err := os.Stat(r.keyFile)
+	if err != nil {
+		return fmt.Errorf("TLS key: %w", err)
+	}
+	r.certInfo, r.keyInfo = certInfo, keyInfo
+	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		return fmt.Errorf("TLS certificate and key %s, %s: %w", r.certFile, r.keyFile, err)
+	}
+	r.cert.Store(&cert)
+	return nil
+}
+
+// changed reports whether either file is not the one last loaded.
+func (r *certReloader) changed() bool {
+	for _, f := range []struct {
+		name string
+		last os.FileInfo
+	}{{r.certFile, r.certInfo}, {r.keyFile, r.keyInfo}} {
+		fi, err := os.Stat(f.name)
+		if err != nil {
+			// Missing for a moment while being replaced: keep serving.
+			return false
+		}
+		if !os.SameFile(fi, f.last) || !fi.ModTime().Equal(f.last.ModTime()) || fi.Size() != f.last.Size() {
+			return true
+		}
+	}
+	return false
+}
+
+// check reloads the pair when the files changed, at most once every
+// certCheckInterval; handshakes meanwhile use the pair they find.
+func (r *certReloader) check() {
+	if !r.mu.TryLock() {
+		return // another handshake is checking
+	}
+	defer r.mu.Unlock()
+	now := r.now()
+	if now.Sub(r.checked) < certCheckInterval {
+		return
+	}
+	r.checked = now
+	r.reloadLocked()
+}
+
+func (r *certReloader) reloadLocked() {
+	if !r.changed() {
+		return
+	}
+	if err := r.load(); err != nil {
+		r.logger.Error("TLS certificate files changed but do not load; still serving the previous certificate", "error", err)
+		return
+	}
+	r.logger.Info("TLS certificate reloaded", "cert_file", r.certFile, "not_after", r.cert.Load().Leaf.NotAfter)
+}
+
+// getCertificate is tls.Config.GetCertificate.
+func (r *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	r.check()
+	return r.cert.Load(), nil
+}
+
+// tlsConfig is the TLS configuration of a listener speaking protos (ALPN):
+// TLS 1.2 or later, Go's default cipher suites, the reloaded certificate.
+func (r *certReloader) tlsConfig(protos ...string) *tls.Config {
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: r.getCertificate,
+		NextProtos:     protos,
+	}
+}
+
+// HTTP server limits for a server on the internet.
+//
+// There is no http.Server ReadTimeout or WriteTimeout: REST carries streams
+// both ways (a request body that is a sequence of messages, a response
+// that lasts as long as a server stream, idle while nothing happens), and
+// either would cut them; over HTTP/1.1 an expired ReadTimeout even cancels
+// the context of a handler still writing. Instead [ioDeadlines] bounds
+// progress: each read of a request body, and the writing of a response,
+// must move within httpIOTimeout, however long the whole exchange lasts.
+const (
+	httpReadHeaderTimeout = 10 * time.Second  // slowloris
+	httpIdleTimeout       = 120 * time.Second // keep-alive between requests
+	httpIOTimeout         = 30 * time.Second  // one read of a body, one write of a response
+	httpMaxHeaderBytes    = 64 << 10          // a bearer token is a few KB; Go's default is 1 MB
+)
+
+// ioDeadlines bounds the progress of each request of h by d: a client
+// that stops reading its response or sending its body for d is cut off,
+// while a stream that is merely idle (no message to send) is not.
+//
+// A response's deadline is armed when the handler starts; a unary response
+// is written within it. The first Flush marks a stream: from then on the
+// deadline is armed only around each write and flush, so the stream may
+// wait between messages as long as it likes. Each read of the body is
+// bounded the same way.
+func ioDeadlines(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Now().Add(d))
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc, d: d}
+		}
+		h.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: rc, d: d}, r)
+		_ = rc.SetWriteDeadline(time.Time{})
+	})
+}
+
+// deadlineWriter arms the write deadline around each write and flush once
+// the response has become a stream.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc        *http.ResponseController
+	d         time.Duration
+	streaming bool
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	if !w.streaming {
+		return w.ResponseWriter.Write(p)
+	}
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	defer func() { _ = w.rc.SetWriteDeadline(time.Time{}) }()
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush implements http.Flusher: a flushed response is a stream.
+func (w *deadlineWriter) Flush() {
+	w.streaming = true
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	_ = w.rc.Flush()
+	_ = w.rc.SetWriteDeadline(time.Time{})
+}
+
+// Unwrap gives http.ResponseController the server's writer.
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// deadlineBody arms the read deadline around each read of a request body.
+type deadlineBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.d))
+	defer func() { _ = b.rc.SetReadDeadline(time.Time{}) }()
+	return b.ReadCloser.Read(p)
+}
+
+// loadTransport reads the TLS and metrics settings of vars (see
+// [Config.TLSCertFile] and the fields after it).
+func (c *Config) loadTransport(vars map[string]string) []error {
+	c.TLSCertFile = strings.TrimSpace(vars["TLS_CERT_FILE"])
+	c.TLSKeyFile = strings.TrimSpace(vars["TLS_KEY_FILE"])
+	c.MetricsAddr = strings.TrimSpace(vars["METRICS_ADDR"])
+	if v := strings.TrimSpace(vars["INSECURE_PLAINTEXT"]); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return []error{fmt.Errorf("INSECURE_PLAINTEXT=%q: want true or false", v)}
+		}
+		c.InsecurePlaintext = b
+	}
+	return nil
+}
+
+// checkTransport returns the errors of the TLS and metrics settings.
+//
+// With a tenant and no TLS, a listener off loopback would take bearer
+// tokens in plaintext (RFC 6750 §5.3 requires TLS): the server refuses to
+// start unless INSECURE_PLAINTEXT=true says that TLS is terminated in front
+// of it (an ingress, Envoy, a service mesh). Refusing rather than warning
+// keeps the mistake out of production, where startup warnings go unread;
+// the switch costs one line in a manifest and says what it means.
+// Listeners on loopback (a sidecar proxy in the same pod) need no switch.
+func (c Config) checkTransport() []error {
+	var errs []error
+	tlsOn := c.TLSCertFile != "" || c.TLSKeyFile != ""
+	switch {
+	case tlsOn && (c.TLSCertFile == "" || c.TLSKeyFile == ""):
+		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither"))
+	case tlsOn && c.DevMode:
+		errs = append(errs, errors.New("TLS_CERT_FILE: development mode serves plaintext on loopback; TLS is for a server with AZUREAD_TENANT_ID"))
+	case tlsOn && c.InsecurePlaintext:
+		errs = append(errs, errors.New("INSECURE_PLAINTEXT=true and TLS_CERT_FILE contradict each other: set one"))
+	}
+	if c.MetricsAddr != "" {
+		host, _, err := net.SplitHostPort(c.MetricsAddr)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q: want host:port: %w", c.MetricsAddr, err))
+		case c.DevMode && !entra.IsLoopbackHost(host):
+			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q: development mode listens on loopback only", c.MetricsAddr))
+		}
+	}
+	if tlsOn || c.DevMode || c.TenantID == "" || c.InsecurePlaintext {
+		return errs
+	}
+	for _, a := range []struct{ name, addr string }{{"GRPC_ADDR", c.GRPCAddr}, {"HTTP_ADDR", c.HTTPAddr}} {
+		if host, _, err := net.SplitHostPort(a.addr); err == nil && !entra.IsLoopbackHost(host) {
+			errs = append(errs, fmt.Errorf("%s=%q would take bearer tokens in plaintext off loopback: set TLS_CERT_FILE and TLS_KEY_FILE, or INSECURE_PLAINTEXT=true when TLS is terminated in front of the server (ingress, Envoy, service mesh)", a.name, a.addr))
+		}
+	}
+	return errs
+}
+
+// setupTransport puts TLS on both listeners when configured, and says
+// loudly when a server with a tenant runs without it.
+func (s *Server) setupTransport() error {
+	if s.cfg.TLSCertFile == "" {
+		if !s.cfg.DevMode {
+			s.logger.Warn("NO TLS: both listeners speak plaintext; bearer tokens must travel over TLS, so TLS must be terminated in front of this server (ingress, Envoy, service mesh), or set TLS_CERT_FILE and TLS_KEY_FILE",
+				"grpc", s.GRPCAddr(), "http", s.httpLis.Addr().String(), "insecure_plaintext", s.cfg.InsecurePlaintext)
+		}
+		return nil
+	}
+	certs, err := newCertReloader(s.cfg.TLSCertFile, s.cfg.TLSKeyFile, s.logger)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.certs = certs
+	leaf := certs.cert.Load().Leaf
+	s.logger.Info("TLS on both listeners", "cert_file", s.cfg.TLSCertFile, "subject", leaf.Subject.String(), "dns_names", leaf.DNSNames, "not_after", leaf.NotAfter)
+	// gRPC clients require h2 by ALPN; the HTTP listener serves both.
+	s.grpcLis = tls.NewListener(s.grpcLis, certs.tlsConfig("h2"))
+	s.httpLis = tls.NewListener(s.httpLis, certs.tlsConfig("h2", "http/1.1"))
+	return nil
+}
+
+// scheme is the HTTP listener's URL scheme.
+func (s *Server) scheme() string {
+	if s.certs != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// newHTTPServer is the HTTP listener's server, with limits for the
+// internet. With TLS the listener is already a TLS listener; net/http
+// serves HTTP/2 on it when the client negotiates h2.
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           ioDeadlines(h, httpIOTimeout),
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		IdleTimeout:       httpIdleTimeout,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
+	}
+}
