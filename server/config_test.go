@@ -347,12 +347,19 @@ func TestDotenvExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	named := map[string]bool{}
 	for _, line := range strings.Split(string(data), "\n") {
 		k, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
 		if ok && !strings.Contains(k, " ") {
+			named[k] = true
 			if _, known := lookupSetting(k); !known {
 				t.Errorf(".env.example names %s, which LoadConfig does not read", k)
 			}
+		}
+	}
+	for _, s := range settings {
+		if !named[s.name] {
+			t.Errorf(".env.example does not show %s", s.name)
 		}
 	}
 }
