@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -35,3 +36,37 @@ func FuzzIsHostOfAcceptsOnlyTheNames(f *testing.F) {
 		}
 	})
 }
+
+// A development server refuses a listener whose address is off loopback,
+// whatever name it was given (a "localhost" resolving elsewhere).
+func TestBoundToLoopback(t *testing.T) {
+	tests := []struct {
+		name string
+		addr net.Addr
+		ok   bool
+	}{
+		{"127.0.0.1 is loopback", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8000}, true},
+		{"127.0.0.53 is loopback", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 53), Port: 8000}, true},
+		{"::1 is loopback", &net.TCPAddr{IP: net.IPv6loopback, Port: 8000}, true},
+		{"an address off loopback is refused", &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8000}, false},
+		{"the unspecified address is refused", &net.TCPAddr{IP: net.IPv4zero, Port: 8000}, false},
+		{"a non-TCP listener is refused", &net.UnixAddr{Name: "/tmp/s", Net: "unix"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := boundToLoopback("HTTP_ADDR", fakeListener{tt.addr})
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "HTTP_ADDR") {
+				t.Fatalf("err = %v, want it to name HTTP_ADDR", err)
+			}
+		})
+	}
+}
+
+type fakeListener struct{ addr net.Addr }
+
+func (fakeListener) Accept() (net.Conn, error) { return nil, net.ErrClosed }
+func (fakeListener) Close() error              { return nil }
+func (l fakeListener) Addr() net.Addr          { return l.addr }

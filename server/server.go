@@ -159,6 +159,16 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		s.grpcLis.Close()
 		return nil, fmt.Errorf("HTTP_ADDR: %w", err)
 	}
+	if cfg.DevMode {
+		// The names were checked; what they resolved to is checked here, so
+		// a "localhost" that resolves off loopback cannot expose a server
+		// trusting the development provider.
+		if err := errors.Join(boundToLoopback("GRPC_ADDR", s.grpcLis), boundToLoopback("HTTP_ADDR", s.httpLis)); err != nil {
+			s.grpcLis.Close()
+			s.httpLis.Close()
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	s.inProcess = bufconn.Listen(inProcessBuffer)
 	if err := s.setupTransport(); err != nil {
 		s.close()
@@ -373,6 +383,15 @@ func handle(mux *http.ServeMux, h handler) (err error) {
 	}()
 	mux.Handle(h.pattern, h.h)
 	return nil
+}
+
+// boundToLoopback returns an error naming variable unless lis listens on
+// a loopback address.
+func boundToLoopback(variable string, lis net.Listener) error {
+	if a, ok := lis.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%s: development mode listens on loopback only, but the address resolved to %s", variable, lis.Addr())
 }
 
 // loopbackNames are the names of this machine a browser can use for the
