@@ -33,14 +33,14 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 )
 
-// ServingTimeout bounds how long [Start] waits for the server to say
+// servingTimeout bounds how long Start waits for the server to say
 // SERVING: a server that cannot load its signing keys fails the test
 // instead of hanging it.
-const ServingTimeout = 30 * time.Second
+const servingTimeout = 30 * time.Second
 
-// StopTimeout bounds how long [Server.Close] waits for Serve to return: the
-// server's own graceful shutdown, [server.ShutdownTimeout], and a margin.
-const StopTimeout = server.ShutdownTimeout + 5*time.Second
+// stopTimeout bounds how long Close waits for Serve to return: the
+// server's own graceful shutdown, server.ShutdownTimeout, and a margin.
+const stopTimeout = server.ShutdownTimeout + 5*time.Second
 
 // TB is the part of testing.TB that [Start] uses; *testing.T and
 // *testing.B satisfy it.
@@ -73,7 +73,7 @@ type Server struct {
 // test ends, and returns once its gRPC health service says SERVING. When
 // the test ends, [Server.Close] stops the server and a Serve error fails the
 // test. Start calls tb.Fatalf if New fails, if the client cannot be built,
-// or if the server is not SERVING within [ServingTimeout].
+// or if the server is not SERVING within 30 seconds.
 func Start(tb TB, cfg server.Config, opts ...server.Option) *Server {
 	tb.Helper()
 	srv, err := server.New(cfg, opts...)
@@ -105,7 +105,8 @@ func Start(tb TB, cfg server.Config, opts ...server.Option) *Server {
 
 // Close stops the server as the end of the test does: it cancels Serve's
 // context and returns Serve's error (nil after a graceful shutdown), or an
-// error if Serve has not returned within [StopTimeout]. A test calls it to
+// error if Serve has not returned within server.ShutdownTimeout plus 5
+// seconds. A test calls it to
 // look at a stopped server; later calls return the same error.
 func (s *Server) Close() error {
 	s.stop.Do(func() {
@@ -115,8 +116,8 @@ func (s *Server) Close() error {
 			if err != nil {
 				s.err = fmt.Errorf("Serve: %w", err)
 			}
-		case <-time.After(StopTimeout):
-			s.err = fmt.Errorf("Serve did not return within %v of its context ending", StopTimeout)
+		case <-time.After(stopTimeout):
+			s.err = fmt.Errorf("Serve did not return within %v of its context ending", stopTimeout)
 		}
 	})
 	return s.err
@@ -125,7 +126,7 @@ func (s *Server) Close() error {
 // waitServing watches the health service until it says SERVING: the
 // signing keys are loaded.
 func waitServing(conn *grpc.ClientConn) error {
-	ctx, cancel := context.WithTimeout(context.Background(), ServingTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), servingTimeout)
 	defer cancel()
 	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil {
