@@ -13,6 +13,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/exampletb"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server/servertest"
 )
@@ -20,10 +21,10 @@ import (
 // A test of a service starts it in development mode in one line, then
 // calls it over gRPC (srv.Conn) and REST (srv.HTTPURL()) with tokens of
 // the development identity provider. In a test, t is the test's
-// *testing.T; here exampleT stands in for it.
+// *testing.T; an Example has none, so exampletb stands in for it.
 func ExampleStart() {
-	t := &exampleT{}
-	defer t.end()
+	t := new(exampletb.TB)
+	defer t.Close()
 
 	srv := servertest.Start(t, server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"},
 		server.WithServices(server.Service{Register: items.Register, RegisterGateway: items.RegisterGateway}),
@@ -51,21 +52,4 @@ func ExampleStart() {
 	// bob: 3 items <nil>
 	// bob creates: PermissionDenied
 	// /readyz: 200 OK ready
-}
-
-// exampleT stands in for the *testing.T of a test: it runs the cleanups
-// when the example ends.
-type exampleT struct{ cleanups []func() }
-
-func (*exampleT) Helper()            {}
-func (t *exampleT) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
-func (*exampleT) Errorf(format string, args ...any) {
-	fmt.Printf(format+"\n", args...)
-}
-func (*exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
-
-func (t *exampleT) end() {
-	for i := len(t.cleanups) - 1; i >= 0; i-- {
-		t.cleanups[i]()
-	}
 }
