@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -28,6 +27,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server/servertest"
 )
 
 // The parts of the Kubernetes objects the checks read.
@@ -409,23 +409,10 @@ func TestTheDeploymentsServerAnswersItsProbes(t *testing.T) {
 	cfg.TLSCertFile, cfg.TLSKeyFile = writeCertificate(t, dir)
 	cfg.TenantID, cfg.ClientID, cfg.AuthorityHost, cfg.Audiences = idp.TenantID(), idp.ClientID(), idp.Authority(), nil
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	srv, err := server.New(cfg, server.WithLogger(slog.New(slog.DiscardHandler)),
+	// Start returns once the keys are loaded: the readiness probe's path
+	// answers 200 from then on.
+	srv := servertest.Start(t, cfg, server.WithLogger(slog.New(slog.DiscardHandler)),
 		server.WithServices(server.Service{Register: items.Register, RegisterGateway: items.RegisterGateway}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	if err := srv.Validator().Preload(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// The kubelet does not verify the certificate of an HTTPS probe.
 	kubelet := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	defer kubelet.CloseIdleConnections()

@@ -9,20 +9,17 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server/servertest"
 )
 
 func TestDevIdentityProviderSignsInTheServicesOwnUsers(t *testing.T) {
 	carol := entratest.User{Name: "Carol Clerk", Username: "carol", ObjectID: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", Password: "dev",
 		Scopes: []string{"Items.Write"}}
-	srv, err := server.New(server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"},
+	srv := servertest.Start(t, server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"},
 		append(example(), server.WithLogger(slog.New(slog.DiscardHandler)),
 			server.WithDevIdentityProvider(entratest.WithUsers(carol)))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve(t, srv)
 
-	passwordToken(t, srv, "carol", "Items.Write")
+	passwordToken(t, srv.Server, "carol", "Items.Write")
 	resp, err := http.PostForm(srv.DevIDP().TokenURL(), url.Values{
 		"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"},
 		"scope": {srv.DevIDP().AppIDURI() + "/Items.Read"},

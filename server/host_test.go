@@ -139,10 +139,9 @@ func TestDevServerOnAnotherLoopbackAddressAnswersItsOwnAddress(t *testing.T) {
 		t.Skipf("127.0.0.2 is not a loopback address here: %v", err)
 	}
 	l.Close()
-	srv, conn, _ := start(t, "HTTP_ADDR=127.0.0.2:0")
 	// The server fetches the provider's keys from its own address, so it
-	// turns ready only if that address is answered.
-	waitServing(t, conn)
+	// turns SERVING, which start waits for, only if that address is answered.
+	srv, _, _ := start(t, "HTTP_ADDR=127.0.0.2:0")
 	if resp, body := doWithHost(t, endpoint{method: "GET", url: srv.HTTPURL() + "/readyz"}, ""); resp.StatusCode != 200 {
 		t.Fatalf("/readyz once SERVING: %s %s", resp.Status, body)
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -21,6 +20,7 @@ import (
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server/servertest"
 )
 
 var devConfig = server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}
@@ -84,20 +84,6 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 	}
 }
 
-// serve runs srv until the test ends and checks that it shuts down.
-func serve(t *testing.T, srv *server.Server) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-}
-
 // The REST gateway reaches the gRPC server in-process, through the same
 // interceptors as gRPC clients: a gRPC server option's interceptor (as
 // WithGRPCServerOptions adds them) sees REST calls arrive over the
@@ -117,13 +103,9 @@ func TestRESTReachesTheGRPCServerInProcess(t *testing.T) {
 		mu.Unlock()
 		return next(ctx, req)
 	}
-	srv, err := server.New(devConfig, append(example(), quiet,
+	srv := servertest.Start(t, devConfig, append(example(), quiet,
 		server.WithGRPCServerOptions(grpc.ChainUnaryInterceptor(record)),
 		server.WithHandler("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "metrics here") })))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve(t, srv)
 
 	resp, err := http.Get(srv.HTTPURL() + "/v1/info")
 	if err != nil {
@@ -162,11 +144,7 @@ func TestRESTReachesTheGRPCServerInProcess(t *testing.T) {
 // A server with services but no gateway registration or document serves
 // gRPC, probes, and nothing else over HTTP.
 func TestGRPCOnlyServices(t *testing.T) {
-	srv, err := server.New(devConfig, quiet, server.WithServices(server.Service{Register: items.Register}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve(t, srv)
+	srv := servertest.Start(t, devConfig, quiet, server.WithServices(server.Service{Register: items.Register}))
 	for path, want := range map[string]int{"/healthz": 200, "/v1/info": 404, "/openapi.json": 404, "/docs/": 404} {
 		resp, err := http.Get(srv.HTTPURL() + path)
 		if err != nil {
@@ -181,27 +159,9 @@ func TestGRPCOnlyServices(t *testing.T) {
 
 // Serve returns nil once its context ends, having closed both listeners.
 func TestServeShutsDownGracefully(t *testing.T) {
-	srv, err := server.New(devConfig, append(example(), quiet)...)
-	if err != nil {
+	srv := servertest.Start(t, devConfig, append(example(), quiet)...)
+	if err := srv.Close(); err != nil {
 		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	waitServing(t, conn)
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-	case <-time.After(server.ShutdownTimeout + 5*time.Second):
-		t.Fatal("Serve did not return")
 	}
 	for _, addr := range []string{srv.GRPCAddr(), strings.TrimPrefix(srv.HTTPURL(), "http://")} {
 		if c, err := net.Dial("tcp", addr); err == nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -23,6 +22,7 @@ import (
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server/servertest"
 )
 
 type logBuffer struct {
@@ -56,7 +56,8 @@ func startDev(t *testing.T) (*server.Server, *grpc.ClientConn, *logBuffer) {
 	return start(t)
 }
 
-// start runs the server configured by env on loopback ports of its own.
+// start runs the server configured by env on loopback ports of its own,
+// once it is SERVING.
 func start(t *testing.T, env ...string) (*server.Server, *grpc.ClientConn, *logBuffer) {
 	t.Helper()
 	cfg, err := server.LoadConfig(append([]string{"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0"}, env...), "")
@@ -64,30 +65,8 @@ func start(t *testing.T, env ...string) (*server.Server, *grpc.ClientConn, *logB
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	srv, err := server.New(cfg, append(example(), server.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("no graceful shutdown within 15s")
-		}
-	})
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return srv, conn, logs
+	srv := servertest.Start(t, cfg, append(example(), server.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))...)
+	return srv.Server, srv.Conn, logs
 }
 
 // passwordToken signs in through the embedded provider's token endpoint,
@@ -119,9 +98,8 @@ func TestDevServerEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	// Health answers without a token and turns SERVING once keys are loaded;
-	// so does /readyz.
-	waitServing(t, conn)
+	// Health answers without a token and turned SERVING (start waited for
+	// it) once keys were loaded; so does /readyz.
 	if resp, body := doWithHost(t, endpoint{method: "GET", url: srv.HTTPURL() + "/readyz"}, ""); resp.StatusCode != 200 || body != "ready\n" {
 		t.Fatalf("/readyz once SERVING: %s %q", resp.Status, body)
 	}
@@ -199,27 +177,6 @@ func TestRealTenantIsUnavailableWhileItsKeysCannotLoad(t *testing.T) {
 	}
 }
 
-// waitServing watches the server's health until it is SERVING: the signing
-// keys are loaded.
-func waitServing(t *testing.T, conn *grpc.ClientConn) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	w, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		resp, err := w.Recv()
-		if err != nil {
-			t.Fatalf("never SERVING: %v", err)
-		}
-		if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return
-		}
-	}
-}
-
 // A pod with AKS workload identity gets AZURE_CLIENT_ID (its managed
 // identity), AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE and
 // AZURE_AUTHORITY_HOST from the webhook, and here a downstream credential
@@ -243,7 +200,6 @@ func TestPodWithWorkloadIdentityValidatesTokensForTheAPIsAudience(t *testing.T) 
 	if srv.DevIDP() != nil {
 		t.Fatal("development mode with a tenant configured")
 	}
-	waitServing(t, conn)
 	items := itemsv1.NewItemServiceClient(conn)
 	tests := []struct {
 		name  string
@@ -327,28 +283,10 @@ func TestATenantReachedThroughTheIdentityProviderClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	srv, err := server.New(cfg, append(example(), server.WithIdentityProviderClient(idp.Client()),
+	srv := servertest.Start(t, cfg, append(example(), server.WithIdentityProviderClient(idp.Client()),
 		server.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	waitServing(t, conn)
-	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+idp.Issue(entratest.Scopes("Items.Read")))
-	if _, err := itemsv1.NewItemServiceClient(conn).ListItems(authed, &itemsv1.ListItemsRequest{}); err != nil {
+	authed := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+idp.Issue(entratest.Scopes("Items.Read")))
+	if _, err := itemsv1.NewItemServiceClient(srv.Conn).ListItems(authed, &itemsv1.ListItemsRequest{}); err != nil {
 		t.Fatalf("a token of the tenant: %v", err)
 	}
 	if idp.Fetches().JWKS == 0 {

@@ -13,10 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -24,6 +21,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server/servertest"
 
 	notesv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/notes/v1"
 )
@@ -37,6 +35,9 @@ type env struct {
 	about notesv1.AboutServiceClient
 }
 
+// start serves the notes service with servertest.Start, the serving kit's
+// test helper: it returns once the server is SERVING, with a client
+// connection to it, and stops it when the test ends.
 func start(t *testing.T) *env {
 	t.Helper()
 	idp := entratest.NewServer(t, entratest.WithUsers(ann, ben), entratest.WithApps(backupDaemon, offboardingDaemon))
@@ -47,47 +48,8 @@ func start(t *testing.T) *env {
 		GRPCAddr:      "127.0.0.1:0",
 		HTTPAddr:      "127.0.0.1:0",
 	}
-	srv, err := server.New(cfg, append(options(nil), server.WithLogger(slog.New(slog.DiscardHandler)))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	waitServing(t, conn)
-	return &env{idp: idp, srv: srv, notes: notesv1.NewNoteServiceClient(conn), about: notesv1.NewAboutServiceClient(conn)}
-}
-
-// waitServing watches the server's health until it serves: the signing keys
-// are loaded.
-func waitServing(t *testing.T, conn *grpc.ClientConn) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		resp, err := watch.Recv()
-		if err != nil {
-			t.Fatalf("health watch: %v", err)
-		}
-		if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return
-		}
-	}
+	srv := servertest.Start(t, cfg, append(options(nil), server.WithLogger(slog.New(slog.DiscardHandler)))...)
+	return &env{idp: idp, srv: srv.Server, notes: notesv1.NewNoteServiceClient(srv.Conn), about: notesv1.NewAboutServiceClient(srv.Conn)}
 }
 
 // Tokens of the tests' callers.
@@ -455,26 +417,8 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 
 func TestGoRunServesOnTheDevelopmentIdentityProvider(t *testing.T) {
 	// What `go run .` builds: main's options, the development provider.
-	srv, err := server.New(server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"},
+	srv := servertest.Start(t, server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"},
 		append(options(nil), server.WithLogger(slog.New(slog.DiscardHandler)))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	waitServing(t, conn)
 
 	// The development users and daemons are the notes service's, as the
 	// README's curl commands get them.
@@ -483,10 +427,10 @@ func TestGoRunServesOnTheDevelopmentIdentityProvider(t *testing.T) {
 		"username": {ann.Username}, "password": {ann.Password}, "scope": {idp.AppIDURI() + "/Notes.ReadWrite"}})
 	daemon := tokenFrom(t, idp, url.Values{"grant_type": {"client_credentials"}, "client_id": {offboardingDaemon.ClientID},
 		"client_secret": {offboardingDaemon.ClientSecret}, "scope": {idp.AppIDURI() + "/.default"}})
-	if _, err := notesv1.NewNoteServiceClient(conn).PurgeNotes(withToken(daemon), &notesv1.PurgeNotesRequest{Owner: ben.ObjectID}); err != nil {
+	if _, err := notesv1.NewNoteServiceClient(srv.Conn).PurgeNotes(withToken(daemon), &notesv1.PurgeNotesRequest{Owner: ben.ObjectID}); err != nil {
 		t.Errorf("the development offboarding daemon purges: %v", err)
 	}
-	created, err := notesv1.NewNoteServiceClient(conn).CreateNote(withToken(token), &notesv1.CreateNoteRequest{Note: &notesv1.Note{Title: "Dev"}})
+	created, err := notesv1.NewNoteServiceClient(srv.Conn).CreateNote(withToken(token), &notesv1.CreateNoteRequest{Note: &notesv1.Note{Title: "Dev"}})
 	if err != nil {
 		t.Fatalf("a development token over gRPC: %v", err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -14,15 +13,14 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server/servertest"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/auditlog"
 	auditv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/audit/v1"
@@ -83,30 +81,11 @@ var _ policy.Transporter = (*tokenEndpointHits)(nil)
 
 // serveFor starts a server with a tenant (the test provider's) and the
 // audience clientID, and waits until it serves.
-func serveFor(t *testing.T, idp *entratest.Server, clientID string, opts ...server.Option) *server.Server {
+func serveFor(t *testing.T, idp *entratest.Server, clientID string, opts ...server.Option) *servertest.Server {
 	t.Helper()
 	cfg := server.Config{TenantID: idp.TenantID(), ClientID: clientID, AuthorityHost: idp.Authority(),
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}
-	srv, err := server.New(cfg, append(opts, server.WithIdentityProviderClient(idp.Client()), server.WithLogger(slog.New(slog.DiscardHandler)))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	waitServing(t, conn)
-	return srv
+	return servertest.Start(t, cfg, append(opts, server.WithIdentityProviderClient(idp.Client()), server.WithLogger(slog.New(slog.DiscardHandler)))...)
 }
 
 func startWithAuditLog(t *testing.T) *oboEnv {
@@ -133,18 +112,8 @@ func startWithSecret(t *testing.T, secret string) *oboEnv {
 	}
 	t.Cleanup(func() { conn.Close() })
 	notes := serveFor(t, idp, notesAPI.ClientID, options(auditv1.NewAuditServiceClient(conn))...)
-	nconn, err := grpc.NewClient(notes.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nconn.Close() })
-	aconn, err := grpc.NewClient(audit.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { aconn.Close() })
-	return &oboEnv{idp: idp, exchanges: hits, obo: obo, notes: notesv1.NewNoteServiceClient(nconn), notesURL: notes.HTTPURL(),
-		audit: auditv1.NewAuditServiceClient(aconn)}
+	return &oboEnv{idp: idp, exchanges: hits, obo: obo, notes: notesv1.NewNoteServiceClient(notes.Conn), notesURL: notes.HTTPURL(),
+		audit: auditv1.NewAuditServiceClient(audit.Conn)}
 }
 
 // toNotes is a user's token for the notes API, as the user's client

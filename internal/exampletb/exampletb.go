@@ -22,6 +22,10 @@ func (tb *TB) Cleanup(f func()) { tb.cleanups = append(tb.cleanups, f) }
 // Fatalf panics with the message.
 func (*TB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
 
+// Errorf panics with the message too: an Example has no test to mark
+// failed and go on.
+func (*TB) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
 // Close runs the registered cleanups, the last registered first.
 func (tb *TB) Close() {
 	for i := len(tb.cleanups) - 1; i >= 0; i-- {

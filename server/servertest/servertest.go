@@ -1,0 +1,183 @@
+// Package servertest starts a serving-kit server for a test, as
+// net/http/httptest starts an HTTP server: in one line, on the
+// configuration's (loopback) addresses, stopped when the test ends.
+//
+//	srv := servertest.Start(t, server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"},
+//		server.WithServices(myService))
+//	client := myv1.NewMyServiceClient(srv.Conn)
+//	resp, err := http.Get(srv.HTTPURL() + "/v1/things")
+//
+// Start returns once the server's signing keys are loaded (its gRPC health
+// service says SERVING), so the first call of the test is decided by the
+// rules, never answered Unavailable. Tokens come from the development
+// identity provider (srv.DevIDP()) or, with a tenant configured, from an
+// entratest.Server.
+package servertest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+)
+
+// servingTimeout bounds how long Start waits for the server to say
+// SERVING: a server that cannot load its signing keys fails the test
+// instead of hanging it.
+const servingTimeout = 30 * time.Second
+
+// stopTimeout bounds how long Close waits for Serve to return: the
+// server's own graceful shutdown, server.ShutdownTimeout, and a margin.
+const stopTimeout = server.ShutdownTimeout + 5*time.Second
+
+// TB is the part of testing.TB that [Start] uses; *testing.T and
+// *testing.B satisfy it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// Server is a [server.Server] serving until the test ends, with a client
+// connection to its gRPC listener. Its HTTP listener is at HTTPURL().
+type Server struct {
+	*server.Server
+
+	// Conn is a client connection to the gRPC listener, closed when the
+	// test ends. It is plaintext, or with TLS (Config.TLSCertFile) it
+	// trusts the certificates of that file as Start read them, verified
+	// for the listener's address or else for the certificate's first DNS
+	// name (a certificate for localhost served on 127.0.0.1).
+	Conn *grpc.ClientConn
+
+	cancel context.CancelFunc
+	done   chan error
+	stop   sync.Once
+	err    error
+}
+
+// Start builds a server with server.New(cfg, opts...), serves it until the
+// test ends, and returns once its gRPC health service says SERVING. When
+// the test ends, [Server.Close] stops the server and a Serve error fails the
+// test. Start calls tb.Fatalf if New fails, if the client cannot be built,
+// or if the server is not SERVING within 30 seconds.
+func Start(tb TB, cfg server.Config, opts ...server.Option) *Server {
+	tb.Helper()
+	srv, err := server.New(cfg, opts...)
+	if err != nil {
+		tb.Fatalf("servertest: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{Server: srv, cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- srv.Serve(ctx) }()
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("servertest: %v", err)
+		}
+	})
+	creds, err := clientCredentials(cfg, srv.GRPCAddr())
+	if err != nil {
+		tb.Fatalf("servertest: %v", err)
+	}
+	s.Conn, err = grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(creds))
+	if err != nil {
+		tb.Fatalf("servertest: %v", err)
+	}
+	tb.Cleanup(func() { s.Conn.Close() }) // before Close: cleanups run last in, first out
+	if err := waitServing(s.Conn); err != nil {
+		tb.Fatalf("servertest: %v", err)
+	}
+	return s
+}
+
+// Close stops the server as the end of the test does: it cancels Serve's
+// context and returns Serve's error (nil after a graceful shutdown), or an
+// error if Serve has not returned within server.ShutdownTimeout plus 5
+// seconds. A test calls it to
+// look at a stopped server; later calls return the same error.
+func (s *Server) Close() error {
+	s.stop.Do(func() {
+		s.cancel()
+		select {
+		case err := <-s.done:
+			if err != nil {
+				s.err = fmt.Errorf("Serve: %w", err)
+			}
+		case <-time.After(stopTimeout):
+			s.err = fmt.Errorf("Serve did not return within %v of its context ending", stopTimeout)
+		}
+	})
+	return s.err
+}
+
+// waitServing watches the health service until it says SERVING: the
+// signing keys are loaded.
+func waitServing(conn *grpc.ClientConn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), servingTimeout)
+	defer cancel()
+	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return fmt.Errorf("health watch: %w", err)
+	}
+	for {
+		resp, err := watch.Recv()
+		if err != nil {
+			return fmt.Errorf("never SERVING: %w", err)
+		}
+		if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return nil
+		}
+	}
+}
+
+// clientCredentials are plaintext, or with TLS trust the certificates of
+// cfg.TLSCertFile.
+func clientCredentials(cfg server.Config, addr string) (credentials.TransportCredentials, error) {
+	if cfg.TLSCertFile == "" {
+		return insecure.NewCredentials(), nil
+	}
+	pemBytes, err := os.ReadFile(cfg.TLSCertFile)
+	if err != nil {
+		return nil, err
+	}
+	var certs []*x509.Certificate
+	for block, rest := pem.Decode(pemBytes); block != nil; block, rest = pem.Decode(rest) {
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.TLSCertFile, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("%s: no certificate", cfg.TLSCertFile)
+	}
+	roots := x509.NewCertPool()
+	for _, c := range certs {
+		roots.AddCert(c)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	name := host
+	if leaf := certs[0]; leaf.VerifyHostname(host) != nil && len(leaf.DNSNames) > 0 {
+		name = leaf.DNSNames[0]
+	}
+	return credentials.NewTLS(&tls.Config{RootCAs: roots, ServerName: name, MinVersion: tls.VersionTLS12}), nil
+}

@@ -1,0 +1,123 @@
+package servertest_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/peer"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server/servertest"
+)
+
+var (
+	itemsService = server.WithServices(server.Service{Register: items.Register, RegisterGateway: items.RegisterGateway})
+	quiet        = server.WithLogger(slog.New(slog.DiscardHandler))
+	devConfig    = server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}
+)
+
+func TestStartReturnsAServingServerThatCloseStops(t *testing.T) {
+	srv := servertest.Start(t, devConfig, itemsService, quiet)
+	h, err := healthpb.NewHealthClient(srv.Conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health once Start returned: %v, %v; want SERVING", h, err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for _, addr := range []string{srv.GRPCAddr(), strings.TrimPrefix(srv.HTTPURL(), "http://")} {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after Close", addr)
+		}
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatalf("a second Close: %v", err)
+	}
+}
+
+// fatalTB records the first Fatalf and ends its goroutine, as testing.T does.
+type fatalTB struct {
+	testing.TB
+	fatal chan string
+}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.fatal <- fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestStartFailsTheTestWhenNewRefusesTheServer(t *testing.T) {
+	tb := &fatalTB{TB: t, fatal: make(chan string, 1)}
+	go func() {
+		servertest.Start(tb, devConfig, quiet) // no services
+		tb.fatal <- ""
+	}()
+	if msg := <-tb.fatal; !strings.Contains(msg, "no services") {
+		t.Fatalf("Fatalf(%q), want New's error", msg)
+	}
+}
+
+func TestConnTrustsTheServersCertificateFile(t *testing.T) {
+	idp := entratest.NewServer(t)
+	cfg := server.Config{TenantID: idp.TenantID(), ClientID: idp.ClientID(), AuthorityHost: idp.Authority(),
+		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}
+	cfg.TLSCertFile, cfg.TLSKeyFile = writeLocalhostCertificate(t)
+	srv := servertest.Start(t, cfg, itemsService, quiet)
+	var p peer.Peer
+	if _, err := healthpb.NewHealthClient(srv.Conn).Check(context.Background(), &healthpb.HealthCheckRequest{}, grpc.Peer(&p)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.AuthInfo.(credentials.TLSInfo); !ok {
+		t.Fatalf("the connection's auth info is %T, want TLS", p.AuthInfo)
+	}
+}
+
+// writeLocalhostCertificate writes a self-signed certificate for
+// localhost (no IP address: the client verifies it for its DNS name) and
+// its key.
+func writeLocalhostCertificate(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
