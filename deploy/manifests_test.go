@@ -2,16 +2,10 @@ package deploy_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -405,8 +398,7 @@ func TestTheDeploymentsServerAnswersItsProbes(t *testing.T) {
 	}
 
 	idp := entratest.NewServer(t)
-	dir := t.TempDir()
-	cfg.TLSCertFile, cfg.TLSKeyFile = writeCertificate(t, dir)
+	cfg.TLSCertFile, cfg.TLSKeyFile = servertest.TLSFiles(t)
 	cfg.TenantID, cfg.ClientID, cfg.AuthorityHost, cfg.Audiences = idp.TenantID(), idp.ClientID(), idp.Authority(), nil
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	// Start returns once the keys are loaded: the readiness probe's path
@@ -449,33 +441,6 @@ func TestTheDeploymentsServerAnswersItsProbes(t *testing.T) {
 			t.Errorf("GET %s: %s", srv.MetricsURL(), resp.Status)
 		}
 	})
-}
-
-// writeCertificate writes a self-signed certificate for localhost and its
-// key into dir.
-func writeCertificate(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	for f, b := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: keyDER}} {
-		if err := os.WriteFile(f, pem.EncodeToMemory(b), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return certFile, keyFile
 }
 
 // TestDockerfileBuildsTheStaticNonRootServer reads the Dockerfile, which

@@ -2,21 +2,12 @@ package servertest_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -81,7 +72,7 @@ func TestConnTrustsTheServersCertificateFile(t *testing.T) {
 	idp := entratest.NewServer(t)
 	cfg := server.Config{TenantID: idp.TenantID(), ClientID: idp.ClientID(), AuthorityHost: idp.Authority(),
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}
-	cfg.TLSCertFile, cfg.TLSKeyFile = writeLocalhostCertificate(t)
+	cfg.TLSCertFile, cfg.TLSKeyFile = servertest.TLSFiles(t)
 	srv := servertest.Start(t, cfg, itemsService, quiet)
 	var p peer.Peer
 	if _, err := healthpb.NewHealthClient(srv.Conn).Check(context.Background(), &healthpb.HealthCheckRequest{}, grpc.Peer(&p)); err != nil {
@@ -90,34 +81,4 @@ func TestConnTrustsTheServersCertificateFile(t *testing.T) {
 	if _, ok := p.AuthInfo.(credentials.TLSInfo); !ok {
 		t.Fatalf("the connection's auth info is %T, want TLS", p.AuthInfo)
 	}
-}
-
-// writeLocalhostCertificate writes a self-signed certificate for
-// localhost (no IP address: the client verifies it for its DNS name) and
-// its key.
-func writeLocalhostCertificate(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }
