@@ -14,6 +14,6 @@
 // pass the caller's token on with [Claims.Token], which never shows itself
 // in logs. Errors wrap one of the Err… sentinels.
 //
-// Tests and development use the Entra-shaped identity provider of package
-// entratest instead of Microsoft's endpoints.
+// Development uses the Entra-shaped identity provider of package devidp,
+// and tests its test kit entratest, instead of Microsoft's endpoints.
 package entra

@@ -1,18 +1,18 @@
-// Package entratest is a Microsoft Entra ID look-alike identity provider for
-// tests and development, in the spirit of net/http/httptest.
+// Package entratest is the test kit of the Microsoft Entra ID look-alike
+// identity provider, in the spirit of net/http/httptest: it starts the
+// development identity provider of package devidp on loopback for a test,
+// and adds what only tests need.
 //
-// It serves, under an authority URL, the endpoints a resource server talks
-// to, shaped like Entra's: the OpenID discovery documents
-// ({authority}/{tenant}/v2.0/.well-known/openid-configuration, and v1's
-// without v2.0), the key sets (RSA keys with use "sig" and a kid, no alg,
-// as Entra publishes them), a token endpoint (client credentials,
-// resource-owner password, authorization code + PKCE, on-behalf-of and
-// device code grants, see [Provider.ApproveDeviceCode]) and the Azure
-// SDK's instance discovery. It
-// issues real RS256 access tokens with Entra's claim set, for users
-// (delegated scopes in scp) and applications (app roles in roles), and, for
-// negative tests, tokens that are wrong in one precise way: expired, signed
-// by the wrong key, alg "none", HS256 keyed with the public key, …
+// The provider serves, under an authority URL, the endpoints a resource
+// server talks to, shaped like Entra's: discovery documents, key sets, a
+// token endpoint with Entra's grants, sign-in pages and the Azure SDK's
+// instance discovery (see [devidp.Provider]). It issues real RS256 access
+// tokens with Entra's claim set, for users (delegated scopes in scp) and
+// applications (app roles in roles), and, for negative tests, tokens that
+// are wrong in one precise way: expired, signed by the wrong key
+// ([SignedWithWrongKey], [SignedWithUnknownKey]), alg "none" ([AlgNone]),
+// HS256 keyed with the public key ([HS256WithPublicKey]), with a header or
+// claims no JSON map can hold ([HeaderJSON], [ClaimsJSON]), …
 //
 // Every tenancy of Entra ID can be played: a single tenant's v2 and v1
 // tokens ([V1Token]), the multi-tenant metadata of organizations and common
@@ -32,6 +32,9 @@
 //	token := idp.Issue(entratest.ForUser("bob"), entratest.Scopes("Items.Read"))
 //
 // and points its validator at idp.Authority(), idp.TenantID() and
-// idp.ClientID(). The keys it signs with are generated for the process and
-// are test keys: never trust this provider outside development and tests.
+// idp.ClientID(). Its options ([Option], [User], [App]) are devidp's, so a
+// test configures its provider as development mode configures the embedded
+// one. The keys it signs with are generated for the process and are
+// development keys: never trust this provider outside development and
+// tests. Programs link devidp, never this package.
 package entratest

@@ -2,14 +2,12 @@ package entratest_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
@@ -74,50 +72,6 @@ func Example() {
 	// admin-daemon app Items.Admin Items.Export <nil>
 	// true
 	// true
-}
-
-// Issue makes the tokens of an API's tests: each option changes one thing
-// of a valid token.
-func ExampleProvider_Issue() {
-	idp, err := entratest.NewProvider("http://localhost:8000/dev-idp")
-	if err != nil {
-		panic(err)
-	}
-	for _, tok := range []string{
-		idp.Issue(), // alice, with all her scopes
-		idp.Issue(entratest.ForUser("bob")),
-		idp.Issue(entratest.ForUser("alice"), entratest.Scopes("Items.Write"), entratest.Roles("Items.Admin")),
-		idp.Issue(entratest.ForApp("reporting-daemon")),
-	} {
-		c := claimsOf(tok)
-		who := c["preferred_username"]
-		if c["idtyp"] == "app" {
-			who = "app " + c["azp"].(string)
-		}
-		fmt.Printf("%v: scp=%v roles=%v\n", who, c["scp"], c["roles"])
-	}
-	fmt.Println(claimsOf(idp.Issue())["iss"])
-	// Output:
-	// alice: scp=Items.Read Items.Write Items.Import Items.Sync roles=<nil>
-	// bob: scp=Items.Read roles=<nil>
-	// alice: scp=Items.Write roles=[Items.Admin]
-	// app reporting-daemon: scp=<nil> roles=[Items.Export]
-	// http://localhost:8000/dev-idp/8b5fd8f4-6f3b-4c7e-9d1a-2f0e3c4b5a69/v2.0
-}
-
-// claimsOf decodes a token's claims without verifying it.
-func claimsOf(token string) map[string]any {
-	_, payload, _ := strings.Cut(token, ".")
-	payload, _, _ = strings.Cut(payload, ".")
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		panic(err)
-	}
-	var c map[string]any
-	if err := json.Unmarshal(b, &c); err != nil {
-		panic(err)
-	}
-	return c
 }
 
 func decodeJSON(resp *http.Response, v any) error {

@@ -1,8 +1,15 @@
 package entratest
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"time"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 )
 
 // Fault is a way for the provider's metadata to be wrong, for testing how
@@ -66,9 +73,132 @@ func (p *Provider) wait(r *http.Request) bool {
 	return false
 }
 
-func (p *Provider) writeGarbage(w http.ResponseWriter) {
-	p.fetches.failed.Add(1)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(garbage))
+// ServeHTTP serves the provider's endpoints as [devidp.Provider.ServeHTTP]
+// does, but for what [Provider.SetDown], [Provider.SetDelay] and
+// [Provider.SetFault] ask, and counts what it serves ([Provider.Fetches]).
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.down.Load() {
+		p.fetches.failed.Add(1)
+		devidp.WriteError(w, r, http.StatusServiceUnavailable, "temporarily_unavailable",
+			"AADSTS90033: A transient error has occurred. Please try again.")
+		return
+	}
+	kind := endpointOf(r.URL.Path)
+	if kind != discoveryDocument && kind != keySet {
+		rec := &statusRecorder{ResponseWriter: w}
+		p.Provider.ServeHTTP(rec, r)
+		if rec.status == http.StatusOK {
+			switch kind {
+			case instanceDiscovery:
+				p.fetches.discovery.Add(1)
+			case tokenEndpoint:
+				p.fetches.token.Add(1)
+			}
+		}
+		return
+	}
+	// Metadata is answered in full first: only a document the provider
+	// serves is held back, replaced by a fault, or counted.
+	rec := httptest.NewRecorder()
+	p.Provider.ServeHTTP(rec, r)
+	if rec.Code == http.StatusOK && !p.wait(r) {
+		return
+	}
+	body := rec.Body.Bytes()
+	if rec.Code == http.StatusOK {
+		var failed bool
+		body, failed = p.faulty(kind, body)
+		switch {
+		case failed:
+			p.fetches.failed.Add(1)
+		case kind == discoveryDocument:
+			p.fetches.discovery.Add(1)
+		default:
+			p.fetches.jwks.Add(1)
+		}
+	}
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
+}
+
+// faulty returns the body of a metadata document as the current fault
+// makes it, and whether it did.
+func (p *Provider) faulty(kind endpoint, body []byte) ([]byte, bool) {
+	switch f := p.currentFault(); {
+	case f == GarbageDiscovery && kind == discoveryDocument, f == GarbageKeySet && kind == keySet:
+		return []byte(garbage), true
+	case (f == TooManyKeys || f == HugeKeySet) && kind == keySet:
+		var doc map[string]any
+		if err := json.Unmarshal(body, &doc); err != nil {
+			panic(fmt.Sprintf("entratest: the provider's key set: %v", err))
+		}
+		keys, _ := doc["keys"].([]any)
+		if f == HugeKeySet {
+			doc["padding"] = strings.Repeat("A", hugeKeySetBytes)
+		} else if len(keys) > 0 {
+			first, _ := keys[0].(map[string]any)
+			for i := len(keys); i < tooManyKeys; i++ {
+				k := maps.Clone(first)
+				k["kid"] = fmt.Sprintf("extra-%03d", i)
+				delete(k, "x5t")
+				keys = append(keys, k)
+			}
+			doc["keys"] = keys
+		}
+		b, err := json.Marshal(doc)
+		if err != nil {
+			panic(fmt.Sprintf("entratest: encoding a key set: %v", err))
+		}
+		return append(b, '\n'), true
+	}
+	return body, false
+}
+
+// endpoint is what a request path asks for, as far as counting and faults
+// go.
+type endpoint int
+
+const (
+	otherEndpoint     endpoint = iota
+	discoveryDocument          // a tenant's or user flow's, v1 or v2
+	keySet                     // a tenant's or user flow's, v1 or v2
+	instanceDiscovery          // the Azure SDK's
+	tokenEndpoint
+)
+
+// endpointOf classifies a request path by how it ends; the provider
+// answers 200 OK only on its own paths, and only those are counted.
+func endpointOf(path string) endpoint {
+	switch {
+	case strings.HasSuffix(path, "/.well-known/openid-configuration"):
+		return discoveryDocument
+	case strings.HasSuffix(path, "/discovery/v2.0/keys"), strings.HasSuffix(path, "/discovery/keys"):
+		return keySet
+	case strings.HasSuffix(path, "/discovery/instance"):
+		return instanceDiscovery
+	case strings.HasSuffix(path, "/oauth2/v2.0/token"):
+		return tokenEndpoint
+	}
+	return otherEndpoint
+}
+
+// statusRecorder notes the status of an answer it passes on.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
 }

@@ -16,7 +16,8 @@
 //     /readyz (ready once the signing keys are loaded);
 //   - an explicit development mode ([Config.DevMode], the default when no
 //     identity setting is given) on the embedded identity provider of
-//     package entratest, mounted under [DevIDPPath];
+//     package devidp, mounted under [DevIDPPath] (tests start theirs with
+//     the test kit entratest, which programs never link);
 //   - graceful shutdown ([Server.Serve]), and [Main], a whole program.
 //
 // The rules of each registered service are read from its descriptor (in

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 )
 
 // Main is a whole program: it reads the configuration from its flags
@@ -85,7 +85,7 @@ func (s *Server) writeDevHelp(w io.Writer) {
 	if users := idp.Users(); len(users) > 0 {
 		u := users[0] // WithDevIdentityProvider may have replaced alice
 		fmt.Fprintf(w, "Get a token (here %s's, with every scope that user has):\n  TOKEN=$(curl -s %s -d grant_type=password -d client_id=%s -d username=%s -d password=%s -d scope=%s/.default | jq -r .access_token)\n",
-			u.Username, idp.TokenURL(), entratest.DefaultSPAClientID, u.Username, u.Password, idp.AppIDURI())
+			u.Username, idp.TokenURL(), devidp.DefaultSPAClientID, u.Username, u.Password, idp.AppIDURI())
 	}
 	fmt.Fprintf(w, "Call the API:\n  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" %s list\n", s.GRPCAddr())
 	if s.o.spec != nil {

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
 )
 
@@ -41,7 +41,7 @@ type options struct {
 	gatewayOpts   []gateway.Option
 	grpcOpts      []grpc.ServerOption
 	descriptorSet bool
-	devIDPOpts    []entratest.Option
+	devIDPOpts    []devidp.Option
 	idpClient     *http.Client
 	idpClientSet  bool
 }
@@ -103,12 +103,12 @@ func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
 }
 
 // WithDevIdentityProvider adds options to the embedded development identity
-// provider, after the server's own, in development mode only: typically
-// entratest.WithUsers and entratest.WithApps, so that the development users
-// and daemons have the scopes and app roles of your rules (by default they
-// have those of the repository's Items example). An invalid option is an
-// error from [New] in development mode.
-func WithDevIdentityProvider(opts ...entratest.Option) Option {
+// provider (package devidp), after the server's own, in development mode
+// only: typically devidp.WithUsers and devidp.WithApps, so that the
+// development users and daemons have the scopes and app roles of your
+// rules (by default they have those of the repository's Items example). An
+// invalid option is an error from [New] in development mode.
+func WithDevIdentityProvider(opts ...devidp.Option) Option {
 	return func(o *options) { o.devIDPOpts = append(o.devIDPOpts, opts...) }
 }
 

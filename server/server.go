@@ -27,8 +27,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
-	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 	"github.com/grpc-azure-auth/grpc-azure-auth/metrics"
@@ -61,7 +61,7 @@ type Server struct {
 	http      *http.Server
 	health    *health.Server
 	validator *entra.Validator
-	devIDP    *entratest.Provider
+	devIDP    *devidp.Provider
 	authz     *interceptor.Authorizer
 	conn      *grpc.ClientConn // the gateway's connection to this server
 
@@ -220,8 +220,8 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 		for _, host := range loopbackNames {
 			redirects = append(redirects, "http://"+host+":"+port+"/docs/oauth2-redirect.html")
 		}
-		idpOpts := append([]entratest.Option{entratest.WithSPA(entratest.DefaultSPAClientID, redirects...)}, s.o.devIDPOpts...)
-		idp, err := entratest.NewProvider(s.HTTPURL()+DevIDPPath, idpOpts...)
+		idpOpts := append([]devidp.Option{devidp.WithSPA(devidp.DefaultSPAClientID, redirects...)}, s.o.devIDPOpts...)
+		idp, err := devidp.NewProvider(s.HTTPURL()+DevIDPPath, idpOpts...)
 		if err != nil {
 			return err
 		}
@@ -284,7 +284,7 @@ func (s *Server) buildHTTP() error {
 	spaClientID := s.cfg.OpenAPIClientID
 	if s.devIDP != nil {
 		authority, tenant, clientID = s.devIDP.Authority(), s.devIDP.TenantID(), s.devIDP.ClientID()
-		spaClientID = entratest.DefaultSPAClientID
+		spaClientID = devidp.DefaultSPAClientID
 	}
 	if authority == "" {
 		authority = entra.PublicCloud
@@ -456,8 +456,9 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 func (s *Server) HTTPURL() string { return s.scheme() + "://" + s.httpLis.Addr().String() }
 
 // DevIDP returns the embedded development identity provider, or nil when the
-// server trusts a real tenant.
-func (s *Server) DevIDP() *entratest.Provider { return s.devIDP }
+// server trusts a real tenant. Its Issue makes development tokens with
+// devidp's token options.
+func (s *Server) DevIDP() *devidp.Provider { return s.devIDP }
 
 // Validator returns the server's token validator.
 func (s *Server) Validator() *entra.Validator { return s.validator }

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
-	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 )
 
@@ -143,9 +143,9 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 		f.server = "http://" + cfg.HTTPAddr
 	}
 	if f.api == "" {
-		f.api = "api://" + entratest.DefaultClientID
+		f.api = "api://" + devidp.DefaultClientID
 	}
-	tenantURL := strings.TrimSuffix(f.server, "/") + server.DevIDPPath + "/" + entratest.DefaultTenantID
+	tenantURL := strings.TrimSuffix(f.server, "/") + server.DevIDPPath + "/" + devidp.DefaultTenantID
 	endpoint := oauth2.Endpoint{
 		TokenURL:      tenantURL + "/oauth2/v2.0/token",
 		DeviceAuthURL: tenantURL + "/oauth2/v2.0/devicecode",
@@ -160,7 +160,7 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 			Scopes: f.fullScopes(), AuthStyle: oauth2.AuthStyleInParams}
 		fetch = func() (*oauth2.Token, error) { return cc.Token(ctx) }
 	case f.device:
-		cfg := oauth2.Config{ClientID: entratest.DefaultSPAClientID, Endpoint: endpoint, Scopes: f.fullScopes()}
+		cfg := oauth2.Config{ClientID: devidp.DefaultSPAClientID, Endpoint: endpoint, Scopes: f.fullScopes()}
 		fetch = func() (*oauth2.Token, error) {
 			da, err := cfg.DeviceAuth(ctx)
 			if err != nil {
@@ -170,7 +170,7 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 			return cfg.DeviceAccessToken(ctx, da)
 		}
 	default:
-		cfg := oauth2.Config{ClientID: entratest.DefaultSPAClientID, Endpoint: endpoint, Scopes: f.fullScopes()}
+		cfg := oauth2.Config{ClientID: devidp.DefaultSPAClientID, Endpoint: endpoint, Scopes: f.fullScopes()}
 		fetch = func() (*oauth2.Token, error) { return cfg.PasswordCredentialsToken(ctx, f.user, f.password) }
 	}
 	src, err := bearer.FromOAuth2(tokenFunc(func() (*oauth2.Token, error) {

@@ -19,7 +19,7 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 
 	auditv1 "github.com/grpc-azure-auth/grpc-azure-auth/examples/notes/gen/audit/v1"
@@ -57,6 +57,6 @@ func options(audit auditv1.AuditServiceClient) []server.Option {
 			},
 		),
 		server.WithOpenAPI(openAPI),
-		server.WithDevIdentityProvider(entratest.WithUsers(ann, ben), entratest.WithApps(backupDaemon, offboardingDaemon)),
+		server.WithDevIdentityProvider(devidp.WithUsers(ann, ben), devidp.WithApps(backupDaemon, offboardingDaemon)),
 	}
 }

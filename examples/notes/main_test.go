@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
@@ -460,7 +461,7 @@ func TestGoRunServesOnTheDevelopmentIdentityProvider(t *testing.T) {
 }
 
 // tokenFrom gets an access token from the provider's token endpoint.
-func tokenFrom(t *testing.T, idp *entratest.Provider, form url.Values) string {
+func tokenFrom(t *testing.T, idp *devidp.Provider, form url.Values) string {
 	t.Helper()
 	resp, err := http.PostForm(idp.TokenURL(), form)
 	if err != nil {

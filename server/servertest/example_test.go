@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/exampletb"
@@ -33,7 +33,7 @@ func ExampleStart() {
 	client := itemsv1.NewItemServiceClient(srv.Conn)
 	_, err := client.ListItems(context.Background(), &itemsv1.ListItemsRequest{})
 	fmt.Println("without a token:", status.Code(err))
-	bob := srv.DevIDP().Issue(entratest.ForUser("bob"), entratest.Scopes("Items.Read"))
+	bob := srv.DevIDP().Issue(devidp.ForUser("bob"), devidp.Scopes("Items.Read"))
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+bob)
 	list, err := client.ListItems(ctx, &itemsv1.ListItemsRequest{})
 	fmt.Println("bob:", len(list.GetItems()), "items", err)

@@ -1,4 +1,4 @@
-package entratest
+package devidp
 
 import "regexp"
 
@@ -40,7 +40,8 @@ func WithV1IssuerBase(base string) Option { return func(c *config) { c.v1IssuerB
 // (and under the tenant ID), with the issuer {issuer base}/{tenant ID}/v2.0/
 // and its trailing slash. Its tokens are B2C's: tfp names the user flow
 // (the first unless [Policy]), ver is "1.0", and there is no tid. For the
-// b2clogin.com host or a custom domain, start it with [NewServerAt].
+// b2clogin.com host or a custom domain, serve it there (in tests,
+// entratest.NewServerAt does).
 func WithB2C(tenantName string, policies ...string) Option {
 	return func(c *config) {
 		c.b2cName = tenantName
@@ -92,5 +93,5 @@ func Guest() TokenOption {
 // makes a personal account's token; on an organization's token it is the
 // mix-up that signing-key issuer validation refuses.
 func SignedWithPersonalAccountKey() TokenOption {
-	return func(t *tokenConfig) { t.signing = signPersonalAccount }
+	return func(t *tokenConfig) { t.personal = true }
 }

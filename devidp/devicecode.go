@@ -1,4 +1,4 @@
-package entratest
+package devidp
 
 import (
 	"crypto/rand"
@@ -35,10 +35,10 @@ const (
 var (
 	// ErrNoDeviceCode means no device is waiting with that user code: it
 	// was never issued, has expired, or was already approved or declined.
-	ErrNoDeviceCode = errors.New("entratest: no device is waiting with that user code")
+	ErrNoDeviceCode = errors.New("devidp: no device is waiting with that user code")
 	// ErrDeviceCodeUser means the user cannot approve the device code: not
 	// a configured user, or one with none of the requested scopes.
-	ErrDeviceCodeUser = errors.New("entratest: that user cannot approve the device code")
+	ErrDeviceCodeUser = errors.New("devidp: that user cannot approve the device code")
 )
 
 // WithPublicClient registers client applications that may sign users in
@@ -296,7 +296,7 @@ func (p *Provider) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 			err, message = p.ApproveDeviceCode(code, name), "Signed in as "+name+". You can close this page and go back to the device."
 		}
 		if err != nil {
-			status, message = http.StatusBadRequest, strings.TrimPrefix(err.Error(), "entratest: ")
+			status, message = http.StatusBadRequest, strings.TrimPrefix(err.Error(), "devidp: ")
 		} else {
 			code = ""
 		}

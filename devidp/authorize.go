@@ -1,4 +1,4 @@
-package entratest
+package devidp
 
 import (
 	"crypto/rand"

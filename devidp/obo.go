@@ -1,4 +1,4 @@
-package entratest
+package devidp
 
 import (
 	"net/http"
@@ -150,5 +150,4 @@ func (p *Provider) serveInstanceDiscovery(w http.ResponseWriter, r *http.Request
 			{"preferred_network": host, "preferred_cache": host, "aliases": []string{host}},
 		},
 	})
-	p.fetches.discovery.Add(1)
 }

@@ -1,4 +1,4 @@
-package entratest
+package devidp
 
 // Identifiers of the default tenant and applications. They are fixed so that
 // development tokens and configuration stay stable across restarts.

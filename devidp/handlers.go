@@ -1,4 +1,4 @@
-package entratest
+package devidp
 
 import (
 	"crypto/rand"
@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -30,12 +29,6 @@ const maxFormBytes = 64 << 10
 // provider serves its user flows' metadata instead. The token and
 // authorization endpoints are the provider's tenant's only.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if p.down.Load() {
-		p.fetches.failed.Add(1)
-		writeError(w, r, http.StatusServiceUnavailable, &oauthError{"temporarily_unavailable",
-			"AADSTS90033: A transient error has occurred. Please try again."})
-		return
-	}
 	rest, ok := strings.CutPrefix(r.URL.Path, p.prefix+"/")
 	if !ok {
 		http.NotFound(w, r)
@@ -109,19 +102,12 @@ func (p *Provider) serveMetadata(w http.ResponseWriter, r *http.Request, tenant,
 		notAllowed(w, []string{http.MethodGet, http.MethodHead})
 		return
 	}
-	if !p.wait(r) {
-		return
-	}
 	base := p.authority + "/" + tenant
 	if policy != "" {
 		base += "/" + policy
 	}
 	appID := r.URL.Query().Get("appid")
 	if path == discoveryV2Path || path == discoveryV1Path {
-		if p.currentFault() == GarbageDiscovery {
-			p.writeGarbage(w)
-			return
-		}
 		p.serveDiscovery(w, tenant, base, v1, appID)
 		return
 	}
@@ -170,7 +156,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, tenant, base string, v1
 		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "name", "preferred_username", "oid", "tid", "ver", "scp", "roles", "azp"},
 		"request_uri_parameter_supported":       false,
 		"tenant_region_scope":                   "NA",
-		"cloud_instance_name":                   "entratest.invalid",
+		"cloud_instance_name":                   "devidp.invalid",
 	}
 	if v1 {
 		doc["jwks_uri"] = base + "/" + keysV1Path + query
@@ -184,7 +170,6 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, tenant, base string, v1
 		doc["end_session_endpoint"] = t + "/oauth2/v2.0/logout"
 	}
 	writeJSON(w, http.StatusOK, doc)
-	p.fetches.discovery.Add(1)
 }
 
 // serveJWKS serves a key set. v2 key sets name, in each entry, the issuer
@@ -205,28 +190,7 @@ func (p *Provider) serveJWKS(w http.ResponseWriter, tenant string, v1, b2c bool,
 	if p.cfg.customKey && appID == p.cfg.clientID {
 		keys = append(keys, jwkEntry(customKey(), issuer))
 	}
-	doc := map[string]any{"keys": keys}
-	switch p.currentFault() {
-	default:
-		writeJSON(w, http.StatusOK, doc)
-		p.fetches.jwks.Add(1)
-		return
-	case GarbageKeySet:
-		p.writeGarbage(w)
-		return
-	case TooManyKeys:
-		for i := len(keys); i < tooManyKeys; i++ {
-			k := jwkEntry(p.signingKey(), issuer)
-			k["kid"] = fmt.Sprintf("extra-%03d", i)
-			delete(k, "x5t")
-			keys = append(keys, k)
-		}
-		doc["keys"] = keys
-	case HugeKeySet:
-		doc["padding"] = strings.Repeat("A", hugeKeySetBytes)
-	}
-	p.fetches.failed.Add(1)
-	writeJSON(w, http.StatusOK, doc)
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 }
 
 // jwkEntry is a key set entry as Entra publishes it: RSA, use "sig", kid
@@ -300,7 +264,6 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, status, fail)
 		return
 	}
-	p.fetches.token.Add(1)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token,
 	})
@@ -439,6 +402,15 @@ type entraError struct {
 	Timestamp     string `json:"timestamp"`
 	TraceID       string `json:"trace_id"`
 	CorrelationID string `json:"correlation_id"`
+}
+
+// WriteError answers an OAuth error in the shape of Entra's, which MSAL
+// reads: the status, the error code (such as "temporarily_unavailable"),
+// and a description that starts with the failure's AADSTS code, with trace
+// and correlation IDs. It is for handlers in front of a provider that
+// answer in its place (entratest's outages do).
+func WriteError(w http.ResponseWriter, r *http.Request, status int, code, description string) {
+	writeError(w, r, status, &oauthError{code, description})
 }
 
 // writeError answers e in Entra's shape. The correlation ID is the
