@@ -3,13 +3,12 @@ package bearer
 import (
 	"context"
 	"errors"
-	"net"
 	"net/url"
 
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/loopback"
 )
 
 // ErrInsecureTransport means a token was about to go in plaintext to a
@@ -69,20 +68,9 @@ func secureCall(ctx context.Context, uri []string) bool {
 		return true
 	}
 	p, ok := peer.FromContext(ctx)
-	if !ok || !loopbackAddr(p.Addr) || len(uri) == 0 {
+	if !ok || !loopback.Addr(p.Addr) || len(uri) == 0 {
 		return false
 	}
 	u, err := url.Parse(uri[0])
-	return err == nil && entra.IsLoopbackHost(u.Hostname())
-}
-
-// loopbackAddr reports whether a is a loopback IP address or a Unix socket.
-func loopbackAddr(a net.Addr) bool {
-	switch a := a.(type) {
-	case *net.TCPAddr:
-		return a.IP.IsLoopback()
-	case *net.UnixAddr:
-		return true
-	}
-	return false
+	return err == nil && loopback.Host(u.Hostname())
 }

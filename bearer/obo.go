@@ -14,7 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/caller"
 )
 
 // CredentialFunc makes the on-behalf-of credential of one incoming token
@@ -54,7 +54,7 @@ var ErrNoAssertion = errors.New("bearer: no incoming token to exchange on behalf
 // interceptor has already validated. It returns ErrNoAssertion when the
 // call has no caller (an anonymous method called without a token).
 func CallerToken(ctx context.Context) (string, error) {
-	c, ok := entra.FromContext(ctx)
+	c, ok := caller.FromContext(ctx)
 	if !ok || c.Token().IsZero() {
 		return "", ErrNoAssertion
 	}

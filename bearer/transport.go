@@ -2,13 +2,11 @@ package bearer
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/netip"
 	"strings"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/loopback"
 )
 
 // Transport returns an http.RoundTripper that sends requests through base
@@ -73,25 +71,17 @@ func loopbackRoute(base http.RoundTripper, req *http.Request) bool {
 		return true
 	}
 	proxy, err := tr.Proxy(req)
-	return err == nil && (proxy == nil || entra.IsLoopbackHost(proxy.Hostname()))
+	return err == nil && (proxy == nil || loopback.Host(proxy.Hostname()))
 }
 
 // loopbackOnly closes a plaintext request's connection before anything is
 // written on it unless its peer is a loopback address.
 var loopbackOnly = &httptrace.ClientTrace{
 	GotConn: func(info httptrace.GotConnInfo) {
-		if !isLoopbackAddr(info.Conn.RemoteAddr()) {
+		if !loopback.Addr(info.Conn.RemoteAddr()) {
 			_ = info.Conn.Close()
 		}
 	},
-}
-
-func isLoopbackAddr(a net.Addr) bool {
-	if a == nil {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(a.String())
-	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // secureURL reports whether req goes over https, or over http to loopback.
@@ -100,7 +90,7 @@ func secureURL(req *http.Request) bool {
 	case "https":
 		return true
 	case "http":
-		return entra.IsLoopbackHost(req.URL.Hostname())
+		return loopback.Host(req.URL.Hostname())
 	}
 	return false
 }
