@@ -476,7 +476,7 @@ func TestOnBehalfOfKeepsABoundedCacheOfSources(t *testing.T) {
 	}
 	source := func(a string) *bearer.Source {
 		t.Helper()
-		s, err := obo.Source(a)
+		s, err := obo.Source(a, time.Now().Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -493,8 +493,11 @@ func TestOnBehalfOfKeepsABoundedCacheOfSources(t *testing.T) {
 	if source("token-b") == b || made != 4 {
 		t.Fatal("the least recently used Source was kept")
 	}
-	if _, err := obo.Source(""); !errors.Is(err, bearer.ErrNoAssertion) {
+	if _, err := obo.Source("", time.Now().Add(time.Hour)); !errors.Is(err, bearer.ErrNoAssertion) {
 		t.Fatalf("empty assertion: %v", err)
+	}
+	if _, err := obo.Source("token-d", time.Time{}); !errors.Is(err, bearer.ErrNoAssertion) || made != 4 {
+		t.Fatalf("assertion without an expiry: %v, %d made", err, made)
 	}
 }
 
@@ -503,7 +506,7 @@ func TestOnBehalfOfCallsWithoutACallerFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noToken := func(context.Context) (string, error) { return "", bearer.ErrNoAssertion }
+	noToken := func(context.Context) (string, time.Time, error) { return "", time.Time{}, bearer.ErrNoAssertion }
 	for name, rt := range map[string]http.RoundTripper{
 		"a nil AssertionFunc":           obo.Transport(nil, nil),
 		"an AssertionFunc finding none": obo.Transport(nil, noToken),

@@ -25,5 +25,6 @@
 // A service that calls another on behalf of its caller exchanges the
 // caller's token with the on-behalf-of grant: [OnBehalfOf] keeps one
 // Source per incoming token (keyed by its SHA-256, never the token
-// itself), in a bounded cache.
+// itself), in a bounded cache whose entries end with their incoming
+// token's expiry.
 package bearer

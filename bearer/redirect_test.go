@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
@@ -76,10 +77,11 @@ func TestTokensStayWithTheOriginThatStartedARedirectChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bobToA := idp.Issue(entratest.ForUser("bob"), entratest.Audience(serviceA.ClientID), entratest.Scopes("Items.Read"))
+	expires := time.Now().Add(time.Hour)
+	bobToA := idp.Issue(entratest.ForUser("bob"), entratest.Audience(serviceA.ClientID), entratest.Scopes("Items.Read"), entratest.ExpiresIn(time.Hour))
 	transports := map[string]http.RoundTripper{
 		"Source.Transport":     src.Transport(nil),
-		"OnBehalfOf.Transport": obo.Transport(nil, func(context.Context) (string, error) { return bobToA, nil }),
+		"OnBehalfOf.Transport": obo.Transport(nil, func(context.Context) (string, time.Time, error) { return bobToA, expires, nil }),
 	}
 
 	const token = "token"
