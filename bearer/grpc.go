@@ -3,7 +3,12 @@ package bearer
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"net/url"
+	"strings"
+
+	"golang.org/x/net/http/httpproxy"
 
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
@@ -26,6 +31,16 @@ var ErrInsecureTransport = errors.New("bearer: refusing to send a token unencryp
 // Unix socket) and its authority a loopback host, or the call fails with
 // [ErrInsecureTransport] (as an Unauthenticated status) before any token
 // is fetched.
+//
+// The authority is only a name: grpc.WithAuthority("localhost") makes the
+// authority check pass whatever the target, so the peer address decides.
+// A loopback peer may still be a proxy: grpc-go sends connections to
+// targets off loopback through the CONNECT proxy of HTTPS_PROXY, and the
+// proxy carries the call on to a target these credentials cannot see. So
+// a plaintext call is also refused when the environment names an HTTPS
+// proxy that its peer may be: one that is not an IP address off loopback,
+// whose port is the peer's or not given. Only [InsecureAllowPlaintext]
+// lets a token through such a proxy in plaintext.
 func (s *Source) PerRPCCredentials() credentials.PerRPCCredentials {
 	return &perRPC{token: s.Token, plaintext: s.opts.plaintext}
 }
@@ -72,5 +87,36 @@ func secureCall(ctx context.Context, uri []string) bool {
 		return false
 	}
 	u, err := url.Parse(uri[0])
-	return err == nil && loopback.Host(u.Hostname())
+	return err == nil && loopback.Host(u.Hostname()) && !mayBeProxy(p.Addr)
+}
+
+// mayBeProxy reports whether the loopback peer a may be the proxy that
+// grpc-go takes from the environment (HTTPS_PROXY or https_proxy), which
+// would carry the call on to a target this side cannot see: the authority
+// is only a name the caller chose (grpc.WithAuthority). grpc-go tunnels TCP
+// connections to targets that are not loopback (nor exempt by NO_PROXY)
+// through that proxy; the peer is then the proxy. A proxy given as an IP
+// address off loopback cannot be a loopback peer; otherwise the peer may
+// be the proxy when their ports match, or when the proxy's port is not
+// given (grpc-go and the proxy's resolver pick it) or cannot be read.
+func mayBeProxy(a net.Addr) bool {
+	if _, unix := a.(*net.UnixAddr); unix {
+		return false // grpc-go does not proxy Unix sockets
+	}
+	raw := httpproxy.FromEnvironment().HTTPSProxy
+	if raw == "" {
+		return false
+	}
+	proxy, err := url.Parse(raw)
+	if err != nil || proxy.Host == "" || !strings.Contains(raw, "://") {
+		proxy, err = url.Parse("http://" + raw) // as net/http reads it
+	}
+	if err != nil || proxy.Host == "" {
+		return true
+	}
+	if ip, err := netip.ParseAddr(proxy.Hostname()); err == nil && !ip.Unmap().IsLoopback() {
+		return false
+	}
+	_, port, err := net.SplitHostPort(a.String())
+	return err != nil || proxy.Port() == "" || proxy.Port() == port
 }
