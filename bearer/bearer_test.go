@@ -31,6 +31,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 )
 
@@ -508,11 +509,21 @@ func TestOnBehalfOfCallsWithoutACallerFail(t *testing.T) {
 	}
 	noToken := func(context.Context) (string, time.Time, error) { return "", time.Time{}, bearer.ErrNoAssertion }
 	for name, rt := range map[string]http.RoundTripper{
-		"a nil AssertionFunc":           obo.Transport(nil, nil),
-		"an AssertionFunc finding none": obo.Transport(nil, noToken),
+		"a nil AssertionFunc":                   obo.Transport(nil, nil),
+		"an AssertionFunc finding none":         obo.Transport(nil, noToken),
+		"CallerToken of a context without one":  obo.Transport(nil, bearer.CallerToken),
+		"CallerToken of a nil caller":           obo.Transport(nil, bearer.CallerToken),
+		"CallerToken of a caller with no token": obo.Transport(nil, bearer.CallerToken),
 	} {
 		t.Run(name+" is ErrNoAssertion", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/", nil)
+			ctx := context.Background()
+			switch {
+			case strings.HasSuffix(name, "a nil caller"):
+				ctx = entra.NewContext(ctx, nil)
+			case strings.HasSuffix(name, "no token"):
+				ctx = entra.NewContext(ctx, &entra.Claims{Subject: "made by hand"})
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/", nil)
 			if _, err := rt.RoundTrip(req); !errors.Is(err, bearer.ErrNoAssertion) {
 				t.Fatalf("%v, want ErrNoAssertion", err)
 			}
