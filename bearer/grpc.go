@@ -39,8 +39,8 @@ var ErrInsecureTransport = errors.New("bearer: refusing to send a token unencryp
 // proxy carries the call on to a target these credentials cannot see. So
 // a plaintext call is also refused when the environment names an HTTPS
 // proxy that its peer may be: one that is not an IP address off loopback,
-// whose port is the peer's or not given. Only [InsecureAllowPlaintext]
-// lets a token through such a proxy in plaintext.
+// on the peer's port (443 or 80 when it names none). Only
+// [InsecureAllowPlaintext] lets a token through such a proxy in plaintext.
 func (s *Source) PerRPCCredentials() credentials.PerRPCCredentials {
 	return &perRPC{token: s.Token, plaintext: s.opts.plaintext}
 }
@@ -97,8 +97,9 @@ func secureCall(ctx context.Context, uri []string) bool {
 // connections to targets that are not loopback (nor exempt by NO_PROXY)
 // through that proxy; the peer is then the proxy. A proxy given as an IP
 // address off loopback cannot be a loopback peer; otherwise the peer may
-// be the proxy when their ports match, or when the proxy's port is not
-// given (grpc-go and the proxy's resolver pick it) or cannot be read.
+// be the proxy when their ports match: the proxy's own, or when it gives
+// none 443 (what grpc-go's resolver fills in) and 80 (the http scheme's),
+// or any port when the proxy cannot be read.
 func mayBeProxy(a net.Addr) bool {
 	if _, unix := a.(*net.UnixAddr); unix {
 		return false // grpc-go does not proxy Unix sockets
@@ -108,8 +109,8 @@ func mayBeProxy(a net.Addr) bool {
 		return false
 	}
 	proxy, err := url.Parse(raw)
-	if err != nil || proxy.Host == "" || !strings.Contains(raw, "://") {
-		proxy, err = url.Parse("http://" + raw) // as net/http reads it
+	if !strings.Contains(raw, "://") {
+		proxy, err = url.Parse("http://" + raw) // as net/http reads "host:port"
 	}
 	if err != nil || proxy.Host == "" {
 		return true
@@ -118,5 +119,11 @@ func mayBeProxy(a net.Addr) bool {
 		return false
 	}
 	_, port, err := net.SplitHostPort(a.String())
-	return err != nil || proxy.Port() == "" || proxy.Port() == port
+	switch {
+	case err != nil:
+		return true
+	case proxy.Port() == "":
+		return port == "443" || port == "80"
+	}
+	return port == proxy.Port()
 }

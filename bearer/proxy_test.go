@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -187,5 +188,74 @@ func proxyClient(direct string) {
 		default:
 			fmt.Printf("case %s: %v\n", c.name, err)
 		}
+	}
+}
+
+func TestGRPCPlaintextIsRefusedWhenThePeerMayBeTheEnvironmentsProxy(t *testing.T) {
+	// net/http and grpc-go read the proxy settings once per process: read
+	// them now, before this test changes them, so that only the check
+	// under test sees the changes. grpc-go never proxies the loopback
+	// target below; the check cannot know that, and must refuse whenever
+	// the peer may be the proxy.
+	_, _ = http.ProxyFromEnvironment(&http.Request{URL: &url.URL{Scheme: "https", Host: "example.com"}})
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	srv := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
+		md, _ := metadata.FromIncomingContext(ss.Context())
+		mu.Lock()
+		seen = append(seen, strings.Join(md.Get("authorization"), ","))
+		mu.Unlock()
+		return status.Error(codes.Unimplemented, "nothing here")
+	}))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	_, port, _ := net.SplitHostPort(lis.Addr().String())
+	tests := []struct {
+		name, proxy string
+		refused     bool
+	}{
+		{name: "no proxy: sent", proxy: ""},
+		{name: "a loopback proxy on the peer's port: refused", proxy: "http://127.0.0.1:" + port, refused: true},
+		{name: "the same without a scheme: refused", proxy: "127.0.0.1:" + port, refused: true},
+		{name: "localhost on the peer's port: refused", proxy: "http://localhost:" + port, refused: true},
+		{name: "a host name on the peer's port (it may resolve to loopback): refused", proxy: "http://proxy.example:" + port, refused: true},
+		{name: "a loopback proxy on another port: sent", proxy: "http://127.0.0.1:1"},
+		{name: "a proxy at an IP address off loopback: sent", proxy: "http://203.0.113.9:" + port},
+		{name: "a proxy without a port, the peer not on 80 or 443: sent", proxy: "http://127.0.0.1"},
+		{name: "an unreadable proxy: refused", proxy: "http://[::1", refused: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("HTTPS_PROXY", tt.proxy)
+			t.Setenv("https_proxy", "")
+			mu.Lock()
+			seen = nil
+			mu.Unlock()
+			src, _ := bearer.FromOAuth2(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t", TokenType: "Bearer"}))
+			conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+				grpc.WithPerRPCCredentials(src.PerRPCCredentials()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			err = conn.Invoke(t.Context(), "/bearertest.v1.Echo/WhoAmI", &emptypb.Empty{}, &emptypb.Empty{})
+			mu.Lock()
+			defer mu.Unlock()
+			if tt.refused {
+				if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), bearer.ErrInsecureTransport.Error()) || len(seen) != 0 {
+					t.Fatalf("%v (server saw %q), want ErrInsecureTransport and nothing sent", err, seen)
+				}
+				return
+			}
+			if status.Code(err) != codes.Unimplemented || len(seen) != 1 || seen[0] != "Bearer t" {
+				t.Fatalf("%v (server saw %q), want the call to carry the token", err, seen)
+			}
+		})
 	}
 }
