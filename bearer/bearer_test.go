@@ -31,6 +31,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 )
 
@@ -476,7 +477,7 @@ func TestOnBehalfOfKeepsABoundedCacheOfSources(t *testing.T) {
 	}
 	source := func(a string) *bearer.Source {
 		t.Helper()
-		s, err := obo.Source(a)
+		s, err := obo.Source(a, time.Now().Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -493,8 +494,11 @@ func TestOnBehalfOfKeepsABoundedCacheOfSources(t *testing.T) {
 	if source("token-b") == b || made != 4 {
 		t.Fatal("the least recently used Source was kept")
 	}
-	if _, err := obo.Source(""); !errors.Is(err, bearer.ErrNoAssertion) {
+	if _, err := obo.Source("", time.Now().Add(time.Hour)); !errors.Is(err, bearer.ErrNoAssertion) {
 		t.Fatalf("empty assertion: %v", err)
+	}
+	if _, err := obo.Source("token-d", time.Time{}); !errors.Is(err, bearer.ErrNoAssertion) || made != 4 {
+		t.Fatalf("assertion without an expiry: %v, %d made", err, made)
 	}
 }
 
@@ -503,13 +507,23 @@ func TestOnBehalfOfCallsWithoutACallerFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noToken := func(context.Context) (string, error) { return "", bearer.ErrNoAssertion }
+	noToken := func(context.Context) (string, time.Time, error) { return "", time.Time{}, bearer.ErrNoAssertion }
 	for name, rt := range map[string]http.RoundTripper{
-		"a nil AssertionFunc":           obo.Transport(nil, nil),
-		"an AssertionFunc finding none": obo.Transport(nil, noToken),
+		"a nil AssertionFunc":                   obo.Transport(nil, nil),
+		"an AssertionFunc finding none":         obo.Transport(nil, noToken),
+		"CallerToken of a context without one":  obo.Transport(nil, bearer.CallerToken),
+		"CallerToken of a nil caller":           obo.Transport(nil, bearer.CallerToken),
+		"CallerToken of a caller with no token": obo.Transport(nil, bearer.CallerToken),
 	} {
 		t.Run(name+" is ErrNoAssertion", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/", nil)
+			ctx := context.Background()
+			switch {
+			case strings.HasSuffix(name, "a nil caller"):
+				ctx = entra.NewContext(ctx, nil)
+			case strings.HasSuffix(name, "no token"):
+				ctx = entra.NewContext(ctx, &entra.Claims{Subject: "made by hand"})
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/", nil)
 			if _, err := rt.RoundTrip(req); !errors.Is(err, bearer.ErrNoAssertion) {
 				t.Fatalf("%v, want ErrNoAssertion", err)
 			}

@@ -17,13 +17,16 @@
 // A token is sent only over an encrypted connection (TLS, or any gRPC
 // transport of privacy-and-integrity security level) or in plaintext to a
 // loopback peer, checked on each call's real target: the gRPC connection's
-// peer and authority, the HTTP request's URL. Anything else fails with
+// peer and authority (and the environment's HTTPS proxy, which a loopback
+// peer may be), the HTTP request's URL. Anything else fails with
 // [ErrInsecureTransport] before a token is fetched, unless the dangerous
-// [InsecureAllowPlaintext] says otherwise. Tokens are never logged nor
-// put in errors.
+// [InsecureAllowPlaintext] says otherwise. Over HTTP the token goes only
+// to the origin of the request that started a redirect chain. Tokens are
+// never logged nor put in errors.
 //
 // A service that calls another on behalf of its caller exchanges the
 // caller's token with the on-behalf-of grant: [OnBehalfOf] keeps one
 // Source per incoming token (keyed by its SHA-256, never the token
-// itself), in a bounded cache.
+// itself), in a bounded cache whose entries end with their incoming
+// token's expiry.
 package bearer

@@ -120,18 +120,26 @@ func ExampleOnBehalfOf() {
 		panic(err)
 	}
 
-	// In a handler of service A, with the token bob called it with; the
-	// connection to B would use obo.PerRPCCredentials(…) or obo.Transport(…).
+	// In a handler of service A, with the token bob called it with, which
+	// A's interceptor validated; the connection to B would use
+	// obo.PerRPCCredentials(bearer.CallerToken) or obo.Transport(…).
+	validatorFor := func(aud string) *entra.Validator {
+		v, _ := entra.NewValidator(entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()),
+			entra.WithAudiences(aud), entra.WithHTTPClient(idp.Client()), entra.WithLogger(quiet))
+		return v
+	}
 	bobToA := idp.Issue(entratest.ForUser("bob"), entratest.Audience(a.ClientID), entratest.Scopes("Items.Read"))
-	tokenToB, err := obo.Token(context.Background(), bobToA)
+	bob, err := validatorFor(a.ClientID).Validate(context.Background(), bobToA)
+	if err != nil {
+		panic(err)
+	}
+	tokenToB, err := obo.Token(context.Background(), bob.Token().Value(), bob.ExpiresAt)
 	if err != nil {
 		panic(err)
 	}
 
 	// Service B validates it as any token.
-	v, _ := entra.NewValidator(entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()),
-		entra.WithAudiences(idp.ClientID()), entra.WithHTTPClient(idp.Client()), entra.WithLogger(quiet))
-	c, err := v.Validate(context.Background(), tokenToB)
+	c, err := validatorFor(idp.ClientID()).Validate(context.Background(), tokenToB)
 	if err != nil {
 		panic(err)
 	}

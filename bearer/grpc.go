@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"net/url"
+	"strings"
+
+	"golang.org/x/net/http/httpproxy"
 
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/loopback"
 )
 
 // ErrInsecureTransport means a token was about to go in plaintext to a
@@ -27,6 +31,16 @@ var ErrInsecureTransport = errors.New("bearer: refusing to send a token unencryp
 // Unix socket) and its authority a loopback host, or the call fails with
 // [ErrInsecureTransport] (as an Unauthenticated status) before any token
 // is fetched.
+//
+// The authority is only a name: grpc.WithAuthority("localhost") makes the
+// authority check pass whatever the target, so the peer address decides.
+// A loopback peer may still be a proxy: grpc-go sends connections to
+// targets off loopback through the CONNECT proxy of HTTPS_PROXY, and the
+// proxy carries the call on to a target these credentials cannot see. So
+// a plaintext call is also refused when the environment names an HTTPS
+// proxy that its peer may be: one that is not an IP address off loopback,
+// on the peer's port (443 or 80 when it names none). Only
+// [InsecureAllowPlaintext] lets a token through such a proxy in plaintext.
 func (s *Source) PerRPCCredentials() credentials.PerRPCCredentials {
 	return &perRPC{token: s.Token, plaintext: s.opts.plaintext}
 }
@@ -69,20 +83,47 @@ func secureCall(ctx context.Context, uri []string) bool {
 		return true
 	}
 	p, ok := peer.FromContext(ctx)
-	if !ok || !loopbackAddr(p.Addr) || len(uri) == 0 {
+	if !ok || !loopback.Addr(p.Addr) || len(uri) == 0 {
 		return false
 	}
 	u, err := url.Parse(uri[0])
-	return err == nil && entra.IsLoopbackHost(u.Hostname())
+	return err == nil && loopback.Host(u.Hostname()) && !mayBeProxy(p.Addr)
 }
 
-// loopbackAddr reports whether a is a loopback IP address or a Unix socket.
-func loopbackAddr(a net.Addr) bool {
-	switch a := a.(type) {
-	case *net.TCPAddr:
-		return a.IP.IsLoopback()
-	case *net.UnixAddr:
+// mayBeProxy reports whether the loopback peer a may be the proxy that
+// grpc-go takes from the environment (HTTPS_PROXY or https_proxy), which
+// would carry the call on to a target this side cannot see: the authority
+// is only a name the caller chose (grpc.WithAuthority). grpc-go tunnels TCP
+// connections to targets that are not loopback (nor exempt by NO_PROXY)
+// through that proxy; the peer is then the proxy. A proxy given as an IP
+// address off loopback cannot be a loopback peer; otherwise the peer may
+// be the proxy when their ports match: the proxy's own, or when it gives
+// none 443 (what grpc-go's resolver fills in) and 80 (the http scheme's),
+// or any port when the proxy cannot be read.
+func mayBeProxy(a net.Addr) bool {
+	if _, unix := a.(*net.UnixAddr); unix {
+		return false // grpc-go does not proxy Unix sockets
+	}
+	raw := httpproxy.FromEnvironment().HTTPSProxy
+	if raw == "" {
+		return false
+	}
+	proxy, err := url.Parse(raw)
+	if !strings.Contains(raw, "://") {
+		proxy, err = url.Parse("http://" + raw) // as net/http reads "host:port"
+	}
+	if err != nil || proxy.Host == "" {
 		return true
 	}
-	return false
+	if ip, err := netip.ParseAddr(proxy.Hostname()); err == nil && !ip.Unmap().IsLoopback() {
+		return false
+	}
+	_, port, err := net.SplitHostPort(a.String())
+	switch {
+	case err != nil:
+		return true
+	case proxy.Port() == "":
+		return port == "443" || port == "80"
+	}
+	return port == proxy.Port()
 }

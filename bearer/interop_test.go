@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -21,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 )
 
@@ -293,4 +296,72 @@ func subOf(t *testing.T, token string) string {
 		t.Fatalf("no sub: %v", err)
 	}
 	return c.Sub
+}
+
+func TestOnBehalfOfEntriesEndWithTheIncomingToken(t *testing.T) {
+	idp := newTLSProvider(t)
+	clk := newClock()
+	obo, err := bearer.NewOnBehalfOf(
+		bearer.OnBehalfOfSecret(idp.TenantID(), serviceA.ClientID, serviceA.ClientSecret,
+			&azidentity.OnBehalfOfCredentialOptions{ClientOptions: azOptions(idp)}),
+		[]string{idp.AppIDURI() + "/Items.Read"}, bearer.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Service A's interceptor validated bob's token, which lives 10
+	// minutes; the downstream token lives longer (an hour).
+	v, err := entra.NewValidator(entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()),
+		entra.WithAudiences(serviceA.ClientID), entra.WithHTTPClient(idp.Client()), entra.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := v.Validate(t.Context(), idp.Issue(entratest.ForUser("bob"), entratest.Audience(serviceA.ClientID),
+		entratest.Scopes("Items.Read"), entratest.ExpiresIn(10*time.Minute)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handlerCtx := entra.NewContext(t.Context(), bob)
+	assertion, exp, err := bearer.CallerToken(handlerCtx)
+	if err != nil || assertion != bob.Token().Value() || !exp.Equal(bob.ExpiresAt) {
+		t.Fatalf("CallerToken: %v, expiry %v, want the caller's token and its exp %v", err, exp, bob.ExpiresAt)
+	}
+	token := func() (string, error) { return obo.Token(handlerCtx, assertion, exp) }
+
+	first, err := token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name     string
+		at       time.Time
+		exchange bool  // whether the identity provider is asked
+		err      error // nil: the cached downstream token
+	}{
+		{name: "just before the incoming token expires, the cached token serves", at: exp.Add(-time.Second)},
+		{name: "within the clock skew past its expiry, the cached token serves", at: exp.Add(bearer.AssertionSkew - time.Second)},
+		{name: "past its expiry and the skew, the entry is gone", at: exp.Add(bearer.AssertionSkew), err: bearer.ErrAssertionExpired},
+		{name: "and stays gone", at: exp.Add(time.Hour), err: bearer.ErrAssertionExpired},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			clk.Add(st.at.Sub(clk.Now()))
+			before := idp.Fetches().Token
+			got, err := token()
+			if n := idp.Fetches().Token - before; n != 0 {
+				t.Fatalf("%d exchanges", n)
+			}
+			if st.err == nil {
+				if err != nil || got != first {
+					t.Fatalf("%v: not the cached token", err)
+				}
+				return
+			}
+			if !errors.Is(err, st.err) || got != "" {
+				t.Fatalf("got a token %t, %v, want %v", got != "", err, st.err)
+			}
+			if obo.Len() != 0 {
+				t.Fatalf("%d entries cached", obo.Len())
+			}
+		})
+	}
 }

@@ -7,14 +7,16 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/caller"
 )
 
 // CredentialFunc makes the on-behalf-of credential of one incoming token
@@ -40,25 +42,41 @@ func OnBehalfOfCertificate(tenantID, clientID string, certs []*x509.Certificate,
 	}
 }
 
-// AssertionFunc returns the token the current call came with, to exchange:
-// in a handler protected by package interceptor, the raw token of the
-// caller that entra.FromContext(ctx) describes.
-type AssertionFunc func(ctx context.Context) (string, error)
+// AssertionFunc returns the token the current call came with, to
+// exchange, and when it expires (its validated exp claim): in a handler
+// protected by package interceptor, the token of the caller that
+// entra.FromContext(ctx) describes, and its ExpiresAt.
+type AssertionFunc func(ctx context.Context) (token string, expiresAt time.Time, err error)
 
 // ErrNoAssertion means a call that should go on behalf of its caller has
 // no caller's token to exchange.
 var ErrNoAssertion = errors.New("bearer: no incoming token to exchange on behalf of")
 
+// ErrAssertionExpired means the incoming token to exchange has expired
+// (beyond [AssertionSkew]): neither a cached downstream token nor a new
+// exchange serves it.
+var ErrAssertionExpired = errors.New("bearer: the incoming token to exchange on behalf of has expired")
+
+// AssertionSkew is how long past its expiry an incoming token still has
+// its downstream Source: the validator's default clock skew
+// (entra.DefaultClockSkew), during which it may still accept the token.
+const AssertionSkew = 2 * time.Minute
+
 // CallerToken is the AssertionFunc of handlers behind package interceptor:
 // the token of the caller that entra.FromContext(ctx) describes, which the
-// interceptor has already validated. It returns ErrNoAssertion when the
-// call has no caller (an anonymous method called without a token).
-func CallerToken(ctx context.Context) (string, error) {
-	c, ok := entra.FromContext(ctx)
-	if !ok || c.Token().IsZero() {
-		return "", ErrNoAssertion
+// interceptor has already validated, with its expiry. It returns
+// ErrNoAssertion when the call has no caller (an anonymous method called
+// without a token).
+func CallerToken(ctx context.Context) (string, time.Time, error) {
+	c, ok := caller.FromContext(ctx)
+	if !ok {
+		return "", time.Time{}, ErrNoAssertion
 	}
-	return c.Token().Value(), nil
+	t := c.Token()
+	if t.IsZero() {
+		return "", time.Time{}, ErrNoAssertion
+	}
+	return t.Value(), caller.Expiry(t), nil
 }
 
 // OnBehalfOf exchanges incoming tokens for tokens to a downstream API with
@@ -66,13 +84,17 @@ func CallerToken(ctx context.Context) (string, error) {
 // calling service as the client application (azp). It keeps one [Source]
 // per incoming token, so repeated calls for one caller reuse its
 // downstream token, in a cache bounded by [WithCacheSize] and keyed by the
-// SHA-256 of the incoming token. It is safe for concurrent use.
+// SHA-256 of the incoming token. An entry lasts no longer than its
+// incoming token (plus [AssertionSkew]): the identity provider would not
+// exchange it again, so neither is its downstream token used any more. It
+// is safe for concurrent use.
 type OnBehalfOf struct {
 	newCred CredentialFunc
 	scopes  []string
 	opts    []Option
 	plain   bool
 	size    int
+	now     func() time.Time
 
 	mu      sync.Mutex
 	entries map[[sha256.Size]byte]*list.Element
@@ -80,8 +102,9 @@ type OnBehalfOf struct {
 }
 
 type oboEntry struct {
-	key [sha256.Size]byte
-	src *Source
+	key   [sha256.Size]byte
+	src   *Source
+	until time.Time // the incoming token's expiry plus AssertionSkew
 }
 
 // NewOnBehalfOf returns an OnBehalfOf that gets tokens for the downstream
@@ -101,24 +124,39 @@ func NewOnBehalfOf(newCred CredentialFunc, scopes []string, opts ...Option) (*On
 	}
 	return &OnBehalfOf{
 		newCred: newCred, scopes: append([]string(nil), scopes...), opts: append([]Option(nil), opts...),
-		plain: o.plaintext, size: o.cacheSize,
+		plain: o.plaintext, size: o.cacheSize, now: o.now,
 		entries: map[[sha256.Size]byte]*list.Element{}, lru: list.New(),
 	}, nil
 }
 
 // Source returns the Source of downstream tokens for the caller whose
-// token is assertion.
-func (o *OnBehalfOf) Source(assertion string) (*Source, error) {
+// token is assertion, which expires at expiresAt (its validated exp
+// claim). Past expiresAt plus [AssertionSkew] it fails with
+// [ErrAssertionExpired], and the caller's cached Source is dropped.
+func (o *OnBehalfOf) Source(assertion string, expiresAt time.Time) (*Source, error) {
 	if assertion == "" {
 		return nil, ErrNoAssertion
 	}
+	if expiresAt.IsZero() {
+		return nil, fmt.Errorf("%w: its expiry is unknown", ErrNoAssertion)
+	}
 	key := sha256.Sum256([]byte(assertion))
+	until := expiresAt.Add(AssertionSkew)
+	now := o.now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if e, ok := o.entries[key]; ok {
-		o.lru.MoveToFront(e)
-		return e.Value.(*oboEntry).src, nil
+		entry := e.Value.(*oboEntry)
+		if now.Before(entry.until) && now.Before(until) {
+			o.lru.MoveToFront(e)
+			return entry.src, nil
+		}
+		o.remove(e)
 	}
+	if !now.Before(until) {
+		return nil, ErrAssertionExpired
+	}
+	o.sweep(now)
 	cred, err := o.newCred(assertion)
 	if err != nil {
 		return nil, err
@@ -127,26 +165,45 @@ func (o *OnBehalfOf) Source(assertion string) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.entries[key] = o.lru.PushFront(&oboEntry{key: key, src: src})
+	o.entries[key] = o.lru.PushFront(&oboEntry{key: key, src: src, until: until})
 	for o.lru.Len() > o.size {
-		last := o.lru.Back()
-		o.lru.Remove(last)
-		delete(o.entries, last.Value.(*oboEntry).key)
+		o.remove(o.lru.Back())
 	}
 	return src, nil
 }
 
-// Len returns how many incoming tokens have a downstream Source cached.
+// remove drops the entry e. o.mu is held.
+func (o *OnBehalfOf) remove(e *list.Element) {
+	o.lru.Remove(e)
+	delete(o.entries, e.Value.(*oboEntry).key)
+}
+
+// sweep drops the entries whose incoming token expired by now. o.mu is
+// held; it runs before each exchange, which costs far more.
+func (o *OnBehalfOf) sweep(now time.Time) {
+	for e := o.lru.Front(); e != nil; {
+		next := e.Next()
+		if !now.Before(e.Value.(*oboEntry).until) {
+			o.remove(e)
+		}
+		e = next
+	}
+}
+
+// Len returns how many incoming tokens that have not expired have a
+// downstream Source cached.
 func (o *OnBehalfOf) Len() int {
+	now := o.now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.sweep(now)
 	return o.lru.Len()
 }
 
 // Token returns a downstream token for the caller whose token is
-// assertion.
-func (o *OnBehalfOf) Token(ctx context.Context, assertion string) (string, error) {
-	src, err := o.Source(assertion)
+// assertion, which expires at expiresAt (see [OnBehalfOf.Source]).
+func (o *OnBehalfOf) Token(ctx context.Context, assertion string, expiresAt time.Time) (string, error) {
+	src, err := o.Source(assertion, expiresAt)
 	if err != nil {
 		return "", err
 	}
@@ -160,11 +217,11 @@ func (o *OnBehalfOf) tokenFor(assertion AssertionFunc) func(context.Context) (st
 		if assertion == nil {
 			return "", ErrNoAssertion
 		}
-		a, err := assertion(ctx)
+		a, exp, err := assertion(ctx)
 		if err != nil {
 			return "", err
 		}
-		return o.Token(ctx, a)
+		return o.Token(ctx, a, exp)
 	}
 }
 

@@ -5,10 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/netip"
+	"net/url"
 	"strings"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/loopback"
 )
 
 // Transport returns an http.RoundTripper that sends requests through base
@@ -22,8 +22,16 @@ import (
 // checked to end at a loopback address before the request is written
 // (through net/http/httptrace), so neither a proxy nor a name that resolves
 // elsewhere carries the token in clear. Wrap the returned RoundTripper, not
-// the base, to add instrumentation. A redirect to another host than the
-// request's own is followed without the token.
+// the base, to add instrumentation.
+//
+// The token goes only to the origin (scheme, host and port, the scheme's
+// default port filled in, host names compared without case) of the
+// request that started a redirect chain: an http.Client follows a
+// redirect to another origin, however many hops later and whichever host
+// the previous hop was on, without the token and without any
+// Authorization header, and a redirect back to the first origin has the
+// token again. So https://api.example.com → http://api.example.com, or
+// → https://api.example.com:8443, drops it as well.
 func (s *Source) Transport(base http.RoundTripper) http.RoundTripper {
 	return &transport{token: s.Token, base: base, plaintext: s.opts.plaintext}
 }
@@ -44,8 +52,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, ErrInsecureTransport
 	}
-	if req.Response != nil && req.Response.Request != nil && !strings.EqualFold(req.Response.Request.URL.Host, req.URL.Host) {
-		return base.RoundTrip(req) // a redirect elsewhere: no token
+	if !sameOrigin(req) {
+		return base.RoundTrip(withoutAuthorization(req))
 	}
 	tok, err := t.token(req.Context())
 	if err != nil {
@@ -61,6 +69,58 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return base.RoundTrip(r)
 }
 
+// maxHops bounds the walk back along a redirect chain; an http.Client
+// stops after 10 redirects.
+const maxHops = 64
+
+// sameOrigin reports whether req goes to the origin of the request that
+// started its redirect chain (req itself when it is not a redirect). A
+// chain whose start cannot be found is another origin.
+func sameOrigin(req *http.Request) bool {
+	first := req
+	for hops := 0; first.Response != nil; hops++ {
+		if hops == maxHops || first.Response.Request == nil {
+			return false
+		}
+		first = first.Response.Request
+	}
+	return first == req || origin(first.URL) == origin(req.URL)
+}
+
+// origin is u's scheme, host and port, in lower case and with the
+// scheme's default port filled in.
+func origin(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// withoutAuthorization returns req, or a copy of it without an
+// Authorization header when it had one (an http.Client copies the first
+// request's headers onto redirects to the same domain or a subdomain).
+func withoutAuthorization(req *http.Request) *http.Request {
+	var r *http.Request
+	for k := range req.Header {
+		if strings.EqualFold(k, "Authorization") { // a key set without canonicalization too
+			if r == nil {
+				r = req.Clone(req.Context())
+			}
+			delete(r.Header, k)
+		}
+	}
+	if r == nil {
+		return req
+	}
+	return r
+}
+
 // loopbackRoute reports whether base sends the plaintext request req to
 // loopback directly or through a loopback proxy: base must be an
 // *http.Transport, whose connections loopbackOnly can check.
@@ -73,25 +133,17 @@ func loopbackRoute(base http.RoundTripper, req *http.Request) bool {
 		return true
 	}
 	proxy, err := tr.Proxy(req)
-	return err == nil && (proxy == nil || entra.IsLoopbackHost(proxy.Hostname()))
+	return err == nil && (proxy == nil || loopback.Host(proxy.Hostname()))
 }
 
 // loopbackOnly closes a plaintext request's connection before anything is
 // written on it unless its peer is a loopback address.
 var loopbackOnly = &httptrace.ClientTrace{
 	GotConn: func(info httptrace.GotConnInfo) {
-		if !isLoopbackAddr(info.Conn.RemoteAddr()) {
+		if !loopback.Addr(info.Conn.RemoteAddr()) {
 			_ = info.Conn.Close()
 		}
 	},
-}
-
-func isLoopbackAddr(a net.Addr) bool {
-	if a == nil {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(a.String())
-	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // secureURL reports whether req goes over https, or over http to loopback.
@@ -100,7 +152,7 @@ func secureURL(req *http.Request) bool {
 	case "https":
 		return true
 	case "http":
-		return entra.IsLoopbackHost(req.URL.Hostname())
+		return loopback.Host(req.URL.Hostname())
 	}
 	return false
 }

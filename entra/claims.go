@@ -10,6 +10,8 @@ import (
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/caller"
 )
 
 // Claims is a validated access token's caller. Handlers read it with
@@ -71,7 +73,12 @@ type Claims struct {
 // validator's cache is still the one this request carried. The [Token]
 // never shows itself in logs or output; [Token.Value] gives the string.
 // Claims made by hand have none: the Token is zero.
-func (c *Claims) Token() Token { return c.token }
+func (c *Claims) Token() Token {
+	if c == nil {
+		return Token{}
+	}
+	return caller.WithExpiry(c.token, c.ExpiresAt)
+}
 
 // IsGuest reports whether the user is a guest of the tenant: acct is 1, or
 // idp names another identity provider than the issuer.
@@ -191,18 +198,17 @@ func (s Set) MarshalJSON() ([]byte, error) {
 	return jsonv2.Marshal(names)
 }
 
-type claimsKey struct{}
-
 // NewContext returns a copy of ctx that carries c.
 func NewContext(ctx context.Context, c *Claims) context.Context {
-	return context.WithValue(ctx, claimsKey{}, c)
+	return caller.NewContext(ctx, c)
 }
 
 // FromContext returns the validated caller that the interceptor stored in
 // ctx, and whether there is one. Anonymous methods called without a token
 // have none.
 func FromContext(ctx context.Context) (*Claims, bool) {
-	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	v, _ := caller.FromContext(ctx)
+	c, ok := v.(*Claims)
 	return c, ok && c != nil
 }
 

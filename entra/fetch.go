@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/loopback"
 )
 
 // checkURL accepts https URLs, and http URLs whose host is a loopback
@@ -36,13 +36,7 @@ func checkURL(raw string) (*url.URL, error) {
 // IsLoopbackHost reports whether host (a host name or IP address, without
 // port or brackets) is localhost or a loopback address: the only hosts an
 // identity provider may be reached on over plain http.
-func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopbackHost(host string) bool { return loopback.Host(host) }
 
 // maxRedirects bounds the redirects one fetch follows.
 const maxRedirects = 10

@@ -151,7 +151,11 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 		DeviceAuthURL: tenantURL + "/oauth2/v2.0/devicecode",
 		AuthStyle:     oauth2.AuthStyleInParams,
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
+	// A token endpoint answers; it never redirects. Following a 307 would
+	// post the password or client secret to wherever it points.
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return errors.New("the identity provider redirected the request, which is not followed")
+	}}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 	var fetch func() (*oauth2.Token, error)
 	switch {

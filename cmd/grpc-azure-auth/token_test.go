@@ -4,10 +4,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
@@ -143,6 +145,24 @@ func TestTokenFailures(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a redirect from the token endpoint is not followed with the secret", func(t *testing.T) {
+		var elsewhere atomic.Int32
+		other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+		defer other.Close()
+		redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect) // 307: the body would follow
+		}))
+		defer redirect.Close()
+		var stdout strings.Builder
+		err := runToken([]string{"-server", redirect.URL, "-app", "admin-daemon", "-secret", "s3cret"}, &stdout, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "redirect") {
+			t.Fatalf("%v, want an error naming the redirect", err)
+		}
+		other.Close() // waits for any request it was handling
+		if n := elsewhere.Load(); n != 0 || stdout.Len() != 0 {
+			t.Fatalf("the redirect target got %d requests; stdout %q", n, stdout.String())
+		}
+	})
 	t.Run("-h explains every mode and succeeds", func(t *testing.T) {
 		var stderr strings.Builder
 		if err := runToken([]string{"-h"}, io.Discard, &stderr); err != nil {
