@@ -23,7 +23,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
@@ -40,10 +39,6 @@ import (
 // HTTP listener.
 const DevIDPPath = "/dev-idp"
 
-// inProcessBuffer is the buffer of each direction of the gateway's
-// in-process connection.
-const inProcessBuffer = 256 << 10
-
 // ShutdownTimeout is how long [Server.Serve] lets in-flight calls finish
 // once its context ends.
 const ShutdownTimeout = 10 * time.Second
@@ -56,7 +51,7 @@ type Server struct {
 	logger    *slog.Logger
 	grpcLis   net.Listener
 	httpLis   net.Listener
-	inProcess *bufconn.Listener // the gateway's way in: never leaves the process
+	inProcess *inProcessListener // the gateway's way in: never leaves the process
 	grpc      *grpc.Server
 	http      *http.Server
 	health    *health.Server
@@ -169,7 +164,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
-	s.inProcess = bufconn.Listen(inProcessBuffer)
+	s.inProcess = newInProcessListener()
 	if err := s.setupTransport(); err != nil {
 		s.close()
 		return nil, err
