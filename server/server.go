@@ -53,6 +53,9 @@ type Server struct {
 	httpLis   net.Listener
 	inProcess *inProcessListener // the gateway's way in: never leaves the process
 	grpc      *grpc.Server
+	// exempt holds the methods of the health and reflection services, as
+	// they registered them: the only calls that skip the access rules.
+	exempt    map[string]bool
 	http      *http.Server
 	health    *health.Server
 	validator *entra.Validator
@@ -252,19 +255,21 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoverOpts...),
 			logging.UnaryServerInterceptor(grpcLogger(s.logger), logOpts...),
-			selector.UnaryServerInterceptor(s.authz.UnaryServerInterceptor(), selector.MatchFunc(needsAuthorization)),
+			selector.UnaryServerInterceptor(s.authz.UnaryServerInterceptor(), selector.MatchFunc(s.needsAuthorization)),
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoverOpts...),
 			logging.StreamServerInterceptor(grpcLogger(s.logger), logOpts...),
-			selector.StreamServerInterceptor(s.authz.StreamServerInterceptor(), selector.MatchFunc(needsAuthorization)),
+			selector.StreamServerInterceptor(s.authz.StreamServerInterceptor(), selector.MatchFunc(s.needsAuthorization)),
 		),
 	)...)
 	for _, r := range regs {
 		s.grpc.RegisterService(r.desc, r.impl)
 	}
-	healthpb.RegisterHealthServer(s.grpc, s.health)
-	reflection.Register(s.grpc)
+	open := openRegistrar{Server: s.grpc, methods: map[string]bool{}}
+	healthpb.RegisterHealthServer(open, s.health)
+	reflection.Register(open)
+	s.exempt = open.methods
 	s.initMetrics()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	return s.buildHTTP()
@@ -430,11 +435,30 @@ func isHostOf(host string, names []string) bool {
 	return false
 }
 
-// needsAuthorization exempts the health and reflection services, which
-// carry no access rules and must answer probes and tools without a token.
-func needsAuthorization(_ context.Context, c interceptors.CallMeta) bool {
-	return c.Service != healthpb.Health_ServiceDesc.ServiceName &&
-		!strings.HasPrefix(c.Service, "grpc.reflection.")
+// openRegistrar registers services on a gRPC server and records their
+// methods: those of the health and reflection services, which carry no
+// access rules and answer probes and tools without a token.
+type openRegistrar struct {
+	*grpc.Server
+	methods map[string]bool
+}
+
+func (r openRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
+	r.Server.RegisterService(desc, impl)
+	for _, m := range desc.Methods {
+		r.methods["/"+desc.ServiceName+"/"+m.MethodName] = true
+	}
+	for _, st := range desc.Streams {
+		r.methods["/"+desc.ServiceName+"/"+st.StreamName] = true
+	}
+}
+
+// needsAuthorization exempts exactly the methods the health and reflection
+// services registered. Any other name under theirs (which a handler set by
+// grpc.UnknownServiceHandler would receive) goes through the rules, and
+// having none is denied.
+func (s *Server) needsAuthorization(_ context.Context, c interceptors.CallMeta) bool {
+	return !s.exempt[c.FullMethod()]
 }
 
 func grpcLogger(l *slog.Logger) logging.Logger {
@@ -465,7 +489,7 @@ func (s *Server) Policy() *policy.Policy { return s.authz.Policy() }
 // for by ctx, or the error that stopped a listener.
 func (s *Server) Serve(ctx context.Context) error {
 	for _, m := range s.authz.Policy().Unprotected(s.grpc.GetServiceInfo()) {
-		if !needsAuthorization(ctx, interceptors.NewServerCallMeta(m, nil, nil)) {
+		if s.exempt[m] {
 			continue
 		}
 		s.logger.Warn("method has no access rule: every call is denied", "method", m)
