@@ -52,7 +52,12 @@ type Server struct {
 	grpcLis   net.Listener
 	httpLis   net.Listener
 	inProcess *inProcessListener // the gateway's way in: never leaves the process
-	grpc      *grpc.Server
+	grpc      *grpc.Server       // serves grpcLis
+	// gatewayGRPC serves inProcess: the same services, interceptors and
+	// options as grpc, without its per-connection stream limit, since every
+	// REST call shares the gateway's one connection (the HTTP listener
+	// bounds them).
+	gatewayGRPC *grpc.Server
 	// exempt holds the methods of the health and reflection services, as
 	// they registered them: the only calls that skip the access rules.
 	exempt    map[string]bool
@@ -251,25 +256,37 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 		s.logger.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(p))
 		return status.Error(codes.Internal, "internal error")
 	})}
-	s.grpc = grpc.NewServer(append(append(metricsGRPC, s.o.grpcOpts...),
-		grpc.ChainUnaryInterceptor(
-			recovery.UnaryServerInterceptor(recoverOpts...),
-			logging.UnaryServerInterceptor(grpcLogger(s.logger), logOpts...),
-			selector.UnaryServerInterceptor(s.authz.UnaryServerInterceptor(), selector.MatchFunc(s.needsAuthorization)),
-		),
-		grpc.ChainStreamInterceptor(
-			recovery.StreamServerInterceptor(recoverOpts...),
-			logging.StreamServerInterceptor(grpcLogger(s.logger), logOpts...),
-			selector.StreamServerInterceptor(s.authz.StreamServerInterceptor(), selector.MatchFunc(s.needsAuthorization)),
-		),
-	)...)
-	for _, r := range regs {
-		s.grpc.RegisterService(r.desc, r.impl)
+	// newServer builds a gRPC server with every service; limits come before
+	// the options of WithGRPCServerOptions, which replace them, and last
+	// after.
+	newServer := func(limits, last []grpc.ServerOption) (*grpc.Server, map[string]bool) {
+		opts := slices.Concat(metricsGRPC, limits, s.o.grpcOpts, last, []grpc.ServerOption{
+			grpc.ChainUnaryInterceptor(
+				recovery.UnaryServerInterceptor(recoverOpts...),
+				logging.UnaryServerInterceptor(grpcLogger(s.logger), logOpts...),
+				selector.UnaryServerInterceptor(s.authz.UnaryServerInterceptor(), selector.MatchFunc(s.needsAuthorization)),
+			),
+			grpc.ChainStreamInterceptor(
+				recovery.StreamServerInterceptor(recoverOpts...),
+				logging.StreamServerInterceptor(grpcLogger(s.logger), logOpts...),
+				selector.StreamServerInterceptor(s.authz.StreamServerInterceptor(), selector.MatchFunc(s.needsAuthorization)),
+			),
+		})
+		srv := grpc.NewServer(opts...)
+		for _, r := range regs {
+			srv.RegisterService(r.desc, r.impl)
+		}
+		open := openRegistrar{Server: srv, methods: map[string]bool{}}
+		healthpb.RegisterHealthServer(open, s.health)
+		reflection.Register(open)
+		return srv, open.methods
 	}
-	open := openRegistrar{Server: s.grpc, methods: map[string]bool{}}
-	healthpb.RegisterHealthServer(open, s.health)
-	reflection.Register(open)
-	s.exempt = open.methods
+	s.grpc, s.exempt = newServer(grpcLimits(), nil)
+	// The header cap holds in process too; a stream limit never does,
+	// whatever WithGRPCServerOptions says: every REST call shares this one
+	// connection.
+	s.gatewayGRPC, _ = newServer([]grpc.ServerOption{grpc.MaxHeaderListSize(grpcMaxHeaderListSize)},
+		[]grpc.ServerOption{grpc.MaxConcurrentStreams(0)})
 	s.initMetrics()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	return s.buildHTTP()
@@ -497,7 +514,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 4)
 	stopMetrics := s.serveMetrics(errc)
 	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
-	go func() { errc <- s.grpc.Serve(s.inProcess) }()
+	go func() { errc <- s.gatewayGRPC.Serve(s.inProcess) }()
 	go func() {
 		if err := s.http.Serve(s.httpLis); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
@@ -515,13 +532,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
 	stopped := make(chan struct{})
-	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	go func() {
+		// The gateway's calls come through the HTTP listener, so they end
+		// with its shutdown; both servers drain side by side.
+		done := make(chan struct{})
+		go func() { s.gatewayGRPC.GracefulStop(); close(done) }()
+		s.grpc.GracefulStop()
+		<-done
+		close(stopped)
+	}()
 	_ = s.http.Shutdown(shutdownCtx)
 	stopMetrics(shutdownCtx)
 	select {
 	case <-stopped:
 	case <-shutdownCtx.Done():
 		s.grpc.Stop()
+		s.gatewayGRPC.Stop()
 	}
 	if s.conn != nil {
 		s.conn.Close()
