@@ -54,6 +54,8 @@ func TestOnlyTheRegisteredHealthAndReflectionMethodsSkipTheRules(t *testing.T) {
 		"/grpc.health.v1.Health/Admin",
 		"/grpc.health.v1.Health/Check/Admin",
 		"/grpc.health.v1.HealthAdmin/Check",
+		"//grpc.health.v1.Health/Check",
+		"/grpc.health.v1.Health/Check/",
 		"/grpc.reflection.admin.Backdoor/DropAll",
 		"/grpc.reflection.v1.ServerReflection/Drop",
 		"/grpc.reflection.v1alpha.ServerReflectionInfo/ServerReflectionInfo",
