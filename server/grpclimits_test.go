@@ -313,3 +313,29 @@ func TestRESTCallsAreNotHeldToTheStreamLimit(t *testing.T) {
 		}
 	}
 }
+
+// Keepalive enforcement: a client pinging far more often than every 30 s
+// is sent GOAWAY once it has three strikes. (grpc-go enforces a minimum
+// interval by default too, of 5 minutes without calls in flight; this
+// holds the server to enforcing one at all.)
+func TestAClientFloodingPingsIsSentAway(t *testing.T) {
+	srv, _ := startCounted(t)
+	c := dialH2(t, srv.GRPCAddr())
+	for i := range 4 {
+		if err := c.fr.WritePing(false, [8]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no GOAWAY: %v", err)
+		}
+		if g, ok := f.(*http2.GoAwayFrame); ok {
+			if g.ErrCode != http2.ErrCodeEnhanceYourCalm || string(g.DebugData()) != "too_many_pings" {
+				t.Fatalf("GOAWAY %v %q, want ENHANCE_YOUR_CALM too_many_pings", g.ErrCode, g.DebugData())
+			}
+			return
+		}
+	}
+}
