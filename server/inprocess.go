@@ -46,10 +46,9 @@ func (l *inProcessListener) DialContext(ctx context.Context) (net.Conn, error) {
 	case l.conns <- server:
 		return client, nil
 	case <-l.done:
-		err := net.ErrClosed
 		server.Close()
 		client.Close()
-		return nil, &net.OpError{Op: "dial", Net: "pipe", Addr: inProcessAddr{}, Err: err}
+		return nil, &net.OpError{Op: "dial", Net: "pipe", Addr: inProcessAddr{}, Err: net.ErrClosed}
 	case <-ctx.Done():
 		server.Close()
 		client.Close()
@@ -57,7 +56,7 @@ func (l *inProcessListener) DialContext(ctx context.Context) (net.Conn, error) {
 	}
 }
 
-// inProcessAddr is the address of a inProcessListener, as net.Pipe's connections
+// inProcessAddr is the address of an inProcessListener, as net.Pipe's connections
 // name theirs.
 type inProcessAddr struct{}
 
