@@ -24,7 +24,8 @@
 // method labels name only methods registered on the server (see
 // [Metrics.InitializeMetrics]; anything else is counted as "unknown"),
 // outcomes are interceptor.Outcome values and reasons are authzerr's
-// Reason constants ("OTHER" for any other). gRPC itself answers calls to
-// unregistered methods before any interceptor runs, so the per-RPC
-// metrics, too, name registered methods only.
+// Reason constants ("OTHER" for any other). The per-RPC metrics, too, name
+// registered methods only: a call to any other method (which a
+// grpc.UnknownServiceHandler would receive, under whatever name the caller
+// sent) is counted with grpc_service and grpc_method "unknown".
 package metrics

@@ -19,9 +19,16 @@ import (
 
 // Label values standing for anything outside the bounded sets.
 const (
-	UnknownMethod = "unknown" // a method not registered on the server
-	OtherValue    = "OTHER"   // an outcome or reason this package does not know
+	// UnknownMethod is the method label of calls to a method not
+	// registered on the server (the grpc_service and grpc_method labels of
+	// the per-RPC metrics, the method label of decisions).
+	UnknownMethod = "unknown"
+	OtherValue    = "OTHER" // an outcome or reason this package does not know
 )
+
+// unknownFullMethod is the full method the per-RPC metrics are told for a
+// call to an unregistered method: grpc_service and grpc_method "unknown".
+const unknownFullMethod = "/" + UnknownMethod + "/" + UnknownMethod
 
 // reasons are the decision reasons kept as label values: the authzerr
 // Reason constants, and "" for an allowed call.
@@ -147,14 +154,42 @@ func (m *Metrics) DecisionHook(_ context.Context, d interceptor.Decision) {
 
 // UnaryServerInterceptor records per-RPC metrics of unary calls. Put it
 // before the authorization interceptor so that refused calls are counted
-// with their status code.
+// with their status code. A call to a method not registered on the server
+// (one a grpc.UnknownServiceHandler receives) is counted as service and
+// method [UnknownMethod]: the caller does not choose the series.
 func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return m.grpc.UnaryServerInterceptor()
+	record := m.grpc.UnaryServerInterceptor()
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if !m.registered(info.FullMethod) {
+			// Only the metrics see the substitute: the chain after them
+			// keeps the info it was given.
+			info = &grpc.UnaryServerInfo{Server: info.Server, FullMethod: unknownFullMethod}
+		}
+		return record(ctx, req, info, handler)
+	}
 }
 
-// StreamServerInterceptor records per-RPC metrics of streaming calls.
+// StreamServerInterceptor records per-RPC metrics of streaming calls,
+// with unregistered methods counted as [UnknownMethod] as for unary calls.
 func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
-	return m.grpc.StreamServerInterceptor()
+	record := m.grpc.StreamServerInterceptor()
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if !m.registered(info.FullMethod) {
+			info = &grpc.StreamServerInfo{FullMethod: unknownFullMethod, IsClientStream: info.IsClientStream, IsServerStream: info.IsServerStream}
+		}
+		return record(srv, ss, info, handler)
+	}
+}
+
+// registered reports whether fullMethod was registered on the server given
+// to InitializeMetrics; before it, none is.
+func (m *Metrics) registered(fullMethod string) bool {
+	allowed := m.allowed.Load()
+	if allowed == nil {
+		return false
+	}
+	_, ok := (*allowed)[fullMethod]
+	return ok
 }
 
 // Registry is where the collectors are registered; register the service's

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,7 +38,7 @@ func (items) GetItem(_ context.Context, r *itemsv1.GetItemRequest) (*itemsv1.Get
 }
 
 // fixture is a gRPC server on loopback protected by the interceptor, with
-// metrics served over HTTP.
+// metrics served over HTTP, built with opts besides.
 type fixture struct {
 	idp       *entratest.Server
 	client    itemsv1.ItemServiceClient
@@ -45,7 +46,7 @@ type fixture struct {
 	scrapeURL string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...grpc.ServerOption) *fixture {
 	t.Helper()
 	idp := entratest.NewServer(t)
 	v, err := entra.NewValidator(entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()),
@@ -64,10 +65,10 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append(opts,
 		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), authz.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), authz.StreamServerInterceptor()),
-	)
+	)...)
 	itemsv1.RegisterItemServiceServer(srv, items{})
 	m.InitializeMetrics(srv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -277,5 +278,40 @@ func TestNewRefusesBadOptions(t *testing.T) {
 				t.Error("New succeeded")
 			}
 		})
+	}
+}
+
+func TestUnregisteredMethodsAreCountedAsUnknown(t *testing.T) {
+	// A catch-all (a proxy backend) receives every method the server does
+	// not have, under whatever name the caller sent.
+	f := newFixture(t, grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error { return nil }))
+	for i := range 20 {
+		method := fmt.Sprintf("/chosen%d.ByTheCaller/Method%d", i, i)
+		err := f.conn.Invoke(context.Background(), method, &itemsv1.GetItemRequest{}, &itemsv1.GetItemResponse{})
+		if status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("%s: %v, want PermissionDenied (no rule)", method, err)
+		}
+	}
+	s := scrape(t, f.scrapeURL)
+	for name, mf := range s {
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if strings.Contains(lp.GetValue(), "chosen") || strings.Contains(lp.GetValue(), "ByTheCaller") {
+					t.Errorf("%s has label %s=%q", name, lp.GetName(), lp.GetValue())
+				}
+			}
+		}
+	}
+	for _, c := range []struct {
+		metric string
+		labels []string
+	}{
+		{"grpc_server_started_total", []string{"grpc_service=unknown", "grpc_method=unknown"}},
+		{"grpc_server_handled_total", []string{"grpc_service=unknown", "grpc_method=unknown", "grpc_code=PermissionDenied"}},
+		{"grpc_azure_auth_decisions_total", []string{"method=unknown", "outcome=denied", "reason=NO_RULE"}},
+	} {
+		if got, ok := s.value(c.metric, c.labels...); !ok || got != 20 {
+			t.Errorf("%s%v = %v (present %v), want 20", c.metric, c.labels, got, ok)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -10,38 +12,31 @@ import (
 // TestProgramsDoNotLinkTestCode checks, with go list -deps, that what a
 // program links holds no test code: the serving kit, the command and the
 // development identity provider reach neither the test kit entratest nor
-// package testing nor httptest, as programs built on net/http do not link
-// httptest.
+// package testing nor httptest (as programs built on net/http do not link
+// httptest), nor a test package of grpc-go such as grpc/test/bufconn (the
+// gateway's in-process connection is the server's own listener).
 func TestProgramsDoNotLinkTestCode(t *testing.T) {
 	const module = "github.com/grpc-azure-auth/grpc-azure-auth"
-	testCode := []string{module + "/entratest", "testing", "net/http/httptest"}
-	tests := []struct {
-		pkg       string
-		forbidden []string
-	}{
-		{module + "/server", testCode},
-		{module + "/cmd/grpc-azure-auth", testCode},
-		{module + "/devidp", testCode},
-	}
-	for _, tt := range tests {
-		t.Run(tt.pkg+" links no test code", func(t *testing.T) {
+	forbidden := []string{module + "/entratest", "testing", "net/http/httptest"}
+	forbiddenPrefixes := []string{"google.golang.org/grpc/test/", "google.golang.org/grpc/internal/testutils"}
+	for _, pkg := range []string{module + "/server", module + "/cmd/grpc-azure-auth", module + "/devidp"} {
+		t.Run(pkg+" links no test code", func(t *testing.T) {
 			t.Parallel()
-			// go test puts the go command of the toolchain on PATH.
-			out, err := exec.Command("go", "list", "-deps", tt.pkg).Output()
+			out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", pkg).Output()
 			if err != nil {
 				var stderr []byte
 				if ee, ok := err.(*exec.ExitError); ok {
 					stderr = ee.Stderr
 				}
-				t.Fatalf("go list -deps %s: %v\n%s", tt.pkg, err, stderr)
+				t.Fatalf("go list -deps %s: %v\n%s", pkg, err, stderr)
 			}
 			deps := strings.Fields(string(out))
-			if !slices.Contains(deps, tt.pkg) {
-				t.Fatalf("go list -deps %s does not list the package itself:\n%s", tt.pkg, out)
+			if !slices.Contains(deps, pkg) {
+				t.Fatalf("go list -deps %s does not list the package itself:\n%s", pkg, out)
 			}
-			for _, f := range tt.forbidden {
-				if slices.Contains(deps, f) {
-					t.Errorf("%s links %s", tt.pkg, f)
+			for _, dep := range deps {
+				if slices.Contains(forbidden, dep) || slices.ContainsFunc(forbiddenPrefixes, func(p string) bool { return strings.HasPrefix(dep, p) }) {
+					t.Errorf("%s links %s", pkg, dep)
 				}
 			}
 		})

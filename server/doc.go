@@ -7,7 +7,10 @@
 //     API's identity settings under their own prefix ([Prefix], AZUREAD_)
 //     so that they coexist with the Azure SDK's AZURE_ credentials;
 //   - the gRPC listener (GRPC_ADDR) with the authorization interceptors,
-//     health and reflection (both exempt from the rules);
+//     health and reflection (exactly the methods they register are exempt
+//     from the rules), and limits for the internet: 64 KiB of metadata per
+//     call, 100 concurrent calls per connection, keepalive enforcement
+//     (options of [WithGRPCServerOptions] replace them);
 //   - the HTTP listener (HTTP_ADDR) with the REST gateway, which reaches
 //     the gRPC server through an in-process connection (no network hop, no
 //     plaintext on any wire) and so through the very same interceptors; the

@@ -125,8 +125,8 @@ func TestRESTReachesTheGRPCServerInProcess(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if networks["rest"] != "bufconn" || networks["grpc"] != "tcp" {
-		t.Fatalf("calls arrived over %v, want REST over the in-process bufconn and gRPC over tcp", networks)
+	if networks["rest"] != "pipe" || networks["grpc"] != "tcp" {
+		t.Fatalf("calls arrived over %v, want REST over the in-process pipe and gRPC over tcp", networks)
 	}
 
 	// WithHandler serves next to the REST API.

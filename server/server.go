@@ -23,7 +23,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
@@ -40,10 +39,6 @@ import (
 // HTTP listener.
 const DevIDPPath = "/dev-idp"
 
-// inProcessBuffer is the buffer of each direction of the gateway's
-// in-process connection.
-const inProcessBuffer = 256 << 10
-
 // ShutdownTimeout is how long [Server.Serve] lets in-flight calls finish
 // once its context ends.
 const ShutdownTimeout = 10 * time.Second
@@ -56,8 +51,16 @@ type Server struct {
 	logger    *slog.Logger
 	grpcLis   net.Listener
 	httpLis   net.Listener
-	inProcess *bufconn.Listener // the gateway's way in: never leaves the process
-	grpc      *grpc.Server
+	inProcess *inProcessListener // the gateway's way in: never leaves the process
+	grpc      *grpc.Server       // serves grpcLis
+	// gatewayGRPC serves inProcess: the same services, interceptors and
+	// options as grpc, without its per-connection stream limit, since every
+	// REST call shares the gateway's one connection (the HTTP listener
+	// bounds them).
+	gatewayGRPC *grpc.Server
+	// exempt holds the methods of the health and reflection services, as
+	// they registered them: the only calls that skip the access rules.
+	exempt    map[string]bool
 	http      *http.Server
 	health    *health.Server
 	validator *entra.Validator
@@ -169,7 +172,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
-	s.inProcess = bufconn.Listen(inProcessBuffer)
+	s.inProcess = newInProcessListener()
 	if err := s.setupTransport(); err != nil {
 		s.close()
 		return nil, err
@@ -253,23 +256,37 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 		s.logger.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(p))
 		return status.Error(codes.Internal, "internal error")
 	})}
-	s.grpc = grpc.NewServer(append(append(metricsGRPC, s.o.grpcOpts...),
-		grpc.ChainUnaryInterceptor(
-			recovery.UnaryServerInterceptor(recoverOpts...),
-			logging.UnaryServerInterceptor(grpcLogger(s.logger), logOpts...),
-			selector.UnaryServerInterceptor(s.authz.UnaryServerInterceptor(), selector.MatchFunc(needsAuthorization)),
-		),
-		grpc.ChainStreamInterceptor(
-			recovery.StreamServerInterceptor(recoverOpts...),
-			logging.StreamServerInterceptor(grpcLogger(s.logger), logOpts...),
-			selector.StreamServerInterceptor(s.authz.StreamServerInterceptor(), selector.MatchFunc(needsAuthorization)),
-		),
-	)...)
-	for _, r := range regs {
-		s.grpc.RegisterService(r.desc, r.impl)
+	// newServer builds a gRPC server with every service; limits come before
+	// the options of WithGRPCServerOptions, which replace them, and last
+	// after.
+	newServer := func(limits, last []grpc.ServerOption) (*grpc.Server, map[string]bool) {
+		opts := slices.Concat(metricsGRPC, limits, s.o.grpcOpts, last, []grpc.ServerOption{
+			grpc.ChainUnaryInterceptor(
+				recovery.UnaryServerInterceptor(recoverOpts...),
+				logging.UnaryServerInterceptor(grpcLogger(s.logger), logOpts...),
+				selector.UnaryServerInterceptor(s.authz.UnaryServerInterceptor(), selector.MatchFunc(s.needsAuthorization)),
+			),
+			grpc.ChainStreamInterceptor(
+				recovery.StreamServerInterceptor(recoverOpts...),
+				logging.StreamServerInterceptor(grpcLogger(s.logger), logOpts...),
+				selector.StreamServerInterceptor(s.authz.StreamServerInterceptor(), selector.MatchFunc(s.needsAuthorization)),
+			),
+		})
+		srv := grpc.NewServer(opts...)
+		for _, r := range regs {
+			srv.RegisterService(r.desc, r.impl)
+		}
+		open := openRegistrar{Server: srv, methods: map[string]bool{}}
+		healthpb.RegisterHealthServer(open, s.health)
+		reflection.Register(open)
+		return srv, open.methods
 	}
-	healthpb.RegisterHealthServer(s.grpc, s.health)
-	reflection.Register(s.grpc)
+	s.grpc, s.exempt = newServer(grpcLimits(), nil)
+	// The header cap holds in process too; a stream limit never does,
+	// whatever WithGRPCServerOptions says: every REST call shares this one
+	// connection.
+	s.gatewayGRPC, _ = newServer([]grpc.ServerOption{grpc.MaxHeaderListSize(grpcMaxHeaderListSize)},
+		[]grpc.ServerOption{grpc.MaxConcurrentStreams(0)})
 	s.initMetrics()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	return s.buildHTTP()
@@ -435,11 +452,30 @@ func isHostOf(host string, names []string) bool {
 	return false
 }
 
-// needsAuthorization exempts the health and reflection services, which
-// carry no access rules and must answer probes and tools without a token.
-func needsAuthorization(_ context.Context, c interceptors.CallMeta) bool {
-	return c.Service != healthpb.Health_ServiceDesc.ServiceName &&
-		!strings.HasPrefix(c.Service, "grpc.reflection.")
+// openRegistrar registers services on a gRPC server and records their
+// methods: those of the health and reflection services, which carry no
+// access rules and answer probes and tools without a token.
+type openRegistrar struct {
+	*grpc.Server
+	methods map[string]bool
+}
+
+func (r openRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
+	r.Server.RegisterService(desc, impl)
+	for _, m := range desc.Methods {
+		r.methods["/"+desc.ServiceName+"/"+m.MethodName] = true
+	}
+	for _, st := range desc.Streams {
+		r.methods["/"+desc.ServiceName+"/"+st.StreamName] = true
+	}
+}
+
+// needsAuthorization exempts exactly the methods the health and reflection
+// services registered. Any other name under theirs (which a handler set by
+// grpc.UnknownServiceHandler would receive) goes through the rules, and
+// having none is denied.
+func (s *Server) needsAuthorization(_ context.Context, c interceptors.CallMeta) bool {
+	return !s.exempt[c.FullMethod()]
 }
 
 func grpcLogger(l *slog.Logger) logging.Logger {
@@ -471,7 +507,7 @@ func (s *Server) Policy() *policy.Policy { return s.authz.Policy() }
 // for by ctx, or the error that stopped a listener.
 func (s *Server) Serve(ctx context.Context) error {
 	for _, m := range s.authz.Policy().Unprotected(s.grpc.GetServiceInfo()) {
-		if !needsAuthorization(ctx, interceptors.NewServerCallMeta(m, nil, nil)) {
+		if s.exempt[m] {
 			continue
 		}
 		s.logger.Warn("method has no access rule: every call is denied", "method", m)
@@ -479,7 +515,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 4)
 	stopMetrics := s.serveMetrics(errc)
 	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
-	go func() { errc <- s.grpc.Serve(s.inProcess) }()
+	go func() { errc <- s.gatewayGRPC.Serve(s.inProcess) }()
 	go func() {
 		if err := s.http.Serve(s.httpLis); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
@@ -497,13 +533,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
 	stopped := make(chan struct{})
-	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	go func() {
+		// The gateway's calls come through the HTTP listener, so they end
+		// with its shutdown; both servers drain side by side.
+		done := make(chan struct{})
+		go func() { s.gatewayGRPC.GracefulStop(); close(done) }()
+		s.grpc.GracefulStop()
+		<-done
+		close(stopped)
+	}()
 	_ = s.http.Shutdown(shutdownCtx)
 	stopMetrics(shutdownCtx)
 	select {
 	case <-stopped:
 	case <-shutdownCtx.Done():
 		s.grpc.Stop()
+		s.gatewayGRPC.Stop()
 	}
 	if s.conn != nil {
 		s.conn.Close()
