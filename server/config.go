@@ -34,7 +34,9 @@ type Config struct {
 	// DevMode is AZUREAD_DEV_MODE (-dev): run on the embedded development
 	// identity provider, which signs anyone in, and trust it alone. Both
 	// listeners must then be on loopback, and TenantID must be empty.
-	// LoadConfig turns it on when no AZUREAD_ identity setting is given.
+	// LoadConfig turns it on only when nothing looks like a tenant: no
+	// AZUREAD_ setting (not even blank or in the wrong case), and none of
+	// the Azure SDK's AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_AUTHORITY_HOST.
 	DevMode bool
 	// TenantID is AZUREAD_TENANT_ID: the Entra tenant (GUID or domain) whose
 	// tokens are accepted.
@@ -103,6 +105,12 @@ type Config struct {
 	// sdkVariables are the Azure SDK's variables LoadConfig saw and left
 	// alone, for the startup warning.
 	sdkVariables []string
+	// blank and miscased describe the AZUREAD_ settings LoadConfig saw
+	// given a blank value, or under a name in the wrong case; foreign names
+	// other software's variables of the same name, such as
+	// Microsoft.Identity.Web's AzureAd__TenantId. Each looks like a tenant,
+	// so none starts development mode by itself.
+	blank, miscased, foreign []string
 }
 
 // setting is one configuration variable and the flag that mirrors it.
@@ -117,7 +125,7 @@ type setting struct {
 // settings lists every variable LoadConfig reads, in the order -h lists
 // them.
 var settings = []setting{
-	{name: "AZUREAD_DEV_MODE", flag: "dev", boolean: true, usage: "run on the embedded development identity provider (loopback only); the default when no AZUREAD_ identity setting is given"},
+	{name: "AZUREAD_DEV_MODE", flag: "dev", boolean: true, usage: "run on the embedded development identity provider (loopback only); the default when nothing looks like a tenant (no AZUREAD_ setting, no AZURE_TENANT_ID or AZURE_CLIENT_ID)"},
 	{name: "AZUREAD_TENANT_ID", flag: "tenant-id", identity: true, usage: "the Entra tenant whose tokens are accepted (GUID or domain; organizations, common or consumers with an allow-list or the opt-in)"},
 	{name: "AZUREAD_CLIENT_ID", flag: "client-id", identity: true, usage: "the API's app registration (application ID): the audience of v2 tokens"},
 	{name: "AZUREAD_CLIENT_SECRET", flag: "client-secret", identity: true, usage: "the API's client secret, for its handlers' on-behalf-of calls to downstream APIs (set it in the environment or .env: a flag shows in the process list)"},
@@ -171,6 +179,9 @@ var renamed = map[string]string{
 // at startup. -h gives an error that wraps flag.ErrHelp.
 func LoadConfig(environ []string, dotenv string, args ...string) (Config, error) {
 	vars := map[string]string{}
+	// from names where each variable was last set, for the errors.
+	from := map[string]string{}
+	var c Config
 	var errs []error
 	if dotenv != "" {
 		data, err := os.ReadFile(dotenv)
@@ -179,26 +190,44 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 		case err != nil:
 			errs = append(errs, err)
 		default:
-			if err := parseDotenv(data, vars); err != nil {
+			if err := parseDotenv(data, vars, &c); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", dotenv, err))
+			}
+			for k := range vars {
+				from[k] = ".env"
 			}
 		}
 	}
-	var c Config
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(k)
 		switch _, ok := lookupSetting(k); {
 		case ok:
-			vars[k] = v
-		case strings.HasPrefix(k, Prefix):
-			errs = append(errs, fmt.Errorf("unknown variable %s (known: %s)", k, strings.Join(names(), ", ")))
-		case renamed[k] != "" && strings.TrimSpace(v) != "":
+			vars[k], from[k] = v, "the environment"
+		case strings.HasPrefix(upper, Prefix):
+			_, known := lookupSetting(upper)
+			switch {
+			case known:
+				c.miscased = append(c.miscased, fmt.Sprintf("%s in the environment (names are case-sensitive: %s)", k, upper))
+			case strings.HasPrefix(k, Prefix):
+				errs = append(errs, fmt.Errorf("unknown variable %s (known: %s)", k, strings.Join(names(), ", ")))
+			default:
+				c.foreign = append(c.foreign, k)
+			}
+		case renamed[upper] != "":
+			// Set at all, even blank: they look like a tenant.
 			c.sdkVariables = append(c.sdkVariables, k)
 		}
 	}
 	slices.Sort(c.sdkVariables)
-	if err := parseFlags(args, vars); err != nil {
+	if err := parseFlags(args, vars, from); err != nil {
 		return Config{}, err
+	}
+	for _, s := range settings {
+		if v, ok := vars[s.name]; ok && strings.HasPrefix(s.name, Prefix) && strings.TrimSpace(v) == "" {
+			// strings.TrimSpace trims every Unicode space, NBSP included.
+			c.blank = append(c.blank, fmt.Sprintf("%s is blank in %s", s.name, from[s.name]))
+		}
 	}
 
 	c.TenantID = strings.TrimSpace(vars["AZUREAD_TENANT_ID"])
@@ -241,10 +270,9 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 	}
 	if !devSet {
 		// Nothing says which identity provider to trust: development mode
-		// when no identity setting is given at all.
-		c.DevMode = !slices.ContainsFunc(settings, func(s setting) bool {
-			return s.identity && strings.TrimSpace(vars[s.name]) != ""
-		})
+		// only when nothing in the configuration looks like a tenant.
+		c.DevMode = len(c.identitySettings()) == 0 && len(c.blank) == 0 && len(c.miscased) == 0 &&
+			len(c.foreign) == 0 && len(c.sdkVariables) == 0
 	}
 	errs = append(errs, c.loadTransport(vars)...)
 	c = c.withDefaults()
@@ -266,6 +294,16 @@ func (c Config) withDefaults() Config {
 // entra.NewValidator checks the resulting options again.
 func (c Config) check() []error {
 	errs := c.checkTransport()
+	noTenant := !c.DevMode && c.TenantID == ""
+	if !noTenant {
+		// Without a tenant the error below names them with the ways on.
+		for _, b := range c.blank {
+			errs = append(errs, fmt.Errorf("%s: give it a value or unset it", b))
+		}
+		for _, m := range c.miscased {
+			errs = append(errs, errors.New(m))
+		}
+	}
 	addrs := []struct{ name, addr string }{{"GRPC_ADDR", c.GRPCAddr}, {"HTTP_ADDR", c.HTTPAddr}}
 	for _, a := range addrs {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
@@ -287,11 +325,8 @@ func (c Config) check() []error {
 		}
 		return errs
 	}
-	if c.TenantID == "" {
-		if set := c.identitySettings(); len(set) > 0 {
-			return append(errs, fmt.Errorf("%s need AZUREAD_TENANT_ID%s", strings.Join(set, ", "), c.sdkHint()))
-		}
-		return append(errs, fmt.Errorf("no tenant: set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID, or AZUREAD_DEV_MODE=true for the development identity provider%s", c.sdkHint()))
+	if noTenant {
+		return append(errs, c.noTenant())
 	}
 	if c.ClientID == "" {
 		errs = append(errs, fmt.Errorf("AZUREAD_CLIENT_ID is required with AZUREAD_TENANT_ID%s", c.sdkHint()))
@@ -331,6 +366,29 @@ func (c Config) check() []error {
 		}
 	}
 	return errs
+}
+
+// noTenant is the error of a configuration that neither names a tenant nor
+// runs development mode: it names what looked like a tenant, and the two
+// ways on.
+func (c Config) noTenant() error {
+	var seen []string
+	if set := c.identitySettings(); len(set) > 0 {
+		seen = append(seen, strings.Join(set, ", ")+map[bool]string{true: " is set", false: " are set"}[len(set) == 1])
+	}
+	seen = append(append(seen, c.blank...), c.miscased...)
+	if len(c.sdkVariables) > 0 {
+		seen = append(seen, fmt.Sprintf("%s in the environment (the Azure SDK's credentials of this process, such as a workload identity's managed identity, never the API's tenant or audience)",
+			strings.Join(c.sdkVariables, " and ")))
+	}
+	if len(c.foreign) > 0 {
+		seen = append(seen, fmt.Sprintf("%s in the environment (another program's settings, not read)", strings.Join(c.foreign, " and ")))
+	}
+	if len(seen) == 0 {
+		seen = append(seen, "AZUREAD_DEV_MODE=false")
+	}
+	return fmt.Errorf("no tenant, and development mode was not asked for; seen: %s. Set AZUREAD_TENANT_ID=… (with AZUREAD_CLIENT_ID=…) to trust a tenant, or -dev (AZUREAD_DEV_MODE=true) to run on the development identity provider",
+		strings.Join(seen, "; "))
 }
 
 // identitySettings names the identity settings c sets.
@@ -425,10 +483,13 @@ func newFlagSet(vars map[string]string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags sets vars from args, over what the environment and .env set.
-func parseFlags(args []string, vars map[string]string) error {
+// parseFlags sets vars from args, over what the environment and .env set,
+// and notes in from the flags that set them.
+func parseFlags(args []string, vars, from map[string]string) error {
 	fs := newFlagSet(vars)
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	fs.Visit(func(f *flag.Flag) { from[f.Value.(*flagValue).s.name] = "flag -" + f.Name })
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return fmt.Errorf("serve -h: %w", err)
 		}
@@ -474,7 +535,10 @@ func orDefault(v, def string) string {
 // are skipped, "export " prefixes and matching quotes around values are
 // removed. .env is this server's own file: every name in it must be one it
 // reads.
-func parseDotenv(data []byte, into map[string]string) error {
+//
+// A known name in the wrong case is noted in c.miscased, not refused here:
+// without a tenant, the error names it with the ways on.
+func parseDotenv(data []byte, into map[string]string, c *Config) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -490,6 +554,10 @@ func parseDotenv(data []byte, into map[string]string) error {
 			return fmt.Errorf("line %d: %s is now %s: AZURE_ variables are the Azure SDK's credentials of this process (README, Configuration)", n, k, to)
 		}
 		if _, known := lookupSetting(k); !known {
+			if _, ok := lookupSetting(strings.ToUpper(k)); ok {
+				c.miscased = append(c.miscased, fmt.Sprintf("%s in .env line %d (names are case-sensitive: %s)", k, n, strings.ToUpper(k)))
+				continue
+			}
 			return fmt.Errorf("line %d: unknown variable %s", n, k)
 		}
 		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {

@@ -11,9 +11,9 @@ import (
 
 // The development help names the provider, its users and apps, and how to
 // get a token and call the server; with the old AZURE_ variables set it says
-// they are not read.
+// they are not read (-dev: alone they would stop the server).
 func TestDevelopmentHelp(t *testing.T) {
-	cfg, err := LoadConfig([]string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c"}, "", "-grpc-addr=127.0.0.1:0", "-http-addr=127.0.0.1:0")
+	cfg, err := LoadConfig([]string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c"}, "", "-dev", "-grpc-addr=127.0.0.1:0", "-http-addr=127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
