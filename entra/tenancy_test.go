@@ -190,3 +190,21 @@ func TestB2CTokensCarryVersion1(t *testing.T) {
 		t.Fatalf("a v2 issuer with ver 1.0: %v, want ErrIssuer", err)
 	}
 }
+
+// Each tenancy problem is an *entra.OptionError naming the option at
+// fault and the options that would mend it, so that package server can say
+// it in its variables' names.
+func TestTenancyErrorsNameTheirOption(t *testing.T) {
+	_, err := entra.NewValidator(entra.WithTenant("organizations"), entra.WithAudiences("a"), entra.WithAllowedTenants("contoso.com"))
+	var oe *entra.OptionError
+	if !errors.As(err, &oe) || oe.Option != "WithAllowedTenants" || !strings.Contains(oe.Problem, `"contoso.com" is not a tenant ID`) {
+		t.Fatalf("err = %v, want an OptionError of WithAllowedTenants", err)
+	}
+	_, err = entra.NewValidator(entra.WithTenant("common"), entra.WithAudiences("a"))
+	if !errors.As(err, &oe) || oe.Option != "WithTenant" || strings.Join(oe.Fix, ",") != "WithAllowedTenants,WithTenantFilter,InsecureAllowAnyTenant" {
+		t.Fatalf("err = %v (%+v), want an OptionError of WithTenant with its fixes", err, oe)
+	}
+	if strings.Contains(oe.Problem, "With") {
+		t.Errorf("the problem names options: %q", oe.Problem)
+	}
+}
