@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -104,20 +106,20 @@ func TestLoadConfig(t *testing.T) {
 		{"common with any tenant, opted in", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=true"}, "",
 			func(c Config) bool { return c.AllowAnyTenant }, ""},
 		{"organizations without a list or opt-in is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c"}, "", nil,
-			"AZUREAD_TENANT_ID=organizations accepts every tenant's tokens: list the tenant IDs in AZUREAD_ALLOWED_TENANTS"},
+			`AZUREAD_TENANT_ID: tenant "organizations" accepts every tenant's tokens: list them, filter them, or opt in (AZUREAD_ALLOWED_TENANTS or AZUREAD_ALLOW_ANY_TENANT=true)`},
 		{"organizations with any tenant turned off is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=false"}, "", nil,
 			"accepts every tenant's tokens"},
-		{"a tenant list on a single tenant is refused", tenant("AZUREAD_ALLOWED_TENANTS=" + tenantA), "", nil, "need AZUREAD_TENANT_ID=organizations or common"},
-		{"any tenant on a single tenant is refused", tenant("AZUREAD_ALLOW_ANY_TENANT=true"), "", nil, "need AZUREAD_TENANT_ID=organizations or common"},
+		{"a tenant list on a single tenant is refused", tenant("AZUREAD_ALLOWED_TENANTS=" + tenantA), "", nil, "AZUREAD_ALLOWED_TENANTS: allowed tenants need a multi-tenant tenant (organizations, common or consumers)"},
+		{"any tenant on a single tenant is refused", tenant("AZUREAD_ALLOW_ANY_TENANT=true"), "", nil, "AZUREAD_ALLOW_ANY_TENANT: allowed tenants need a multi-tenant tenant"},
 		{"a tenant list and any tenant are refused together", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=" + tenantA, "AZUREAD_ALLOW_ANY_TENANT=true"}, "", nil, "contradict"},
 		{"an allowed tenant that is not a tenant ID is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=contoso.com"}, "", nil,
-			`AZUREAD_ALLOWED_TENANTS: "contoso.com" is not a tenant ID`},
+			`AZUREAD_ALLOWED_TENANTS: allowed tenant "contoso.com" is not a tenant ID`},
 		{"B2C with its b2clogin.com host", []string{"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_CLIENT_ID=c", "AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com"}, "",
 			func(c Config) bool { return c.B2CPolicy == "B2C_1_susi" }, ""},
 		{"B2C without an authority host is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi"), "", nil, "AZUREAD_B2C_POLICY needs AZUREAD_AUTHORITY_HOST"},
 		{"B2C with v1 tokens is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_TOKEN_VERSIONS=1"), "", nil, "B2C issues v2 tokens only"},
-		{"B2C with app-specific keys is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_APP_SPECIFIC_KEYS=true"), "", nil, "does not apply to B2C"},
-		{"B2C on common is refused", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=1", "AZUREAD_B2C_POLICY=B2C_1_susi"}, "", nil, "needs the B2C tenant"},
+		{"B2C with app-specific keys is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_APP_SPECIFIC_KEYS=true"), "", nil, "AZUREAD_APP_SPECIFIC_KEYS: app-specific keys do not apply to B2C"},
+		{"B2C on common is refused", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=1", "AZUREAD_B2C_POLICY=B2C_1_susi"}, "", nil, "AZUREAD_B2C_POLICY: B2C needs its tenant (name.onmicrosoft.com or ID), not a multi-tenant name (AZUREAD_TENANT_ID)"},
 		{"guests and app-specific keys", tenant("AZUREAD_ALLOW_GUESTS=TRUE", "AZUREAD_APP_SPECIFIC_KEYS=1"), "",
 			func(c Config) bool { return c.AllowGuests && c.AppSpecificKeys }, ""},
 		{"the API's client secret is kept for its handlers", tenant("AZUREAD_CLIENT_SECRET=s3cret"), "",
@@ -127,7 +129,7 @@ func TestLoadConfig(t *testing.T) {
 		{"tenancy variables without a tenant are refused", []string{"AZUREAD_ALLOW_GUESTS=true", "AZUREAD_TOKEN_VERSIONS=1"}, "", nil,
 			"seen: AZUREAD_TOKEN_VERSIONS, AZUREAD_ALLOW_GUESTS are set"},
 		{"consumers without a choice is refused, naming the variables", []string{"AZUREAD_TENANT_ID=consumers", "AZUREAD_CLIENT_ID=c"}, "", nil,
-			"AZUREAD_TENANT_ID=consumers accepts the tokens of every personal Microsoft account: set AZUREAD_ALLOWED_TENANTS=" + entra.PersonalAccountsTenantID + " or AZUREAD_ALLOW_ANY_TENANT=true"},
+			`AZUREAD_TENANT_ID: tenant "consumers" accepts the tokens of every personal Microsoft account in the world: list its tenant ` + entra.PersonalAccountsTenantID + ", or opt in (AZUREAD_ALLOWED_TENANTS or AZUREAD_ALLOW_ANY_TENANT=true)"},
 		{"the personal-account tenant without a choice is refused", []string{"AZUREAD_TENANT_ID=" + entra.PersonalAccountsTenantID, "AZUREAD_CLIENT_ID=c"}, "", nil,
 			"accepts the tokens of every personal Microsoft account"},
 		{"consumers with any tenant, opted in", []string{"AZUREAD_TENANT_ID=consumers", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=true"}, "",
@@ -444,5 +446,37 @@ func TestIdentityLikeSettingsNeverStartDevelopmentMode(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Each AZUREAD_ setting is named once in the server's code, comments
+// included: in its row of the settings table. Everything else refers to the
+// row, so a renamed or documented setting changes in one place.
+func TestEachSettingIsNamedOnce(t *testing.T) {
+	name := regexp.MustCompile(`\bAZUREAD_[A-Z0-9_]+`)
+	count := map[string]int{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		for _, n := range name.FindAllString(string(data), -1) {
+			count[n]++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if strings.HasPrefix(s.name, Prefix) {
+			if count[s.name] != 1 {
+				t.Errorf("%s is named %d times in the server's non-test code, want once (its row)", s.name, count[s.name])
+			}
+			delete(count, s.name)
+		}
+	}
+	for n := range count {
+		t.Errorf("%s is named in the server's code but is no setting", n)
 	}
 }

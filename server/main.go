@@ -73,7 +73,7 @@ func (s *Server) writeDevHelp(w io.Writer) {
 	idp := s.devIDP
 	fmt.Fprintf(w, "\nDevelopment mode: trusting only the embedded identity provider at %s\n", idp.Authority())
 	if len(s.cfg.sdkVariables) > 0 {
-		fmt.Fprintf(w, "(%s: the Azure SDK's, not read; set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID for a real tenant)\n", strings.Join(s.cfg.sdkVariables, ", "))
+		fmt.Fprintf(w, "(%s: the Azure SDK's, not read; set %s and %s for a real tenant)\n", strings.Join(s.cfg.sdkVariables, ", "), envTenantID, envClientID)
 	}
 	fmt.Fprintln(w, "Development users (password \"dev\") and apps (secret \"dev-secret\"):")
 	for _, u := range idp.Users() {

@@ -131,16 +131,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	}
 	s := &Server{cfg: cfg, o: o, logger: o.logger, health: health.NewServer()}
-	if len(cfg.sdkVariables) > 0 {
-		// Next to AZUREAD_ settings they are a pod's workload identity; alone
-		// they are most likely a configuration from before AZUREAD_.
-		level := slog.LevelInfo
-		if cfg.DevMode {
-			level = slog.LevelWarn
-		}
-		s.logger.Log(context.Background(), level, "Azure SDK variables are left to the Azure SDK: they are this process's own credentials (for example a workload identity's managed identity), never the API's tenant or audience, which are AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID",
-			"variables", cfg.sdkVariables, "development_mode", cfg.DevMode)
-	}
+	cfg.logSDKVariables(s.logger)
 	rec := &registrar{}
 	for _, svc := range o.services {
 		svc.Register(rec)
@@ -332,7 +323,7 @@ func (s *Server) buildHTTP() error {
 	}
 	if s.o.spec != nil {
 		if spaClientID == "" {
-			s.logger.Warn("OPENAPI_CLIENT_ID is not set: Swagger UI signs in as the API's own app registration (AZUREAD_CLIENT_ID)")
+			s.logger.Warn(fmt.Sprintf("%s is not set: Swagger UI signs in as the API's own app registration (%s)", envOpenAPIClientID, envClientID))
 			spaClientID = clientID
 		}
 		doc, err := openapi.Document(s.o.spec, s.o.files, s.authz.Policy(), openapi.Security{
