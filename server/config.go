@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,7 +114,28 @@ type Config struct {
 	// Microsoft.Identity.Web's AzureAd__TenantId. Each looks like a tenant,
 	// so none starts development mode by itself.
 	blank, miscased, foreign []string
+	// own holds the values of the program's own settings ([Setting]).
+	own map[string]string
 }
+
+// Setting declares a setting of the program's own, such as the address of
+// a service it calls: [MainFunc] reads it as it reads the kit's (a flag
+// over its variable over .env), -h lists it, and [Config.Get] returns its
+// value. Its name must not start with AZUREAD_ nor be one of the kit's.
+type Setting struct {
+	// Name is the variable, in upper case: AUDIT_ADDR.
+	Name string
+	// Flag is the flag that mirrors it, without the dash: audit-addr. None
+	// when empty.
+	Flag string
+	// Usage says what it is, for -h.
+	Usage string
+}
+
+// Get returns the value of the program's own setting name (see
+// [Setting]), with surrounding white space removed; "" when it is unset
+// or not declared.
+func (c Config) Get(name string) string { return c.own[name] }
 
 // setting is one row of the configuration table: a variable, the flag
 // that mirrors it, what -h says of it, the Config field it is read into
@@ -127,6 +149,9 @@ type setting struct {
 	identity bool
 	// renamed marks the settings earlier versions read as AZURE_….
 	renamed bool
+	// own marks a program's own setting: field is nil, and its value is
+	// kept in Config.own.
+	own bool
 	// option is the entra option whose errors are this setting's.
 	option string
 	// entra gives the validator options of a configuration with a tenant.
@@ -230,6 +255,9 @@ func (s *setting) String() string { return s.name }
 // boolean reports whether the setting is true or false: its flag takes no
 // value.
 func (s *setting) boolean() bool {
+	if s.own {
+		return false
+	}
 	_, ok := s.field(&Config{}).(*bool)
 	return ok
 }
@@ -237,6 +265,13 @@ func (s *setting) boolean() bool {
 // read sets the setting's field of c from v, which is not blank.
 func (s *setting) read(c *Config, v string) error {
 	v = strings.TrimSpace(v)
+	if s.own {
+		if c.own == nil {
+			c.own = map[string]string{}
+		}
+		c.own[s.name] = v
+		return nil
+	}
 	switch p := s.field(c).(type) {
 	case *string:
 		*p = v
@@ -269,6 +304,9 @@ func (s *setting) read(c *Config, v string) error {
 
 // isSet reports whether c gives the setting a value.
 func (s *setting) isSet(c Config) bool {
+	if s.own {
+		return false
+	}
 	switch p := s.field(&c).(type) {
 	case *string:
 		return *p != ""
@@ -290,13 +328,46 @@ func (s *setting) oldName() string {
 	return "AZURE_" + strings.TrimPrefix(s.name, Prefix)
 }
 
-func lookupSetting(name string) (*setting, bool) {
-	i := slices.IndexFunc(settings, func(s *setting) bool { return s.name == name })
+func lookupSetting(name string) (*setting, bool) { return lookup(settings, name) }
+
+// lookup finds the setting name in rows.
+func lookup(rows []*setting, name string) (*setting, bool) {
+	i := slices.IndexFunc(rows, func(s *setting) bool { return s.name == name })
 	if i < 0 {
 		return nil, false
 	}
-	return settings[i], true
+	return rows[i], true
 }
+
+// table is the kit's settings followed by the program's own. A mistake in
+// own (a name or flag taken twice, an AZUREAD_ name) is an error.
+func table(own []Setting) ([]*setting, error) {
+	rows := slices.Clone(settings)
+	var errs []error
+	for _, o := range own {
+		s := &setting{name: o.Name, flag: o.Flag, usage: o.Usage, own: true}
+		switch {
+		case !ownName.MatchString(o.Name):
+			errs = append(errs, fmt.Errorf("setting %q: want an upper-case name such as AUDIT_ADDR", o.Name))
+		case strings.HasPrefix(o.Name, Prefix) || renamedTo(o.Name) != nil:
+			errs = append(errs, fmt.Errorf("setting %s: %s names are the kit's", o.Name, Prefix))
+		case slices.ContainsFunc(rows, func(r *setting) bool { return r.name == o.Name }):
+			errs = append(errs, fmt.Errorf("setting %s is declared twice", o.Name))
+		case o.Flag != "" && slices.ContainsFunc(rows, func(r *setting) bool { return r.flag == o.Flag }):
+			errs = append(errs, fmt.Errorf("setting %s: flag -%s is taken", o.Name, o.Flag))
+		case o.Flag == "h" || o.Flag == "help" || strings.HasPrefix(o.Flag, "-") || strings.ContainsAny(o.Flag, "= "):
+			errs = append(errs, fmt.Errorf("setting %s: flag %q: want a name such as audit-addr", o.Name, o.Flag))
+		default:
+			rows = append(rows, s)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("server: %w", errors.Join(errs...))
+	}
+	return rows, nil
+}
+
+var ownName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 
 // renamedTo is the setting an earlier version read as name, or nil. In the
 // environment the old names belong to the Azure SDK and are left alone; in
@@ -328,6 +399,12 @@ func when(cond bool, opts ...entra.Option) []entra.Option {
 // or flag, and any invalid value or combination is an error: mistakes fail
 // at startup. -h gives an error that wraps flag.ErrHelp.
 func LoadConfig(environ []string, dotenv string, args ...string) (Config, error) {
+	return loadConfig(environ, dotenv, settings, args)
+}
+
+// loadConfig is LoadConfig with the settings rows (the kit's and the
+// program's own).
+func loadConfig(environ []string, dotenv string, rows []*setting, args []string) (Config, error) {
 	vars := map[string]string{}
 	// from names where each variable was last set, for the errors.
 	from := map[string]string{}
@@ -340,7 +417,7 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 		case err != nil:
 			errs = append(errs, err)
 		default:
-			if err := parseDotenv(data, vars, &c); err != nil {
+			if err := parseDotenv(data, vars, &c, rows); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", dotenv, err))
 			}
 			for k := range vars {
@@ -351,7 +428,7 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
 		upper := strings.ToUpper(k)
-		switch _, ok := lookupSetting(k); {
+		switch _, ok := lookup(rows, k); {
 		case ok:
 			vars[k], from[k] = v, "the environment"
 		case strings.HasPrefix(upper, Prefix):
@@ -370,10 +447,10 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 		}
 	}
 	slices.Sort(c.sdkVariables)
-	if err := parseFlags(args, vars, from); err != nil {
+	if err := parseFlags(args, vars, from, rows); err != nil {
 		return Config{}, err
 	}
-	for _, s := range settings {
+	for _, s := range rows {
 		v, ok := vars[s.name]
 		switch {
 		case !ok:
@@ -653,20 +730,23 @@ func (f *flagValue) Set(v string) error {
 }
 func (f *flagValue) IsBoolFlag() bool { return f.s.boolean() }
 
-// newFlagSet returns the flags that mirror the variables, setting vars.
-func newFlagSet(vars map[string]string) *flag.FlagSet {
+// newFlagSet returns the flags that mirror the variables of rows, setting
+// vars.
+func newFlagSet(vars map[string]string, rows []*setting) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	for _, s := range settings {
-		fs.Var(&flagValue{vars: vars, s: s}, s.flag, s.usage)
+	for _, s := range rows {
+		if s.flag != "" {
+			fs.Var(&flagValue{vars: vars, s: s}, s.flag, s.usage)
+		}
 	}
 	return fs
 }
 
 // parseFlags sets vars from args, over what the environment and .env set,
 // and notes in from the flags that set them.
-func parseFlags(args []string, vars, from map[string]string) error {
-	fs := newFlagSet(vars)
+func parseFlags(args []string, vars, from map[string]string, rows []*setting) error {
+	fs := newFlagSet(vars, rows)
 	err := fs.Parse(args)
 	fs.Visit(func(f *flag.Flag) { from[f.Value.(*flagValue).s.name] = "flag -" + f.Name })
 	if err != nil {
@@ -681,15 +761,19 @@ func parseFlags(args []string, vars, from map[string]string) error {
 	return nil
 }
 
-// usage writes the flags, each with the variable it mirrors.
-func usage(w io.Writer) {
+// usage writes the settings of rows, each flag with the variable it
+// mirrors.
+func usage(w io.Writer, rows []*setting) {
 	fmt.Fprintln(w, "Flags override environment variables, which override ./.env:")
-	for _, s := range settings {
-		arg := " value"
-		if s.boolean() {
-			arg = ""
+	for _, s := range rows {
+		switch {
+		case s.flag == "":
+			fmt.Fprintf(w, "  %s (no flag)\n    \t%s\n", s.name, s.usage)
+		case s.boolean():
+			fmt.Fprintf(w, "  -%s\t(%s)\n    \t%s\n", s.flag, s.name, s.usage)
+		default:
+			fmt.Fprintf(w, "  -%s value\t(%s)\n    \t%s\n", s.flag, s.name, s.usage)
 		}
-		fmt.Fprintf(w, "  -%s%s\t(%s)\n    \t%s\n", s.flag, arg, s.name, s.usage)
 	}
 }
 
@@ -718,7 +802,7 @@ func orDefault(v, def string) string {
 //
 // A known name in the wrong case is noted in c.miscased, not refused here:
 // without a tenant, the error names it with the ways on.
-func parseDotenv(data []byte, into map[string]string, c *Config) error {
+func parseDotenv(data []byte, into map[string]string, c *Config, rows []*setting) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -733,8 +817,8 @@ func parseDotenv(data []byte, into map[string]string, c *Config) error {
 		if to := renamedTo(k); to != nil {
 			return fmt.Errorf("line %d: %s is now %s: AZURE_ variables are the Azure SDK's credentials of this process (README, Configuration)", n, k, to)
 		}
-		if _, known := lookupSetting(k); !known {
-			if _, ok := lookupSetting(strings.ToUpper(k)); ok {
+		if _, known := lookup(rows, k); !known {
+			if _, ok := lookup(rows, strings.ToUpper(k)); ok {
 				c.miscased = append(c.miscased, fmt.Sprintf("%s in .env line %d (names are case-sensitive: %s)", k, n, strings.ToUpper(k)))
 				continue
 			}

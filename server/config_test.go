@@ -334,7 +334,7 @@ func TestFlagErrors(t *testing.T) {
 // -h lists every flag with the variable it mirrors.
 func TestHelpListsEachFlagWithItsVariable(t *testing.T) {
 	var out strings.Builder
-	err := run(context.Background(), []string{"-h"}, nil, "", &out)
+	err := run(context.Background(), []string{"-h"}, nil, "", &out, nil)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v, want flag.ErrHelp", err)
 	}
