@@ -105,6 +105,11 @@ type Config struct {
 	// HTTP; none when empty (the default).
 	MetricsAddr string
 
+	// Settings are the values of the program's own settings (see
+	// [Setting]) by name, as [MainFunc] read them, surrounding white space
+	// removed; a setting that is unset has none.
+	Settings map[string]string
+
 	// sdkVariables are the Azure SDK's variables LoadConfig saw and left
 	// alone, for the startup warning.
 	sdkVariables []string
@@ -114,14 +119,12 @@ type Config struct {
 	// Microsoft.Identity.Web's AzureAd__TenantId. Each looks like a tenant,
 	// so none starts development mode by itself.
 	blank, miscased, foreign []string
-	// own holds the values of the program's own settings ([Setting]).
-	own map[string]string
 }
 
 // Setting declares a setting of the program's own, such as the address of
 // a service it calls: [MainFunc] reads it as it reads the kit's (a flag
-// over its variable over .env), -h lists it, and [Config.Get] returns its
-// value. Its name must not start with AZUREAD_ nor be one of the kit's.
+// over its variable over .env), -h lists it, and [Config.Settings] holds
+// its value. Its name must not start with AZUREAD_ nor be one of the kit's.
 type Setting struct {
 	// Name is the variable, in upper case: AUDIT_ADDR.
 	Name string
@@ -131,11 +134,6 @@ type Setting struct {
 	// Usage says what it is, for -h.
 	Usage string
 }
-
-// Get returns the value of the program's own setting name (see
-// [Setting]), with surrounding white space removed; "" when it is unset
-// or not declared.
-func (c Config) Get(name string) string { return c.own[name] }
 
 // setting is one row of the configuration table: a variable, the flag
 // that mirrors it, what -h says of it, the Config field it is read into
@@ -150,7 +148,7 @@ type setting struct {
 	// renamed marks the settings earlier versions read as AZURE_….
 	renamed bool
 	// own marks a program's own setting: field is nil, and its value is
-	// kept in Config.own.
+	// kept in Config.Settings.
 	own bool
 	// option is the entra option whose errors are this setting's.
 	option string
@@ -266,10 +264,10 @@ func (s *setting) boolean() bool {
 func (s *setting) read(c *Config, v string) error {
 	v = strings.TrimSpace(v)
 	if s.own {
-		if c.own == nil {
-			c.own = map[string]string{}
+		if c.Settings == nil {
+			c.Settings = map[string]string{}
 		}
-		c.own[s.name] = v
+		c.Settings[s.name] = v
 		return nil
 	}
 	switch p := s.field(c).(type) {

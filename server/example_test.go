@@ -63,7 +63,7 @@ func Example() {
 func ExampleMainFunc() {
 	auditAddr := server.Setting{Name: "AUDIT_ADDR", Flag: "audit-addr", Usage: "the audit log's gRPC address, host:port"}
 	server.MainFunc(func(cfg server.Config) ([]server.Option, error) {
-		if cfg.Get(auditAddr.Name) != "" && cfg.DevMode {
+		if cfg.Settings[auditAddr.Name] != "" && cfg.DevMode {
 			return nil, fmt.Errorf("%s: the audit log needs a tenant", auditAddr.Name)
 		}
 		return []server.Option{

@@ -41,15 +41,15 @@ func Main(opts ...Option) {
 // MainFunc is [Main] for a program that builds its options from the
 // configuration: it reads the kit's settings and the program's own (each
 // [Setting] from its flag, its variable or .env, and listed by -h), calls
-// build with the configuration, whose [Config.Get] gives the program's
-// settings, and serves with the options build returns. An error from build
-// is printed and exits with status 1, as the kit's own errors do.
+// build with the configuration, whose [Config.Settings] holds the
+// program's values, and serves with the options build returns. An error
+// from build is printed and exits with status 1, as the kit's own are.
 //
 //	var auditAddr = server.Setting{Name: "AUDIT_ADDR", Flag: "audit-addr", Usage: "the audit log's host:port"}
 //
 //	func main() {
 //		server.MainFunc(func(cfg server.Config) ([]server.Option, error) {
-//			audit, err := dialAudit(cfg, cfg.Get(auditAddr.Name))
+//			audit, err := dialAudit(cfg, cfg.Settings[auditAddr.Name])
 //			if err != nil {
 //				return nil, err
 //			}

@@ -101,8 +101,8 @@ func TestMainFuncGivesTheProgramItsSettings(t *testing.T) {
 				t.Fatalf("err = %v, want build's error returned as is", err)
 			}
 			for name, want := range tt.want {
-				if got.Get(name) != want {
-					t.Errorf("Get(%s) = %q, want %q", name, got.Get(name), want)
+				if got.Settings[name] != want {
+					t.Errorf("Settings[%s] = %q, want %q", name, got.Settings[name], want)
 				}
 			}
 			if tt.name == "the kit's settings come with them" && got.HTTPAddr != "127.0.0.1:8001" {
