@@ -403,13 +403,39 @@ func (c *config) tenancy(host string) []error {
 	}
 	for _, v := range c.versions {
 		path := "/v2.0/.well-known/openid-configuration"
-		switch {
-		case c.b2cPolicy != "":
-			path = "/" + c.b2cPolicy + path
-		case v == V1:
-			path = "/.well-known/openid-configuration"
+		if v == V1 {
+			path = "/.well-known/openid-configuration" // never with B2C
 		}
-		c.discovery = append(c.discovery, discovery{url: host + "/" + c.tenant + path + query, version: string(v)})
+		c.discovery = append(c.discovery, discovery{url: c.tenantURL(host) + path + query, version: string(v)})
 	}
 	return errs
+}
+
+// tenantURL is where the tenant's (and B2C user flow's) documents and
+// endpoints are: {host}/{tenant}[/{policy}].
+func (c *config) tenantURL(host string) string {
+	if c.b2cPolicy != "" {
+		return host + "/" + c.tenant + "/" + c.b2cPolicy
+	}
+	return host + "/" + c.tenant
+}
+
+// Endpoints are the OAuth 2.0 endpoints of the identity provider a
+// validator trusts, where the API's clients sign users in and get its
+// tokens: what the provider's v2.0 discovery document lists as
+// authorization_endpoint and token_endpoint, known without fetching it.
+type Endpoints struct {
+	AuthorizationURL, TokenURL string
+}
+
+// EndpointsOf returns the endpoints of the tenant (or B2C user flow) that
+// opts, the options of [NewValidator], configure; invalid options are the
+// error NewValidator would return.
+func EndpointsOf(opts ...Option) (Endpoints, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return Endpoints{}, err
+	}
+	base := c.tenantURL(trimSlash(c.authorityHost)) + "/oauth2/v2.0/"
+	return Endpoints{AuthorizationURL: base + "authorize", TokenURL: base + "token"}, nil
 }
