@@ -61,6 +61,7 @@ type Server struct {
 	http      *http.Server
 	health    *health.Server
 	validator *entra.Validator
+	endpoints entra.Endpoints // where clients sign in, for the OpenAPI document and challenges
 	devIDP    *entratest.Provider
 	authz     *interceptor.Authorizer
 	conn      *grpc.ClientConn // the gateway's connection to this server
@@ -231,6 +232,9 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 	if s.validator, err = entra.NewValidator(opts...); err != nil {
 		return err
 	}
+	if s.endpoints, err = entra.EndpointsOf(opts...); err != nil {
+		return err
+	}
 	metricsAuthz, metricsGRPC, err := s.setupMetrics()
 	if err != nil {
 		return err
@@ -271,14 +275,9 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 // the OpenAPI document and Swagger UI, probes, the handlers of
 // WithHandler, and the development identity provider.
 func (s *Server) buildHTTP() error {
-	authority, tenant, clientID := s.cfg.AuthorityHost, s.cfg.TenantID, s.cfg.ClientID
-	spaClientID := s.cfg.OpenAPIClientID
+	clientID, spaClientID := s.cfg.ClientID, s.cfg.OpenAPIClientID
 	if s.devIDP != nil {
-		authority, tenant, clientID = s.devIDP.Authority(), s.devIDP.TenantID(), s.devIDP.ClientID()
-		spaClientID = entratest.DefaultSPAClientID
-	}
-	if authority == "" {
-		authority = entra.PublicCloud
+		clientID, spaClientID = s.devIDP.ClientID(), entratest.DefaultSPAClientID
 	}
 	scopePrefix := "api://" + clientID + "/"
 	for _, a := range s.cfg.Audiences {
@@ -286,11 +285,6 @@ func (s *Server) buildHTTP() error {
 			scopePrefix = strings.TrimSuffix(a, "/") + "/"
 			break
 		}
-	}
-	oauth := strings.TrimSuffix(authority, "/") + "/" + tenant + "/oauth2/v2.0/"
-	if s.cfg.B2CPolicy != "" {
-		// B2C signs users in through the user flow.
-		oauth = strings.TrimSuffix(authority, "/") + "/" + tenant + "/" + s.cfg.B2CPolicy + "/oauth2/v2.0/"
 	}
 
 	mux := http.NewServeMux()
@@ -313,7 +307,7 @@ func (s *Server) buildHTTP() error {
 		gw, err := gateway.New(context.Background(), conn, gatewayFuncs, append([]gateway.Option{
 			gateway.WithCORSOrigins(s.cfg.CORSOrigins...),
 			gateway.WithChallenge(gateway.Challenge{
-				Realm: "grpc-azure-auth", AuthorizationURI: oauth + "authorize", ClientID: clientID, ScopePrefix: scopePrefix,
+				Realm: "grpc-azure-auth", AuthorizationURI: s.endpoints.AuthorizationURL, ClientID: clientID, ScopePrefix: scopePrefix,
 			}),
 		}, s.o.gatewayOpts...)...)
 		if err != nil {
@@ -327,7 +321,7 @@ func (s *Server) buildHTTP() error {
 			spaClientID = clientID
 		}
 		doc, err := openapi.Document(s.o.spec, s.o.files, s.authz.Policy(), openapi.Security{
-			AuthorizationURL: oauth + "authorize", TokenURL: oauth + "token", ScopePrefix: scopePrefix,
+			AuthorizationURL: s.endpoints.AuthorizationURL, TokenURL: s.endpoints.TokenURL, ScopePrefix: scopePrefix,
 		})
 		if err != nil {
 			return err
