@@ -31,9 +31,10 @@ import (
 const Prefix = "AZUREAD_"
 
 // Config is the server's configuration, read by [LoadConfig] from flags,
-// environment variables and a .env file. Each field is one setting: its
-// variable and flag are listed by -h and in the README's Configuration
-// table, from the one table LoadConfig reads them with.
+// environment variables and a .env file. Each field but Settings is one
+// of the kit's settings: its variable and flag are listed by -h and in the
+// README's Configuration table, from the one table LoadConfig reads them
+// with.
 type Config struct {
 	// DevMode runs on the embedded development identity provider, which
 	// signs anyone in, and trusts it alone. Both listeners must then be on
@@ -816,7 +817,9 @@ func parseDotenv(data []byte, into map[string]string, c *Config, rows []*setting
 			return fmt.Errorf("line %d: %s is now %s: AZURE_ variables are the Azure SDK's credentials of this process (README, Configuration)", n, k, to)
 		}
 		if _, known := lookup(rows, k); !known {
-			if _, ok := lookup(rows, strings.ToUpper(k)); ok {
+			if s, ok := lookup(rows, strings.ToUpper(k)); ok && s.own {
+				return fmt.Errorf("line %d: unknown variable %s (names are case-sensitive: %s)", n, k, s)
+			} else if ok {
 				c.miscased = append(c.miscased, fmt.Sprintf("%s in .env line %d (names are case-sensitive: %s)", k, n, strings.ToUpper(k)))
 				continue
 			}

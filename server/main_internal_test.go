@@ -70,6 +70,7 @@ func TestMainFuncGivesTheProgramItsSettings(t *testing.T) {
 		{"the kit's settings come with them", []string{"HTTP_ADDR=127.0.0.1:8001"}, "", []string{"-audit-addr", "a:1"}, own,
 			map[string]string{"AUDIT_ADDR": "a:1"}, ""},
 		{"a setting not declared is refused in .env", nil, "AUDIT_ADDR=file:1\n", nil, nil, nil, "unknown variable AUDIT_ADDR"},
+		{"a setting's name in the wrong case in .env is refused", nil, "audit_addr=x\n", nil, own, nil, "unknown variable audit_addr (names are case-sensitive: AUDIT_ADDR)"},
 		{"a setting without a flag has none", nil, "", []string{"-audit-scope=x"}, own, nil, "flag provided but not defined: -audit-scope"},
 		{"an AZUREAD_ name is the kit's", nil, "", nil, []Setting{{Name: "AZUREAD_AUDIT"}}, nil, "setting AZUREAD_AUDIT: AZUREAD_ names are the kit's"},
 		{"an old AZURE_ name is the kit's", nil, "", nil, []Setting{{Name: "AZURE_TENANT_ID"}}, nil, "AZURE_TENANT_ID: AZUREAD_ names are the kit's"},
