@@ -225,6 +225,32 @@ func WithMinRefreshInterval(d time.Duration) Option {
 	return func(c *config) { c.minRefresh = d }
 }
 
+// OptionError is a problem with one option. NewValidator's error wraps one
+// for each problem with the tenancy, authority host and audiences, so that a
+// program reading its configuration from elsewhere (package server, from
+// variables) can name its own settings instead of the options.
+type OptionError struct {
+	// Option names the option at fault, such as "WithTenant".
+	Option string
+	// Problem says what is wrong, without naming options.
+	Problem string
+	// Fix names the options that would mend it, if any, such as
+	// "WithAllowedTenants" and "InsecureAllowAnyTenant".
+	Fix []string
+}
+
+// Error names the option, the problem and the options that would mend it.
+func (e *OptionError) Error() string {
+	if len(e.Fix) == 0 {
+		return e.Option + ": " + e.Problem
+	}
+	return e.Option + ": " + e.Problem + " (" + strings.Join(e.Fix, " or ") + ")"
+}
+
+func optionError(option, problem string, fix ...string) error {
+	return &OptionError{Option: option, Problem: problem, Fix: fix}
+}
+
 var (
 	tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)
 	policyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
@@ -250,15 +276,15 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	host := trimSlash(c.authorityHost)
 	if _, err := checkURL(host); err != nil {
-		errs = append(errs, fmt.Errorf("authority host: %w", err))
+		errs = append(errs, optionError("WithAuthorityHost", "authority host: "+err.Error()))
 	}
 	errs = append(errs, c.tenancy(host)...)
 	if len(c.audiences) == 0 {
-		errs = append(errs, errors.New("at least one audience is required"))
+		errs = append(errs, optionError("WithAudiences", "at least one audience is required"))
 	}
 	for _, a := range c.audiences {
 		if strings.TrimSpace(a) != a || a == "" {
-			errs = append(errs, fmt.Errorf("audience %q is empty or has surrounding spaces", a))
+			errs = append(errs, optionError("WithAudiences", fmt.Sprintf("audience %q is empty or has surrounding spaces", a)))
 		}
 	}
 	if len(c.algorithms) == 0 {
@@ -316,43 +342,49 @@ func (c *config) tenancy(host string) []error {
 	for i, v := range c.versions {
 		switch {
 		case v != V1 && v != V2:
-			errs = append(errs, fmt.Errorf("token version %q: want %q or %q", v, V1, V2))
+			errs = append(errs, optionError("WithTokenVersions", fmt.Sprintf("token version %q: want %q or %q", v, V1, V2)))
 		case slices.Contains(c.versions[:i], v):
-			errs = append(errs, fmt.Errorf("token version %q is listed twice", v))
+			errs = append(errs, optionError("WithTokenVersions", fmt.Sprintf("token version %q is listed twice", v)))
 		}
 	}
 	for _, id := range c.allowed {
 		if !IsTenantID(id) {
-			errs = append(errs, fmt.Errorf("allowed tenant %q is not a tenant ID (a lowercase GUID)", id))
+			errs = append(errs, optionError("WithAllowedTenants", fmt.Sprintf("allowed tenant %q is not a tenant ID (a lowercase GUID)", id)))
 		}
 	}
 	// A list next to a filter or to any tenant would be silently ignored.
 	if len(c.allowed) > 0 && (c.tenantFilter != nil || c.anyTenant) {
-		errs = append(errs, errors.New("allowed tenants and a tenant filter or InsecureAllowAnyTenant contradict each other: use one (a filter can consult a list)"))
+		errs = append(errs, optionError("WithAllowedTenants", "allowed tenants and a tenant filter or any tenant contradict each other: use one (a filter can consult a list)"))
 	}
 	restricted := len(c.allowed) > 0 || c.tenantFilter != nil || c.anyTenant
 	switch {
 	case c.tenant == "":
-		errs = append(errs, errors.New("tenant is required"))
+		errs = append(errs, optionError("WithTenant", "tenant is required"))
 	case !tenantPattern.MatchString(c.tenant):
-		errs = append(errs, fmt.Errorf("tenant %q is not a tenant ID or domain", c.tenant))
+		errs = append(errs, optionError("WithTenant", fmt.Sprintf("tenant %q is not a tenant ID or domain", c.tenant)))
 	case c.multiTenant && !restricted:
-		errs = append(errs, fmt.Errorf("tenant %q accepts every tenant's tokens: list them (WithAllowedTenants), filter them (WithTenantFilter), or opt in with InsecureAllowAnyTenant", c.tenant))
+		errs = append(errs, optionError("WithTenant", fmt.Sprintf("tenant %q accepts every tenant's tokens: list them, filter them, or opt in", c.tenant),
+			"WithAllowedTenants", "WithTenantFilter", "InsecureAllowAnyTenant"))
 	case c.personal && !restricted:
-		errs = append(errs, fmt.Errorf("tenant %q accepts the tokens of every personal Microsoft account in the world: opt in with InsecureAllowAnyTenant, or name its tenant %s in WithAllowedTenants", c.tenant, PersonalAccountsTenantID))
+		errs = append(errs, optionError("WithTenant", fmt.Sprintf("tenant %q accepts the tokens of every personal Microsoft account in the world: list its tenant %s, or opt in", c.tenant, PersonalAccountsTenantID),
+			"WithAllowedTenants", "InsecureAllowAnyTenant"))
 	case !c.multiTenant && !c.personal && restricted:
-		errs = append(errs, fmt.Errorf("allowed tenants need a multi-tenant tenant (organizations, common or consumers), not %q", c.tenant))
+		option := map[bool]string{true: "WithAllowedTenants", false: "InsecureAllowAnyTenant"}[len(c.allowed) > 0]
+		if c.tenantFilter != nil {
+			option = "WithTenantFilter"
+		}
+		errs = append(errs, optionError(option, fmt.Sprintf("allowed tenants need a multi-tenant tenant (organizations, common or consumers), not %q", c.tenant), "WithTenant"))
 	}
 	if c.b2cPolicy != "" {
 		switch {
 		case !policyPattern.MatchString(c.b2cPolicy):
-			errs = append(errs, fmt.Errorf("B2C policy %q: want a user flow name such as B2C_1_signupsignin", c.b2cPolicy))
+			errs = append(errs, optionError("WithB2CPolicy", fmt.Sprintf("B2C policy %q: want a user flow name such as B2C_1_signupsignin", c.b2cPolicy)))
 		case c.multiTenant:
-			errs = append(errs, errors.New("B2C needs its tenant (name.onmicrosoft.com or ID), not a multi-tenant name"))
+			errs = append(errs, optionError("WithB2CPolicy", "B2C needs its tenant (name.onmicrosoft.com or ID), not a multi-tenant name", "WithTenant"))
 		case len(c.versions) != 1 || c.versions[0] != V2:
-			errs = append(errs, errors.New("B2C issues v2 tokens only"))
+			errs = append(errs, optionError("WithB2CPolicy", "B2C issues v2 tokens only", "WithTokenVersions"))
 		case c.appID != "":
-			errs = append(errs, errors.New("app-specific keys do not apply to B2C"))
+			errs = append(errs, optionError("WithAppSpecificKeys", "app-specific keys do not apply to B2C"))
 		}
 	}
 	if c.discoveryURL != "" {
@@ -371,13 +403,39 @@ func (c *config) tenancy(host string) []error {
 	}
 	for _, v := range c.versions {
 		path := "/v2.0/.well-known/openid-configuration"
-		switch {
-		case c.b2cPolicy != "":
-			path = "/" + c.b2cPolicy + path
-		case v == V1:
-			path = "/.well-known/openid-configuration"
+		if v == V1 {
+			path = "/.well-known/openid-configuration" // never with B2C
 		}
-		c.discovery = append(c.discovery, discovery{url: host + "/" + c.tenant + path + query, version: string(v)})
+		c.discovery = append(c.discovery, discovery{url: c.tenantURL(host) + path + query, version: string(v)})
 	}
 	return errs
+}
+
+// tenantURL is where the tenant's (and B2C user flow's) documents and
+// endpoints are: {host}/{tenant}[/{policy}].
+func (c *config) tenantURL(host string) string {
+	if c.b2cPolicy != "" {
+		return host + "/" + c.tenant + "/" + c.b2cPolicy
+	}
+	return host + "/" + c.tenant
+}
+
+// Endpoints are the OAuth 2.0 endpoints of the identity provider a
+// validator trusts, where the API's clients sign users in and get its
+// tokens: what the provider's v2.0 discovery document lists as
+// authorization_endpoint and token_endpoint, known without fetching it.
+type Endpoints struct {
+	AuthorizationURL, TokenURL string
+}
+
+// EndpointsOf returns the endpoints of the tenant (or B2C user flow) that
+// opts, the options of [NewValidator], configure; invalid options are the
+// error NewValidator would return.
+func EndpointsOf(opts ...Option) (Endpoints, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return Endpoints{}, err
+	}
+	base := c.tenantURL(trimSlash(c.authorityHost)) + "/oauth2/v2.0/"
+	return Endpoints{AuthorizationURL: base + "authorize", TokenURL: base + "token"}, nil
 }

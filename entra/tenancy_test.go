@@ -190,3 +190,60 @@ func TestB2CTokensCarryVersion1(t *testing.T) {
 		t.Fatalf("a v2 issuer with ver 1.0: %v, want ErrIssuer", err)
 	}
 }
+
+// Each tenancy problem is an *entra.OptionError naming the option at
+// fault and the options that would mend it, so that package server can say
+// it in its variables' names.
+func TestTenancyErrorsNameTheirOption(t *testing.T) {
+	_, err := entra.NewValidator(entra.WithTenant("organizations"), entra.WithAudiences("a"), entra.WithAllowedTenants("contoso.com"))
+	var oe *entra.OptionError
+	if !errors.As(err, &oe) || oe.Option != "WithAllowedTenants" || !strings.Contains(oe.Problem, `"contoso.com" is not a tenant ID`) {
+		t.Fatalf("err = %v, want an OptionError of WithAllowedTenants", err)
+	}
+	_, err = entra.NewValidator(entra.WithTenant("common"), entra.WithAudiences("a"))
+	if !errors.As(err, &oe) || oe.Option != "WithTenant" || strings.Join(oe.Fix, ",") != "WithAllowedTenants,WithTenantFilter,InsecureAllowAnyTenant" {
+		t.Fatalf("err = %v (%+v), want an OptionError of WithTenant with its fixes", err, oe)
+	}
+	if strings.Contains(oe.Problem, "With") {
+		t.Errorf("the problem names options: %q", oe.Problem)
+	}
+}
+
+// EndpointsOf knows, without fetching it, what the provider's discovery
+// document lists as its authorization and token endpoints.
+func TestEndpointsOfMatchTheDiscoveryDocument(t *testing.T) {
+	idp := entratest.NewServer(t)
+	opts := []entra.Option{entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()),
+		entra.WithAuthorityHost(idp.Authority()), entra.WithHTTPClient(idp.Client())}
+	got, err := entra.EndpointsOf(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := entra.NewValidator(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	meta, _ := v.Metadata()
+	if got.AuthorizationURL != meta.AuthorizationEndpoint || got.TokenURL != meta.TokenEndpoint {
+		t.Errorf("EndpointsOf = %+v, the discovery document lists %s and %s", got, meta.AuthorizationEndpoint, meta.TokenEndpoint)
+	}
+
+	// B2C signs users in through the user flow (entratest's B2C discovery
+	// document lists no endpoints: this is Microsoft's documented form).
+	got, err = entra.EndpointsOf(entra.WithTenant("contoso.onmicrosoft.com"), entra.WithAudiences("a"),
+		entra.WithAuthorityHost(entra.B2CHost("contoso")), entra.WithB2CPolicy("B2C_1_susi"))
+	want := entra.Endpoints{
+		AuthorizationURL: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi/oauth2/v2.0/authorize",
+		TokenURL:         "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi/oauth2/v2.0/token",
+	}
+	if err != nil || got != want {
+		t.Errorf("B2C: EndpointsOf = %+v, %v; want %+v", got, err, want)
+	}
+
+	if _, err := entra.EndpointsOf(entra.WithTenant("common"), entra.WithAudiences("a")); err == nil {
+		t.Error("invalid options gave endpoints")
+	}
+}

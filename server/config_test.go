@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,7 +51,7 @@ func TestLoadConfig(t *testing.T) {
 		{"the environment wins over .env", []string{"AZUREAD_CLIENT_ID=env"}, "AZUREAD_TENANT_ID=t\nAZUREAD_CLIENT_ID=file\n",
 			func(c Config) bool { return c.ClientID == "env" }, ""},
 		{"a tenant without client ID is refused", []string{"AZUREAD_TENANT_ID=t"}, "", nil, "AZUREAD_CLIENT_ID is required"},
-		{"a client ID without tenant is refused", []string{"AZUREAD_CLIENT_ID=c"}, "", nil, "need AZUREAD_TENANT_ID"},
+		{"a client ID without tenant is refused", []string{"AZUREAD_CLIENT_ID=c"}, "", nil, "no tenant, and development mode was not asked for; seen: AZUREAD_CLIENT_ID is set. Set AZUREAD_TENANT_ID=…"},
 		{"an unknown AZUREAD_ variable is refused", []string{"AZUREAD_TENANT=t"}, "", nil, "unknown variable AZUREAD_TENANT"},
 		{"an unknown .env line is refused", nil, "AZUREAD_TENNANT_ID=t\n", nil, "unknown variable AZUREAD_TENNANT_ID"},
 		{"a .env line without = is refused", nil, "AZUREAD_TENANT_ID\n", nil, "want KEY=VALUE"},
@@ -62,24 +64,31 @@ func TestLoadConfig(t *testing.T) {
 		{"other variables are ignored", []string{"HOME=/root", "PATH=/bin"}, "", func(c Config) bool { return c.DevMode }, ""},
 
 		// Coexisting with the Azure SDK and workload identity.
-		{"the Azure SDK's variables are never refused", []string{
+		{"the Azure SDK's variables are never refused", tenant(
 			"AZURE_CLIENT_ID=mi", "AZURE_TENANT_ID=t", "AZURE_CLIENT_SECRET=s", "AZURE_FEDERATED_TOKEN_FILE=/f", "AZURE_AUTHORITY_HOST=https://login.microsoftonline.com/",
 			"AZURE_CLIENT_CERTIFICATE_PATH=/c", "AZURE_USERNAME=u", "AZURE_PASSWORD=p", "AZURE_SOMETHING_NEW=x", "IDENTITY_ENDPOINT=http://localhost:42356/msi/token",
+		), "", func(c Config) bool { return !c.DevMode && c.ClientID == "c" }, ""},
+		{"the Azure SDK's variables beside explicit development mode are never refused", []string{
+			"AZURE_CLIENT_ID=mi", "AZURE_TENANT_ID=t", "AZURE_CLIENT_SECRET=s", "AZURE_FEDERATED_TOKEN_FILE=/f", "AZURE_AUTHORITY_HOST=https://login.microsoftonline.com/",
+			"AZURE_CLIENT_CERTIFICATE_PATH=/c", "AZURE_USERNAME=u", "AZURE_PASSWORD=p", "AZURE_SOMETHING_NEW=x", "IDENTITY_ENDPOINT=http://localhost:42356/msi/token", "AZUREAD_DEV_MODE=true",
 		}, "", func(c Config) bool { return c.DevMode }, ""},
 		{"the Azure SDK's client ID is never the audience", []string{"AZURE_CLIENT_ID=mi", "AZUREAD_TENANT_ID=t", "AZUREAD_CLIENT_ID=api"}, "",
 			func(c Config) bool { return c.ClientID == "api" && !c.DevMode }, ""},
 		{"a tenant without client ID names the SDK's client ID as not ours", []string{"AZURE_CLIENT_ID=mi", "AZUREAD_TENANT_ID=t"}, "", nil,
 			"AZUREAD_CLIENT_ID is required with AZUREAD_TENANT_ID (AZURE_CLIENT_ID is the Azure SDK's credentials of this process"},
-		{"only the old AZURE_ names run development mode, which refuses a pod's address and says why", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "HTTP_ADDR=0.0.0.0:8000"}, "", nil,
+		{"only the old AZURE_ names are refused, saying why", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "HTTP_ADDR=0.0.0.0:8000"}, "", nil,
+			"seen: AZURE_CLIENT_ID and AZURE_TENANT_ID in the environment (the Azure SDK's credentials of this process"},
+		{"explicit development mode beside the old AZURE_ names refuses a pod's address and says why", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "HTTP_ADDR=0.0.0.0:8000", "AZUREAD_DEV_MODE=true"}, "", nil,
 			"HTTP_ADDR=\"0.0.0.0:8000\": development mode listens on loopback only (localhost, 127.0.0.1, [::1]); use a loopback address, or set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID to trust a real tenant (AZURE_CLIENT_ID and AZURE_TENANT_ID are the Azure SDK's"},
 		{"an old name in .env names its new name", nil, "AZURE_TENANT_ID=t\n", nil, "line 1: AZURE_TENANT_ID is now AZUREAD_TENANT_ID"},
 		{"an Azure SDK variable in .env is refused", nil, "AZURE_CLIENT_SECRET=s\n", nil, "line 1: unknown variable AZURE_CLIENT_SECRET"},
-		{"a Microsoft.Identity.Web setting is not ours and is ignored", []string{"AzureAd__ClientId=c"}, "", func(c Config) bool { return c.DevMode }, ""},
+		{"a Microsoft.Identity.Web setting is not ours and is ignored beside a tenant", tenant("AzureAd__ClientId=x"), "", func(c Config) bool { return c.ClientID == "c" }, ""},
+		{"a Microsoft.Identity.Web setting alone is refused", []string{"AzureAd__ClientId=c"}, "", nil, "seen: AzureAd__ClientId in the environment (another program's settings, not read)"},
 
 		// Development mode.
 		{"development mode asked for", []string{"AZUREAD_DEV_MODE=true"}, "", func(c Config) bool { return c.DevMode }, ""},
 		{"development mode with a tenant is refused", tenant("AZUREAD_DEV_MODE=true"), "", nil, "a server with a tenant never trusts the development identity provider"},
-		{"development mode turned off without a tenant is refused", []string{"AZUREAD_DEV_MODE=false"}, "", nil, "no tenant: set AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID, or AZUREAD_DEV_MODE=true"},
+		{"development mode turned off without a tenant is refused", []string{"AZUREAD_DEV_MODE=false"}, "", nil, "seen: AZUREAD_DEV_MODE=false. Set AZUREAD_TENANT_ID=… (with AZUREAD_CLIENT_ID=…) to trust a tenant, or -dev (AZUREAD_DEV_MODE=true)"},
 		{"development mode that is not a boolean is refused", []string{"AZUREAD_DEV_MODE=yes"}, "", nil, `AZUREAD_DEV_MODE="yes": want true or false`},
 		{"a tenant turns development mode off", tenant(), "", func(c Config) bool { return !c.DevMode }, ""},
 
@@ -97,30 +106,30 @@ func TestLoadConfig(t *testing.T) {
 		{"common with any tenant, opted in", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=true"}, "",
 			func(c Config) bool { return c.AllowAnyTenant }, ""},
 		{"organizations without a list or opt-in is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c"}, "", nil,
-			"AZUREAD_TENANT_ID=organizations accepts every tenant's tokens: list the tenant IDs in AZUREAD_ALLOWED_TENANTS"},
+			`AZUREAD_TENANT_ID: tenant "organizations" accepts every tenant's tokens: list them, filter them, or opt in (AZUREAD_ALLOWED_TENANTS or AZUREAD_ALLOW_ANY_TENANT=true)`},
 		{"organizations with any tenant turned off is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=false"}, "", nil,
 			"accepts every tenant's tokens"},
-		{"a tenant list on a single tenant is refused", tenant("AZUREAD_ALLOWED_TENANTS=" + tenantA), "", nil, "need AZUREAD_TENANT_ID=organizations or common"},
-		{"any tenant on a single tenant is refused", tenant("AZUREAD_ALLOW_ANY_TENANT=true"), "", nil, "need AZUREAD_TENANT_ID=organizations or common"},
+		{"a tenant list on a single tenant is refused", tenant("AZUREAD_ALLOWED_TENANTS=" + tenantA), "", nil, "AZUREAD_ALLOWED_TENANTS: allowed tenants need a multi-tenant tenant (organizations, common or consumers)"},
+		{"any tenant on a single tenant is refused", tenant("AZUREAD_ALLOW_ANY_TENANT=true"), "", nil, "AZUREAD_ALLOW_ANY_TENANT: allowed tenants need a multi-tenant tenant"},
 		{"a tenant list and any tenant are refused together", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=" + tenantA, "AZUREAD_ALLOW_ANY_TENANT=true"}, "", nil, "contradict"},
 		{"an allowed tenant that is not a tenant ID is refused", []string{"AZUREAD_TENANT_ID=organizations", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOWED_TENANTS=contoso.com"}, "", nil,
-			`AZUREAD_ALLOWED_TENANTS: "contoso.com" is not a tenant ID`},
+			`AZUREAD_ALLOWED_TENANTS: allowed tenant "contoso.com" is not a tenant ID`},
 		{"B2C with its b2clogin.com host", []string{"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_CLIENT_ID=c", "AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com"}, "",
 			func(c Config) bool { return c.B2CPolicy == "B2C_1_susi" }, ""},
 		{"B2C without an authority host is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi"), "", nil, "AZUREAD_B2C_POLICY needs AZUREAD_AUTHORITY_HOST"},
 		{"B2C with v1 tokens is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_TOKEN_VERSIONS=1"), "", nil, "B2C issues v2 tokens only"},
-		{"B2C with app-specific keys is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_APP_SPECIFIC_KEYS=true"), "", nil, "does not apply to B2C"},
-		{"B2C on common is refused", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=1", "AZUREAD_B2C_POLICY=B2C_1_susi"}, "", nil, "needs the B2C tenant"},
+		{"B2C with app-specific keys is refused", tenant("AZUREAD_B2C_POLICY=B2C_1_susi", "AZUREAD_AUTHORITY_HOST=https://contoso.b2clogin.com", "AZUREAD_APP_SPECIFIC_KEYS=true"), "", nil, "AZUREAD_APP_SPECIFIC_KEYS: app-specific keys do not apply to B2C"},
+		{"B2C on common is refused", []string{"AZUREAD_TENANT_ID=common", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=1", "AZUREAD_B2C_POLICY=B2C_1_susi"}, "", nil, "AZUREAD_B2C_POLICY: B2C needs its tenant (name.onmicrosoft.com or ID), not a multi-tenant name (AZUREAD_TENANT_ID)"},
 		{"guests and app-specific keys", tenant("AZUREAD_ALLOW_GUESTS=TRUE", "AZUREAD_APP_SPECIFIC_KEYS=1"), "",
 			func(c Config) bool { return c.AllowGuests && c.AppSpecificKeys }, ""},
 		{"the API's client secret is kept for its handlers", tenant("AZUREAD_CLIENT_SECRET=s3cret"), "",
 			func(c Config) bool { return c.ClientSecret == "s3cret" }, ""},
-		{"a client secret without a tenant is refused", []string{"AZUREAD_CLIENT_SECRET=s3cret"}, "", nil, "AZUREAD_CLIENT_SECRET need"},
+		{"a client secret without a tenant is refused", []string{"AZUREAD_CLIENT_SECRET=s3cret"}, "", nil, "seen: AZUREAD_CLIENT_SECRET is set"},
 		{"a boolean that is not one is refused", tenant("AZUREAD_ALLOW_GUESTS=yes"), "", nil, `AZUREAD_ALLOW_GUESTS="yes": want true or false`},
 		{"tenancy variables without a tenant are refused", []string{"AZUREAD_ALLOW_GUESTS=true", "AZUREAD_TOKEN_VERSIONS=1"}, "", nil,
-			"AZUREAD_TOKEN_VERSIONS, AZUREAD_ALLOW_GUESTS need AZUREAD_TENANT_ID"},
+			"seen: AZUREAD_TOKEN_VERSIONS, AZUREAD_ALLOW_GUESTS are set"},
 		{"consumers without a choice is refused, naming the variables", []string{"AZUREAD_TENANT_ID=consumers", "AZUREAD_CLIENT_ID=c"}, "", nil,
-			"AZUREAD_TENANT_ID=consumers accepts the tokens of every personal Microsoft account: set AZUREAD_ALLOWED_TENANTS=" + entra.PersonalAccountsTenantID + " or AZUREAD_ALLOW_ANY_TENANT=true"},
+			`AZUREAD_TENANT_ID: tenant "consumers" accepts the tokens of every personal Microsoft account in the world: list its tenant ` + entra.PersonalAccountsTenantID + ", or opt in (AZUREAD_ALLOWED_TENANTS or AZUREAD_ALLOW_ANY_TENANT=true)"},
 		{"the personal-account tenant without a choice is refused", []string{"AZUREAD_TENANT_ID=" + entra.PersonalAccountsTenantID, "AZUREAD_CLIENT_ID=c"}, "", nil,
 			"accepts the tokens of every personal Microsoft account"},
 		{"consumers with any tenant, opted in", []string{"AZUREAD_TENANT_ID=consumers", "AZUREAD_CLIENT_ID=c", "AZUREAD_ALLOW_ANY_TENANT=true"}, "",
@@ -325,7 +334,7 @@ func TestFlagErrors(t *testing.T) {
 // -h lists every flag with the variable it mirrors.
 func TestHelpListsEachFlagWithItsVariable(t *testing.T) {
 	var out strings.Builder
-	err := run(context.Background(), []string{"-h"}, nil, "", &out)
+	err := run(context.Background(), []string{"-h"}, nil, "", &out, nil)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v, want flag.ErrHelp", err)
 	}
@@ -361,5 +370,113 @@ func TestDotenvExample(t *testing.T) {
 		if !named[s.name] {
 			t.Errorf(".env.example does not show %s", s.name)
 		}
+	}
+}
+
+// Development mode trusts a provider that signs anyone in: it starts by
+// itself only when nothing in the configuration looks like a tenant. A
+// blank or white-space value, a name in the wrong case, or only the Azure
+// SDK's variables stop the server with a message naming what was seen and
+// the two ways on; an explicit -dev beside the SDK's variables still runs.
+func TestIdentityLikeSettingsNeverStartDevelopmentMode(t *testing.T) {
+	const twoWays = "AZUREAD_TENANT_ID=…"
+	tests := []struct {
+		name   string
+		env    []string
+		dotenv string
+		args   []string
+		want   []string // in the error; none: development mode runs
+	}{
+		{"a blank tenant in the environment is refused", []string{"AZUREAD_TENANT_ID="}, "", nil,
+			[]string{"AZUREAD_TENANT_ID is blank in the environment"}},
+		{"a blank tenant in the environment does not mask the tenant in .env", []string{"AZUREAD_TENANT_ID="}, "AZUREAD_TENANT_ID=t\nAZUREAD_CLIENT_ID=c\n", nil,
+			[]string{"AZUREAD_TENANT_ID is blank in the environment"}},
+		{"a blank tenant in .env is refused", nil, "AZUREAD_TENANT_ID=\nAZUREAD_CLIENT_ID=\n", nil,
+			[]string{"AZUREAD_TENANT_ID is blank in .env", "AZUREAD_CLIENT_ID is blank in .env"}},
+		{"a blank tenant flag is refused", nil, "", []string{"-tenant-id="},
+			[]string{"AZUREAD_TENANT_ID is blank in flag -tenant-id"}},
+		{"a blank client ID flag is refused", nil, "", []string{"-client-id", ""},
+			[]string{"AZUREAD_CLIENT_ID is blank in flag -client-id"}},
+		{"a tenant of spaces is refused", []string{"AZUREAD_TENANT_ID=   "}, "", nil,
+			[]string{"AZUREAD_TENANT_ID is blank in the environment"}},
+		{"a tenant of a no-break space is refused", []string{"AZUREAD_TENANT_ID=\u00a0"}, "", nil,
+			[]string{"AZUREAD_TENANT_ID is blank in the environment"}},
+		{"a client ID of tabs and a no-break space is refused", []string{"AZUREAD_CLIENT_ID=\t\u00a0"}, "", nil,
+			[]string{"AZUREAD_CLIENT_ID is blank in the environment"}},
+		{"a blank development mode is refused", []string{"AZUREAD_DEV_MODE="}, "", nil,
+			[]string{"AZUREAD_DEV_MODE is blank in the environment"}},
+		{"a lower-case name is refused", []string{"azuread_tenant_id=t", "azuread_client_id=c"}, "", nil,
+			[]string{"azuread_tenant_id", "names are case-sensitive: AZUREAD_TENANT_ID"}},
+		{"a mixed-case name is refused", []string{"Azuread_Tenant_Id=t"}, "", nil,
+			[]string{"Azuread_Tenant_Id", "AZUREAD_TENANT_ID"}},
+		{"a lower-case name in .env is refused", nil, "azuread_tenant_id=t\n", nil,
+			[]string{"azuread_tenant_id", "AZUREAD_TENANT_ID"}},
+		{"only the Azure SDK's tenant and client ID are refused", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c"}, "", nil,
+			[]string{"AZURE_CLIENT_ID and AZURE_TENANT_ID", "the Azure SDK's"}},
+		{"only the Azure SDK's client ID is refused", []string{"AZURE_CLIENT_ID=c"}, "", nil,
+			[]string{"AZURE_CLIENT_ID"}},
+		{"the Azure SDK's tenant in lower case is refused", []string{"azure_tenant_id=t"}, "", nil,
+			[]string{"azure_tenant_id"}},
+
+		{"nothing identity-like runs development mode", []string{"HOME=/root", "AZURE_CLIENT_SECRET=s", "AZURE_FEDERATED_TOKEN_FILE=/f"}, "", nil, nil},
+		{"-dev beside the Azure SDK's variables runs development mode", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c"}, "", []string{"-dev"}, nil},
+		{"AZUREAD_DEV_MODE=true beside the Azure SDK's variables runs development mode", []string{"AZURE_TENANT_ID=t", "AZURE_CLIENT_ID=c", "AZUREAD_DEV_MODE=true"}, "", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), ".env")
+			if tt.dotenv != "" {
+				if err := os.WriteFile(path, []byte(tt.dotenv), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := LoadConfig(tt.env, path, tt.args...)
+			if tt.want == nil {
+				if err != nil || !c.DevMode {
+					t.Fatalf("got %+v, %v; want development mode", c, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("got %+v (development mode %v), want an error", c, c.DevMode)
+			}
+			for _, want := range append(tt.want, twoWays, "-dev", "AZUREAD_DEV_MODE=true") {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the error lacks %q:\n%v", want, err)
+				}
+			}
+		})
+	}
+}
+
+// Each AZUREAD_ setting is named once in the server's code, comments
+// included: in its row of the settings table. Everything else refers to the
+// row, so a renamed or documented setting changes in one place.
+func TestEachSettingIsNamedOnce(t *testing.T) {
+	name := regexp.MustCompile(`\bAZUREAD_[A-Z0-9_]+`)
+	count := map[string]int{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		for _, n := range name.FindAllString(string(data), -1) {
+			count[n]++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if strings.HasPrefix(s.name, Prefix) {
+			if count[s.name] != 1 {
+				t.Errorf("%s is named %d times in the server's non-test code, want once (its row)", s.name, count[s.name])
+			}
+			delete(count, s.name)
+		}
+	}
+	for n := range count {
+		t.Errorf("%s is named in the server's code but is no setting", n)
 	}
 }

@@ -17,11 +17,12 @@
 //     OpenAPI document completed from the rules at /openapi.json; Swagger
 //     UI signing in with authorization code + PKCE at /docs; /healthz and
 //     /readyz (ready once the signing keys are loaded);
-//   - an explicit development mode ([Config.DevMode], the default when no
-//     identity setting is given) on the embedded identity provider of
-//     package devidp, mounted under [DevIDPPath] (tests start theirs with
-//     the test kit entratest, which programs never link);
-//   - graceful shutdown ([Server.Serve]), and [Main], a whole program.
+//   - an explicit development mode ([Config.DevMode], the default only when
+//     nothing in the configuration looks like a tenant) on the embedded
+//     identity provider of package devidp, mounted under [DevIDPPath] (tests
+//     start theirs with the test kit entratest, which programs never link);
+//   - graceful shutdown ([Server.Serve]), and [Main] and [MainFunc], a
+//     whole program, the latter with settings of the program's own.
 //
 // The rules of each registered service are read from its descriptor (in
 // protoregistry.GlobalFiles unless [WithDescriptors] says otherwise); a

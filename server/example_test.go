@@ -55,3 +55,20 @@ func Example() {
 	// 200 OK tiny <nil>
 	// stopped: <nil>
 }
+
+// A program with a setting of its own (the address of a service it calls)
+// declares it beside the kit's: AUDIT_ADDR is read from -audit-addr, the
+// environment or .env, listed by -h, and given to the program with the
+// loaded configuration. (Compiled, not run: MainFunc serves until a signal.)
+func ExampleMainFunc() {
+	auditAddr := server.Setting{Name: "AUDIT_ADDR", Flag: "audit-addr", Usage: "the audit log's gRPC address, host:port"}
+	server.MainFunc(func(cfg server.Config) ([]server.Option, error) {
+		if cfg.Settings[auditAddr.Name] != "" && cfg.DevMode {
+			return nil, fmt.Errorf("%s: the audit log needs a tenant", auditAddr.Name)
+		}
+		return []server.Option{
+			server.WithServices(server.Service{Register: items.Register, RegisterGateway: items.RegisterGateway}),
+			server.WithOpenAPI(items.OpenAPI()),
+		}, nil
+	}, auditAddr)
+}

@@ -64,6 +64,7 @@ type Server struct {
 	http      *http.Server
 	health    *health.Server
 	validator *entra.Validator
+	endpoints entra.Endpoints // where clients sign in, for the OpenAPI document and challenges
 	devIDP    *devidp.Provider
 	authz     *interceptor.Authorizer
 	conn      *grpc.ClientConn // the gateway's connection to this server
@@ -134,16 +135,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	}
 	s := &Server{cfg: cfg, o: o, logger: o.logger, health: health.NewServer()}
-	if len(cfg.sdkVariables) > 0 {
-		// Next to AZUREAD_ settings they are a pod's workload identity; alone
-		// they are most likely a configuration from before AZUREAD_.
-		level := slog.LevelInfo
-		if cfg.DevMode {
-			level = slog.LevelWarn
-		}
-		s.logger.Log(context.Background(), level, "Azure SDK variables are left to the Azure SDK: they are this process's own credentials (for example a workload identity's managed identity), never the API's tenant or audience, which are AZUREAD_TENANT_ID and AZUREAD_CLIENT_ID",
-			"variables", cfg.sdkVariables, "development_mode", cfg.DevMode)
-	}
+	cfg.logSDKVariables(s.logger)
 	rec := &registrar{}
 	for _, svc := range o.services {
 		svc.Register(rec)
@@ -243,6 +235,9 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 	if s.validator, err = entra.NewValidator(opts...); err != nil {
 		return err
 	}
+	if s.endpoints, err = entra.EndpointsOf(opts...); err != nil {
+		return err
+	}
 	metricsAuthz, metricsGRPC, err := s.setupMetrics()
 	if err != nil {
 		return err
@@ -297,14 +292,9 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 // the OpenAPI document and Swagger UI, probes, the handlers of
 // WithHandler, and the development identity provider.
 func (s *Server) buildHTTP() error {
-	authority, tenant, clientID := s.cfg.AuthorityHost, s.cfg.TenantID, s.cfg.ClientID
-	spaClientID := s.cfg.OpenAPIClientID
+	clientID, spaClientID := s.cfg.ClientID, s.cfg.OpenAPIClientID
 	if s.devIDP != nil {
-		authority, tenant, clientID = s.devIDP.Authority(), s.devIDP.TenantID(), s.devIDP.ClientID()
-		spaClientID = devidp.DefaultSPAClientID
-	}
-	if authority == "" {
-		authority = entra.PublicCloud
+		clientID, spaClientID = s.devIDP.ClientID(), devidp.DefaultSPAClientID
 	}
 	scopePrefix := "api://" + clientID + "/"
 	for _, a := range s.cfg.Audiences {
@@ -312,11 +302,6 @@ func (s *Server) buildHTTP() error {
 			scopePrefix = strings.TrimSuffix(a, "/") + "/"
 			break
 		}
-	}
-	oauth := strings.TrimSuffix(authority, "/") + "/" + tenant + "/oauth2/v2.0/"
-	if s.cfg.B2CPolicy != "" {
-		// B2C signs users in through the user flow.
-		oauth = strings.TrimSuffix(authority, "/") + "/" + tenant + "/" + s.cfg.B2CPolicy + "/oauth2/v2.0/"
 	}
 
 	mux := http.NewServeMux()
@@ -339,7 +324,7 @@ func (s *Server) buildHTTP() error {
 		gw, err := gateway.New(context.Background(), conn, gatewayFuncs, append([]gateway.Option{
 			gateway.WithCORSOrigins(s.cfg.CORSOrigins...),
 			gateway.WithChallenge(gateway.Challenge{
-				Realm: "grpc-azure-auth", AuthorizationURI: oauth + "authorize", ClientID: clientID, ScopePrefix: scopePrefix,
+				Realm: "grpc-azure-auth", AuthorizationURI: s.endpoints.AuthorizationURL, ClientID: clientID, ScopePrefix: scopePrefix,
 			}),
 		}, s.o.gatewayOpts...)...)
 		if err != nil {
@@ -349,11 +334,11 @@ func (s *Server) buildHTTP() error {
 	}
 	if s.o.spec != nil {
 		if spaClientID == "" {
-			s.logger.Warn("OPENAPI_CLIENT_ID is not set: Swagger UI signs in as the API's own app registration (AZUREAD_CLIENT_ID)")
+			s.logger.Warn(fmt.Sprintf("%s is not set: Swagger UI signs in as the API's own app registration (%s)", envOpenAPIClientID, envClientID))
 			spaClientID = clientID
 		}
 		doc, err := openapi.Document(s.o.spec, s.o.files, s.authz.Policy(), openapi.Security{
-			AuthorizationURL: oauth + "authorize", TokenURL: oauth + "token", ScopePrefix: scopePrefix,
+			AuthorizationURL: s.endpoints.AuthorizationURL, TokenURL: s.endpoints.TokenURL, ScopePrefix: scopePrefix,
 		})
 		if err != nil {
 			return err

@@ -6,16 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 )
 
 // certCheckInterval is how often, at most, the certificate files are
@@ -219,68 +214,12 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return b.ReadCloser.Read(p)
 }
 
-// loadTransport reads the TLS and metrics settings of vars (see
-// [Config.TLSCertFile] and the fields after it).
-func (c *Config) loadTransport(vars map[string]string) []error {
-	c.TLSCertFile = strings.TrimSpace(vars["TLS_CERT_FILE"])
-	c.TLSKeyFile = strings.TrimSpace(vars["TLS_KEY_FILE"])
-	c.MetricsAddr = strings.TrimSpace(vars["METRICS_ADDR"])
-	if v := strings.TrimSpace(vars["INSECURE_PLAINTEXT"]); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return []error{fmt.Errorf("INSECURE_PLAINTEXT=%q: want true or false", v)}
-		}
-		c.InsecurePlaintext = b
-	}
-	return nil
-}
-
-// checkTransport returns the errors of the TLS and metrics settings.
-//
-// With a tenant and no TLS, a listener off loopback would take bearer
-// tokens in plaintext (RFC 6750 §5.3 requires TLS): the server refuses to
-// start unless INSECURE_PLAINTEXT=true says that TLS is terminated in front
-// of it (an ingress, Envoy, a service mesh). Refusing rather than warning
-// keeps the mistake out of production, where startup warnings go unread;
-// the switch costs one line in a manifest and says what it means.
-// Listeners on loopback (a sidecar proxy in the same pod) need no switch.
-func (c Config) checkTransport() []error {
-	var errs []error
-	tlsOn := c.TLSCertFile != "" || c.TLSKeyFile != ""
-	switch {
-	case tlsOn && (c.TLSCertFile == "" || c.TLSKeyFile == ""):
-		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither"))
-	case tlsOn && c.DevMode:
-		errs = append(errs, errors.New("TLS_CERT_FILE: development mode serves plaintext on loopback; TLS is for a server with AZUREAD_TENANT_ID"))
-	case tlsOn && c.InsecurePlaintext:
-		errs = append(errs, errors.New("INSECURE_PLAINTEXT=true and TLS_CERT_FILE contradict each other: set one"))
-	}
-	if c.MetricsAddr != "" {
-		host, _, err := net.SplitHostPort(c.MetricsAddr)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q: want host:port: %w", c.MetricsAddr, err))
-		case c.DevMode && !entra.IsLoopbackHost(host):
-			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q: development mode listens on loopback only", c.MetricsAddr))
-		}
-	}
-	if tlsOn || c.DevMode || c.TenantID == "" || c.InsecurePlaintext {
-		return errs
-	}
-	for _, a := range []struct{ name, addr string }{{"GRPC_ADDR", c.GRPCAddr}, {"HTTP_ADDR", c.HTTPAddr}} {
-		if host, _, err := net.SplitHostPort(a.addr); err == nil && !entra.IsLoopbackHost(host) {
-			errs = append(errs, fmt.Errorf("%s=%q would take bearer tokens in plaintext off loopback: set TLS_CERT_FILE and TLS_KEY_FILE, or INSECURE_PLAINTEXT=true when TLS is terminated in front of the server (ingress, Envoy, service mesh)", a.name, a.addr))
-		}
-	}
-	return errs
-}
-
 // setupTransport puts TLS on both listeners when configured, and says
 // loudly when a server with a tenant runs without it.
 func (s *Server) setupTransport() error {
 	if s.cfg.TLSCertFile == "" {
 		if !s.cfg.DevMode {
-			s.logger.Warn("NO TLS: both listeners speak plaintext; bearer tokens must travel over TLS, so TLS must be terminated in front of this server (ingress, Envoy, service mesh), or set TLS_CERT_FILE and TLS_KEY_FILE",
+			s.logger.Warn(fmt.Sprintf("NO TLS: both listeners speak plaintext; bearer tokens must travel over TLS, so TLS must be terminated in front of this server (ingress, Envoy, service mesh), or set %s and %s", envTLSCertFile, envTLSKeyFile),
 				"grpc", s.GRPCAddr(), "http", s.httpLis.Addr().String(), "insecure_plaintext", s.cfg.InsecurePlaintext)
 		}
 		return nil

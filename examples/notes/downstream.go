@@ -22,37 +22,22 @@ import (
 )
 
 // The audit log's settings. They name another service, not the notes API's
-// identity, so they are not AZUREAD_ ones; they are read from the
-// environment only (the kit refuses .env lines it does not know).
-const (
-	// auditAddrVar is the audit log's gRPC address, host:port. Unset, the
-	// notes service runs without it and ReportNote is unavailable.
-	auditAddrVar = "AUDIT_ADDR"
-	// auditScopeVar is the scope of the audit log's tokens that the notes
-	// service asks for on behalf of its callers:
-	// api://{audit log's client ID}/.default.
-	auditScopeVar = "AUDIT_SCOPE"
+// identity, so they are not AZUREAD_ ones: they are the notes service's
+// own, which server.MainFunc reads beside the kit's (flag, environment,
+// .env) and -h lists.
+var (
+	auditAddr = server.Setting{Name: "AUDIT_ADDR", Flag: "audit-addr",
+		Usage: "the audit log's gRPC address, host:port; unset, ReportNote is unavailable"}
+	auditScope = server.Setting{Name: "AUDIT_SCOPE", Flag: "audit-scope",
+		Usage: "the scope of the audit log's tokens asked for on behalf of callers: api://{its client ID}/.default"}
 )
 
-// auditFromEnv connects to the audit log that AUDIT_ADDR names, with the
-// notes API's own settings read as the kit reads them. It returns nil when
-// AUDIT_ADDR and AUDIT_SCOPE are unset, and when the kit's settings are
-// invalid: server.Main reports those itself.
-func auditFromEnv(environ, args []string) (auditv1.AuditServiceClient, error) {
-	var addr, scope string
-	for _, kv := range environ {
-		switch k, v, _ := strings.Cut(kv, "="); k {
-		case auditAddrVar:
-			addr = strings.TrimSpace(v)
-		case auditScopeVar:
-			scope = strings.TrimSpace(v)
-		}
-	}
+// auditFrom connects to the audit log that cfg's AUDIT_ADDR names, for the
+// notes API that cfg configures. It returns nil when AUDIT_ADDR and
+// AUDIT_SCOPE are unset.
+func auditFrom(cfg server.Config) (auditv1.AuditServiceClient, error) {
+	addr, scope := cfg.Settings[auditAddr.Name], cfg.Settings[auditScope.Name]
 	if addr == "" && scope == "" {
-		return nil, nil
-	}
-	cfg, err := server.LoadConfig(environ, ".env", args...)
-	if err != nil {
 		return nil, nil
 	}
 	conn, _, err := dialAudit(cfg, addr, scope, nil)
@@ -72,15 +57,15 @@ func auditFromEnv(environ, args []string) (auditv1.AuditServiceClient, error) {
 func dialAudit(cfg server.Config, addr, scope string, idp policy.Transporter) (*grpc.ClientConn, *bearer.OnBehalfOf, error) {
 	switch {
 	case addr == "" || scope == "":
-		return nil, nil, fmt.Errorf("%s and %s go together: the audit log's host:port and api://{its client ID}/.default", auditAddrVar, auditScopeVar)
+		return nil, nil, fmt.Errorf("%s and %s go together: the audit log's host:port and api://{its client ID}/.default", auditAddr.Name, auditScope.Name)
 	case cfg.DevMode || cfg.TenantID == "" || cfg.ClientID == "" || cfg.ClientSecret == "":
 		// The development identity provider is served over plain HTTP, and
 		// the Azure SDK talks to https authorities only.
-		return nil, nil, fmt.Errorf("%s: calling the audit log on behalf of users needs the notes API's app registration in a tenant: AZUREAD_TENANT_ID, AZUREAD_CLIENT_ID and AZUREAD_CLIENT_SECRET (not the development identity provider: see the README)", auditAddrVar)
+		return nil, nil, fmt.Errorf("%s: calling the audit log on behalf of users needs the notes API's app registration in a tenant: AZUREAD_TENANT_ID, AZUREAD_CLIENT_ID and AZUREAD_CLIENT_SECRET (not the development identity provider: see the README)", auditAddr.Name)
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s=%q: want host:port", auditAddrVar, addr)
+		return nil, nil, fmt.Errorf("%s=%q: want host:port", auditAddr.Name, addr)
 	}
 	opts := azcore.ClientOptions{Transport: idp}
 	if cfg.AuthorityHost != "" {
@@ -89,7 +74,7 @@ func dialAudit(cfg server.Config, addr, scope string, idp policy.Transporter) (*
 	obo, err := bearer.NewOnBehalfOf(bearer.OnBehalfOfSecret(cfg.TenantID, cfg.ClientID, cfg.ClientSecret,
 		&azidentity.OnBehalfOfCredentialOptions{ClientOptions: opts}), []string{scope})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s=%q: %w", auditScopeVar, scope, err)
+		return nil, nil, fmt.Errorf("%s=%q: %w", auditScope.Name, scope, err)
 	}
 	tc := credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
 	if entra.IsLoopbackHost(host) {
@@ -97,7 +82,7 @@ func dialAudit(cfg server.Config, addr, scope string, idp policy.Transporter) (*
 	}
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(tc), grpc.WithPerRPCCredentials(obo.PerRPCCredentials(bearer.CallerToken)))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s=%q: %w", auditAddrVar, addr, err)
+		return nil, nil, fmt.Errorf("%s=%q: %w", auditAddr.Name, addr, err)
 	}
 	return conn, obo, nil
 }

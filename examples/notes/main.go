@@ -9,13 +9,13 @@
 // serves gRPC on localhost:50051 and HTTP on localhost:8000 (GRPC_ADDR,
 // HTTP_ADDR), on the embedded development identity provider unless
 // AZUREAD_TENANT_ID names a tenant; -h lists every setting. AUDIT_ADDR and
-// AUDIT_SCOPE name the audit log (downstream.go).
+// AUDIT_SCOPE (-audit-addr, -audit-scope), settings of the notes service's
+// own that the kit reads beside its own, .env included, name the audit log
+// (downstream.go).
 package main
 
 import (
 	_ "embed"
-	"fmt"
-	"os"
 
 	"google.golang.org/grpc"
 
@@ -33,12 +33,17 @@ import (
 var openAPI []byte
 
 func main() {
-	audit, err := auditFromEnv(os.Environ(), os.Args[1:])
+	server.MainFunc(build, auditAddr, auditScope)
+}
+
+// build is the notes server for the configuration the kit loaded: the
+// services, calling the audit log when AUDIT_ADDR names it.
+func build(cfg server.Config) ([]server.Option, error) {
+	audit, err := auditFrom(cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "notes:", err)
-		os.Exit(1)
+		return nil, err
 	}
-	server.Main(options(audit)...)
+	return options(audit), nil
 }
 
 // options are the notes services, calling the audit log audit (nil for

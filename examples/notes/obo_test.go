@@ -379,15 +379,15 @@ func TestTheAuditLogNeedsATenant(t *testing.T) {
 		})
 	}
 	t.Run("AUDIT_ADDR in development mode stops main with that error", func(t *testing.T) {
-		_, err := auditFromEnv([]string{"AUDIT_ADDR=localhost:50052", "AUDIT_SCOPE=" + scope}, nil)
+		_, err := build(server.Config{DevMode: true, Settings: map[string]string{auditAddr.Name: "localhost:50052", auditScope.Name: scope}})
 		if err == nil || !strings.Contains(err.Error(), "not the development identity provider") {
 			t.Errorf("%v, want the development identity provider named", err)
 		}
 	})
 	t.Run("unset, the notes service runs without it and says so", func(t *testing.T) {
-		audit, err := auditFromEnv(nil, nil)
-		if audit != nil || err != nil {
-			t.Fatalf("%v, %v; want no audit log and no error", audit, err)
+		opts, err := build(server.Config{DevMode: true})
+		if len(opts) == 0 || err != nil {
+			t.Fatalf("%v, %v; want the server's options and no error", opts, err)
 		}
 		e := start(t)
 		id := e.note(t, ann, nil)
