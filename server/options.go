@@ -97,7 +97,11 @@ func WithGatewayOptions(opts ...gateway.Option) Option {
 // WithGRPCServerOptions adds options to the gRPC server. Interceptors
 // chained by them (grpc.ChainUnaryInterceptor, grpc.ChainStreamInterceptor)
 // run before the server's own, authorization included: they see every
-// call, denied ones too, as metrics should.
+// call, denied ones too, as metrics should. They come after the
+// listener's own limits (64 KiB of metadata per call, 100 concurrent
+// streams per connection, keepalive enforcement), so an option setting the
+// same limit replaces it: tighten them here, for instance
+// grpc.MaxConcurrentStreams(20).
 func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
 	return func(o *options) { o.grpcOpts = append(o.grpcOpts, opts...) }
 }

@@ -485,49 +485,15 @@ func TestHTTPListenerLimitsHeaders(t *testing.T) {
 	}
 }
 
-// pipeListener hands http.Server the server ends of in-memory connections,
-// which synctest counts as durably blocking, so time in a bubble moves
-// only when both ends wait.
-type pipeListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error { l.once.Do(func() { close(l.done) }); return nil }
-
-func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
-
-func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// withDeadlines serves h behind ioDeadlines(h, d) on a pipe listener in
-// the current synctest bubble and returns a client for it.
+// withDeadlines serves h behind ioDeadlines(h, d) on an in-process
+// listener in the current synctest bubble and returns a client for it. Its
+// connections are in-memory pipes, which synctest counts as durably
+// blocking, so time in the bubble moves only when both ends wait.
 func withDeadlines(t *testing.T, h http.Handler, d time.Duration) *http.Client {
-	l := newPipeListener()
+	l := newInProcessListener()
 	srv := &http.Server{Handler: ioDeadlines(h, d)}
 	go srv.Serve(l)
-	tr := &http.Transport{DialContext: l.dial}
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return l.DialContext(ctx) }}
 	t.Cleanup(func() {
 		tr.CloseIdleConnections()
 		srv.Close()
