@@ -335,19 +335,19 @@ func (s *Server) buildHTTP() error {
 			s.logger.Warn("OPENAPI_CLIENT_ID is not set: Swagger UI signs in as the API's own app registration (AZUREAD_CLIENT_ID)")
 			spaClientID = clientID
 		}
-		doc, err := openapi.Document(s.o.spec, s.o.files, s.authz.Policy(), openapi.Security{
+		docs, err := openapi.Document(s.o.spec, s.o.files, s.authz.Policy(), openapi.Security{
 			AuthorizationURL: oauth + "authorize", TokenURL: oauth + "token", ScopePrefix: scopePrefix,
 		})
 		if err != nil {
 			return err
 		}
-		docs, err := openapi.Handler(doc, openapi.UI{ClientID: spaClientID})
+		h, err := openapi.Handler(docs, openapi.UI{ClientID: spaClientID})
 		if err != nil {
 			return err
 		}
-		mux.Handle("/openapi.json", docs)
-		mux.Handle("/docs", docs)
-		mux.Handle("/docs/", docs)
+		for _, p := range []string{"/openapi.json", "/swagger.json", "/docs", "/docs/"} {
+			mux.Handle(p, h)
+		}
 	}
 	if s.devIDP != nil {
 		mux.Handle(DevIDPPath+"/", s.devIDP)
