@@ -274,4 +274,16 @@ func TestHandlerServesDocumentAndUI(t *testing.T) {
 	if _, err := openapi.Handler(docs, openapi.UI{ClientID: "spa", AuthorizationParams: map[string]string{"redirect_uri": "https://evil.example/"}}); err == nil {
 		t.Error("an authorization parameter Swagger UI sets was accepted")
 	}
+	if _, err := openapi.Handler(docs, openapi.UI{ClientID: "spa", Scopes: []string{"api://c/Items.Raed"}}); err == nil {
+		t.Error("a preselected scope the document does not have was accepted")
+	}
+	h, err = openapi.Handler(docs, openapi.UI{ClientID: "spa", Scopes: []string{"api://c/Items.Read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/docs/swagger-initializer.js", nil))
+	if body := rec.Body.String(); !strings.Contains(body, `"scopes":["api://c/Items.Read"]`) {
+		t.Errorf("the initializer does not preselect Items.Read alone:\n%s", body)
+	}
 }

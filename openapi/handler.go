@@ -20,8 +20,8 @@ type UI struct {
 	// ClientID is the Swagger UI app registration (a single-page
 	// application) that signs users in: OPENAPI_CLIENT_ID.
 	ClientID string
-	// Scopes are preselected when signing in (full names); nil preselects
-	// every scope of the document's security scheme.
+	// Scopes are preselected when signing in (full names), each one of the
+	// document's security scheme; nil preselects every one.
 	Scopes []string
 	// AuthorizationParams are added to the query of the authorization
 	// request, e.g. prompt=select_account or domain_hint=contoso.com. Swagger
@@ -58,8 +58,14 @@ func Handler(docs *Documents, ui UI) (http.Handler, error) {
 	if !json.Valid(docs.Swagger) {
 		return nil, errors.New("openapi: the Swagger 2.0 document is not JSON")
 	}
+	scopes := parsed.Components.SecuritySchemes[SchemeName].Flows.AuthorizationCode.Scopes
+	for _, s := range ui.Scopes {
+		if _, ok := scopes[s]; !ok {
+			return nil, fmt.Errorf("openapi: Swagger UI would preselect %q, which no operation needs", s)
+		}
+	}
 	if ui.Scopes == nil {
-		for s := range parsed.Components.SecuritySchemes[SchemeName].Flows.AuthorizationCode.Scopes {
+		for s := range scopes {
 			ui.Scopes = append(ui.Scopes, s)
 		}
 		slices.Sort(ui.Scopes)

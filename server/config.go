@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -64,6 +65,14 @@ type Config struct {
 	// (a single-page application). Defaults to the development provider's
 	// SPA client, or to ClientID with a tenant.
 	OpenAPIClientID string
+	// OpenAPIScopes is OPENAPI_SCOPES: the scopes Swagger UI preselects
+	// when signing in, short names separated by commas (every scope of the
+	// document by default).
+	OpenAPIScopes []string
+	// OpenAPIAuthorizationParams is OPENAPI_AUTHORIZATION_PARAMS: query
+	// parameters Swagger UI adds to the authorization request, in query
+	// form, e.g. prompt=select_account&domain_hint=contoso.com.
+	OpenAPIAuthorizationParams map[string]string
 	// CORSOrigins is CORS_ORIGINS: origins allowed to call the REST API
 	// from a browser, comma-separated (scheme://host[:port]).
 	CORSOrigins []string
@@ -133,6 +142,8 @@ var settings = []setting{
 	{name: "HTTP_ADDR", flag: "http-addr", usage: "HTTP listen address: REST, /openapi.json, /docs, probes (default localhost:8000)"},
 	{name: "LOG_LEVEL", flag: "log-level", usage: "debug, info, warn or error (default info)"},
 	{name: "OPENAPI_CLIENT_ID", flag: "openapi-client-id", usage: "Swagger UI's app registration (single-page application)"},
+	{name: "OPENAPI_SCOPES", flag: "openapi-scopes", usage: "scopes Swagger UI preselects, short names, comma-separated (default: every scope of the document)"},
+	{name: "OPENAPI_AUTHORIZATION_PARAMS", flag: "openapi-authorization-params", usage: "query parameters Swagger UI adds to the sign-in request, e.g. prompt=select_account&domain_hint=contoso.com"},
 	{name: "CORS_ORIGINS", flag: "cors-origins", usage: "browser origins allowed to call the REST API, comma-separated"},
 	{name: "TLS_CERT_FILE", flag: "tls-cert-file", usage: "PEM certificate served by both listeners, reloaded when the file is replaced (with TLS_KEY_FILE)"},
 	{name: "TLS_KEY_FILE", flag: "tls-key-file", usage: "PEM private key of TLS_CERT_FILE"},
@@ -210,6 +221,20 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 	c.Audiences = list(vars["AZUREAD_AUDIENCES"])
 	c.CORSOrigins = list(vars["CORS_ORIGINS"])
 	c.OpenAPIClientID = strings.TrimSpace(vars["OPENAPI_CLIENT_ID"])
+	c.OpenAPIScopes = list(vars["OPENAPI_SCOPES"])
+	if v := strings.TrimSpace(vars["OPENAPI_AUTHORIZATION_PARAMS"]); v != "" {
+		q, err := url.ParseQuery(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("OPENAPI_AUTHORIZATION_PARAMS=%q: want name=value&name=value: %w", v, err))
+		}
+		c.OpenAPIAuthorizationParams = map[string]string{}
+		for k, vs := range q {
+			if len(vs) != 1 {
+				errs = append(errs, fmt.Errorf("OPENAPI_AUTHORIZATION_PARAMS: %s is given %d times", k, len(vs)))
+			}
+			c.OpenAPIAuthorizationParams[k] = vs[0]
+		}
+	}
 	c.AllowedTenants = list(vars["AZUREAD_ALLOWED_TENANTS"])
 	c.B2CPolicy = strings.TrimSpace(vars["AZUREAD_B2C_POLICY"])
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(vars["LOG_LEVEL"], "info"))); err != nil {

@@ -341,7 +341,11 @@ func (s *Server) buildHTTP() error {
 		if err != nil {
 			return err
 		}
-		h, err := openapi.Handler(docs, openapi.UI{ClientID: spaClientID})
+		ui := openapi.UI{ClientID: spaClientID, AuthorizationParams: s.cfg.OpenAPIAuthorizationParams}
+		for _, sc := range s.cfg.OpenAPIScopes {
+			ui.Scopes = append(ui.Scopes, scopePrefix+sc)
+		}
+		h, err := openapi.Handler(docs, ui)
 		if err != nil {
 			return err
 		}
