@@ -82,8 +82,8 @@ func WithDescriptors(files *protoregistry.Files) Option {
 // WithHandler serves h at pattern (as in http.ServeMux.Handle) on the HTTP
 // listener, next to the REST API, for example /metrics. A pattern that
 // conflicts with the server's own (/healthz, /readyz, /openapi.json,
-// /swagger.json, /docs/, /dev-idp/, /) is an error from [New]. The handler is not behind
-// the access rules: protect it yourself when it needs it.
+// /swagger.json, /docs/, /dev-idp/, /) is an error from [New]. The handler
+// is not behind the access rules: protect it yourself when it needs it.
 func WithHandler(pattern string, h http.Handler) Option {
 	return func(o *options) { o.handlers = append(o.handlers, handler{pattern, h}) }
 }
