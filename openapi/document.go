@@ -140,10 +140,13 @@ func toV31(swagger []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi: converting to OpenAPI 3: %w", err)
 	}
-	// Examples are documentation: one that does not match its schema (an
-	// int64 field, a JSON string, with the example 12) is the validators'
-	// to report, not a reason to refuse to start.
-	if err := v3.Validate(context.Background(), openapi3.DisableExamplesValidation()); err != nil {
+	// The structure is checked. Examples and defaults are documentation: one
+	// that does not match its schema (an int64 field, a JSON string, with
+	// the example 12) is the validators' to report, not a reason to refuse
+	// to start; nor is a pattern that is valid ECMAScript (JSON Schema's
+	// dialect, lookaheads included) but not Go's RE2.
+	if err := v3.Validate(context.Background(), openapi3.DisableExamplesValidation(),
+		openapi3.DisableSchemaDefaultsValidation(), openapi3.DisableSchemaPatternValidation()); err != nil {
 		return nil, fmt.Errorf("openapi: the document is not valid: %w", err)
 	}
 	// Upgrade targets the latest 3.x (3.2) version string; the rewrites are

@@ -222,11 +222,12 @@ func TestDocumentRefusesBadInput(t *testing.T) {
 	if _, err := openapi.Document([]byte(`{"swagger":"2.0","info":{"title":"t","version":"1"},"paths":{"/v1/info":{"get":{"operationId":"InfoService_GetInfo","responses":{"200":{"description":"ok","schema":{"$ref":"#/definitions/Nope"}}}}}}}`), protoregistry.GlobalFiles, p, sec); err == nil {
 		t.Error("a reference to a schema that does not exist accepted")
 	}
-	// An example that does not match its schema is documentation gone
-	// wrong, not a reason to refuse to start: the validators report it.
+	// An example or default that does not match its schema is documentation
+	// gone wrong, not a reason to refuse to start (the validators report
+	// it); a lookahead is valid JSON Schema, though not Go's RE2.
 	if _, err := openapi.Document([]byte(`{"swagger":"2.0","info":{"title":"t","version":"1"},"paths":{"/v1/info":{"get":{"operationId":"InfoService_GetInfo","responses":{"200":{"description":"ok","schema":{"$ref":"#/definitions/X"}}}}}},
-		"definitions":{"X":{"type":"object","properties":{"quantity":{"type":"string","format":"int64","example":12}}}}}`), protoregistry.GlobalFiles, p, sec); err != nil {
-		t.Errorf("a mismatched example refused: %v", err)
+		"definitions":{"X":{"type":"object","properties":{"quantity":{"type":"string","format":"int64","example":12,"default":3},"code":{"type":"string","pattern":"^(?=[A-Z])[A-Z0-9]+$"}}}}}`), protoregistry.GlobalFiles, p, sec); err != nil {
+		t.Errorf("a mismatched example or default, or an ECMAScript pattern, refused: %v", err)
 	}
 	if _, err := openapi.Document([]byte(`not json`), protoregistry.GlobalFiles, p, sec); err == nil {
 		t.Error("garbage accepted")
