@@ -166,7 +166,14 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+		// Chromium applies form-action to the redirect that answers the
+		// form too: the application's origin (its redirect URI, registered
+		// and matched exactly) is allowed beside the provider's own.
+		formAction := "'self'"
+		if u, err := url.Parse(req.RedirectURI); err == nil && u.Host != "" && !strings.ContainsAny(u.Host, "; ") {
+			formAction += " " + u.Scheme + "://" + u.Host
+		}
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'")
 		_ = signInPage.Execute(w, map[string]any{"Tenant": p.cfg.tenantID, "Action": p.AuthorizeURL(), "Fields": fields, "Users": users})
 		return
 	}

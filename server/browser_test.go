@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 const (
 	opListItems  = "#operations-ItemService-ItemService_ListItems"
 	opCreateItem = "#operations-ItemService-ItemService_CreateItem"
+	opGetInfo    = "#operations-InfoService-InfoService_GetInfo"
 
 	selTopAuthorize   = ".scheme-container .auth-wrapper button.authorize"
 	selModal          = ".dialog-ux .modal-ux"
@@ -50,54 +52,22 @@ func screenshotPath() string {
 // TestSwaggerUIInBrowser drives Swagger UI in headless Chromium against the
 // dev server: a call before signing in is refused (401); alice signs in
 // through the embedded provider's sign-in page in a popup (authorization code
-// + PKCE) and lists items (200); bob, in a browser context of his own, signs
-// in and may not create items (403).
+// + PKCE) and lists items (200); her token goes to the anonymous GetInfo too,
+// which names her; bob, in a browser context of his own, signs in and may not
+// create items (403).
 func TestSwaggerUIInBrowser(t *testing.T) {
-	chrome := findChromium(t)
 	srv, _, serverLogs := startDev(t)
-
-	// Everything the browser does is bounded by ctx; the server's cleanup
-	// adds at most 15s.
-	ctx, cancel := context.WithTimeout(context.Background(), 70*time.Second)
-	defer cancel()
-	journal := &browserJournal{}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900),
-		chromedp.CombinedOutput(journal.writer("chromium")),
-	)
-	// The allocator starts Chromium with a temporary --user-data-dir and
-	// removes it when cancelled.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	// The first run of a chromedp context starts the browser (or opens the
-	// tab) for the lifetime of the context it is given: never a step's
-	// shorter one. ctx bounds it.
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("starting %s: %v\n%s", chrome, err, journal)
-	}
-
-	b := &swaggerBrowser{t: t, base: srv.HTTPURL(), journal: journal}
-	defer func() {
-		if t.Failed() {
-			t.Logf("browser journal:\n%s\nserver log:\n%s", journal, serverLogs)
-		}
-	}()
+	b, browserCtx := startBrowser(t, srv.HTTPURL(), serverLogs)
 
 	// Alice, in a browser context of her own.
 	alice, closeAlice := b.newTab(browserCtx, "alice")
 	defer closeAlice()
 	b.openDocs(alice)
+	// The rule of each operation shows, from its x-azureauth-rule.
+	b.expand(alice, opCreateItem)
+	if ext := b.text(alice, opCreateItem+" .opblock-body"); !strings.Contains(ext, "x-azureauth-rule") || !strings.Contains(ext, "scope Items.Write") {
+		t.Errorf("CreateItem does not show its rule:\n%s", ext)
+	}
 	// Before signing in: refused, with the challenge that says how to sign in.
 	b.execute(alice, opListItems, 401, "www-authenticate: Bearer")
 	b.signIn(alice, "alice")
@@ -111,6 +81,9 @@ func TestSwaggerUIInBrowser(t *testing.T) {
 		t.Errorf("the request had no bearer token: %s", curl)
 	}
 	b.screenshot(alice, opListItems, screenshotPath())
+	// Anonymous, with a token optional: Swagger UI sends alice's, and the
+	// method sees her.
+	b.execute(alice, opGetInfo, 200, `"caller": "`+aliceOID+`"`)
 
 	// Bob may read but not write.
 	bob, closeBob := b.newTab(browserCtx, "bob")
@@ -118,6 +91,81 @@ func TestSwaggerUIInBrowser(t *testing.T) {
 	b.openDocs(bob)
 	b.signIn(bob, "bob")
 	b.execute(bob, opCreateItem, 403, "requires scope Items.Write")
+}
+
+// TestSwaggerUIOverHTTPSCallsTheAPIOverHTTPS loads Swagger UI from a server
+// with TLS (and a tenant: development mode is plaintext) whose generated
+// document listed schemes [http, https]: Swagger UI took the first, so
+// every Try it out from an https page went to http. Now the document leaves
+// the scheme to the page: alice signs in (PKCE, at the test identity
+// provider) and her calls go over https.
+func TestSwaggerUIOverHTTPSCallsTheAPIOverHTTPS(t *testing.T) {
+	srv, serverLogs := startTLSWithSPA(t)
+	if !strings.HasPrefix(srv.HTTPURL(), "https://") {
+		t.Fatalf("the server is not on https: %s", srv.HTTPURL())
+	}
+	b, browserCtx := startBrowser(t, srv.HTTPURL(), serverLogs, chromedp.Flag("ignore-certificate-errors", true))
+
+	alice, closeAlice := b.newTab(browserCtx, "alice")
+	defer closeAlice()
+	b.openDocs(alice)
+	b.execute(alice, opListItems, 401, "www-authenticate: Bearer")
+	if u := b.text(alice, opListItems+" .request-url pre"); u != srv.HTTPURL()+"/v1/items" {
+		t.Errorf("Try it out called %q, want %s/v1/items", u, srv.HTTPURL())
+	}
+	b.signIn(alice, "alice")
+	b.clear(alice, opListItems)
+	b.execute(alice, opListItems, 200, "Keyboard")
+	if u := b.text(alice, opListItems+" .request-url pre"); u != srv.HTTPURL()+"/v1/items" {
+		t.Errorf("Try it out called %q, want %s/v1/items", u, srv.HTTPURL())
+	}
+	b.execute(alice, opGetInfo, 200, `"caller": "`+aliceOID+`"`)
+	if calls := b.journal.apiRequests(); len(calls) == 0 || slices.ContainsFunc(calls, func(u string) bool { return !strings.HasPrefix(u, srv.HTTPURL()+"/") }) {
+		t.Errorf("the browser's calls to the API: %q, want every one to %s", calls, srv.HTTPURL())
+	}
+}
+
+// startBrowser starts headless Chromium for a test of Swagger UI at base;
+// the test's failure messages show what the browser and the server logged.
+func startBrowser(t *testing.T, base string, serverLogs fmt.Stringer, flags ...chromedp.ExecAllocatorOption) (*swaggerBrowser, context.Context) {
+	t.Helper()
+	chrome := findChromium(t)
+	// Everything the browser does is bounded by ctx; the server's cleanup
+	// adds at most 15s.
+	ctx, cancel := context.WithTimeout(context.Background(), 70*time.Second)
+	t.Cleanup(cancel)
+	journal := &browserJournal{}
+	opts := append(append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+		chromedp.CombinedOutput(journal.writer("chromium")),
+	), flags...)
+	// The allocator starts Chromium with a temporary --user-data-dir and
+	// removes it when cancelled.
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	// The first run of a chromedp context starts the browser (or opens the
+	// tab) for the lifetime of the context it is given: never a step's
+	// shorter one. ctx bounds it.
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("starting %s: %v\n%s", chrome, err, journal)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("browser journal:\n%s\nserver log:\n%s", journal, serverLogs)
+		}
+	})
+	return &swaggerBrowser{t: t, base: base, journal: journal}, browserCtx
 }
 
 // findChromium returns the Chromium (or Chrome) binary; the test fails
@@ -192,10 +240,8 @@ func (b *swaggerBrowser) openDocs(ctx context.Context) {
 
 var statusRE = regexp.MustCompile(`^\d{3}`)
 
-// execute expands the operation (once), presses "Try it out" (once) and
-// "Execute", waits for the live response, and checks its status and that its
-// details contain want. It returns the details text.
-func (b *swaggerBrowser) execute(ctx context.Context, op string, status int, want string) string {
+// expand opens the operation's block, unless it is open.
+func (b *swaggerBrowser) expand(ctx context.Context, op string) {
 	b.t.Helper()
 	expanded, err := run(ctx, 5*time.Second, chromedp.Evaluate[bool](
 		fmt.Sprintf(`document.querySelector(%q) !== null`, op+" .opblock-body")))
@@ -210,6 +256,14 @@ func (b *swaggerBrowser) execute(ctx context.Context, op string, status int, wan
 			b.t.Fatalf("expanding %s: %v", op, err)
 		}
 	}
+}
+
+// execute expands the operation (once), presses "Try it out" (once) and
+// "Execute", waits for the live response, and checks its status and that its
+// details contain want. It returns the details text.
+func (b *swaggerBrowser) execute(ctx context.Context, op string, status int, want string) string {
+	b.t.Helper()
+	b.expand(ctx, op)
 	tryOut, err := run(ctx, 5*time.Second, chromedp.Evaluate[bool](
 		fmt.Sprintf(`document.querySelector(%q) !== null`, op+" button.execute")))
 	if err != nil {
@@ -298,8 +352,7 @@ func (b *swaggerBrowser) signIn(ctx context.Context, user string) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	// Swagger 2.0 calls the authorization code flow accessCode.
-	if scheme.Heading != "entra (OAuth2, accessCode with PKCE)" {
+	if scheme.Heading != "entra (OAuth2, authorizationCode with PKCE)" {
 		b.t.Fatalf("Authorize modal shows %q, want the entra OAuth2 scheme alone", scheme.Heading)
 	}
 	for _, want := range []string{"/Items.Read", "/Items.Write"} {
@@ -413,6 +466,14 @@ func (b *swaggerBrowser) screenshot(ctx context.Context, op, path string) {
 type browserJournal struct {
 	mu    sync.Mutex
 	lines []string
+	api   []string // the URLs of the requests to /v1/
+}
+
+// apiRequests returns the URLs of the requests the browser sent to /v1/.
+func (j *browserJournal) apiRequests() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.api)
 }
 
 func (j *browserJournal) add(format string, args ...any) {
@@ -469,6 +530,11 @@ func (j *browserJournal) listener(tab string) func(ev any) {
 		case *cdplog.EventEntryAdded:
 			j.add("%s log %s/%s: %s %s", tab, ev.Entry.Source, ev.Entry.Level, ev.Entry.Text, ev.Entry.URL)
 		case *network.EventRequestWillBeSent:
+			if u, err := url.Parse(ev.Request.URL); err == nil && strings.HasPrefix(u.Path, "/v1/") {
+				j.mu.Lock()
+				j.api = append(j.api, ev.Request.URL)
+				j.mu.Unlock()
+			}
 			if strings.HasPrefix(ev.Request.URL, "http") && !strings.Contains(ev.Request.URL, "/docs/swagger-ui") {
 				j.add("%s request: %s %s", tab, ev.Request.Method, ev.Request.URL)
 			}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -71,6 +72,13 @@ type Config struct {
 	// application). Defaults to the development provider's SPA client, or
 	// to ClientID with a tenant.
 	OpenAPIClientID string
+	// OpenAPIScopes are the scopes Swagger UI preselects when signing in,
+	// short names (every scope of the document by default).
+	OpenAPIScopes []string
+	// OpenAPIAuthorizationParams are query parameters Swagger UI adds to
+	// the authorization request, such as prompt=select_account or
+	// domain_hint=contoso.com.
+	OpenAPIAuthorizationParams map[string]string
 	// CORSOrigins are the origins allowed to call the REST API from a
 	// browser (scheme://host[:port]).
 	CORSOrigins []string
@@ -224,6 +232,12 @@ var (
 	envOpenAPIClientID = &setting{name: "OPENAPI_CLIENT_ID", flag: "openapi-client-id",
 		field: func(c *Config) any { return &c.OpenAPIClientID },
 		usage: "Swagger UI's app registration (single-page application)"}
+	envOpenAPIScopes = &setting{name: "OPENAPI_SCOPES", flag: "openapi-scopes",
+		field: func(c *Config) any { return &c.OpenAPIScopes },
+		usage: "scopes Swagger UI preselects, short names, comma-separated (default: every scope of the document)"}
+	envOpenAPIAuthorizationParams = &setting{name: "OPENAPI_AUTHORIZATION_PARAMS", flag: "openapi-authorization-params",
+		field: func(c *Config) any { return &c.OpenAPIAuthorizationParams },
+		usage: "query parameters Swagger UI adds to the sign-in request, e.g. prompt=select_account&domain_hint=contoso.com"}
 	envCORSOrigins = &setting{name: "CORS_ORIGINS", flag: "cors-origins",
 		field: func(c *Config) any { return &c.CORSOrigins },
 		usage: "browser origins allowed to call the REST API, comma-separated"}
@@ -243,7 +257,7 @@ var (
 	settings = []*setting{
 		envDevMode, envTenantID, envClientID, envClientSecret, envAudiences, envAuthorityHost,
 		envTokenVersions, envAllowedTenants, envAllowAnyTenant, envB2CPolicy, envAllowGuests, envAppSpecificKeys,
-		envGRPCAddr, envHTTPAddr, envLogLevel, envOpenAPIClientID, envCORSOrigins,
+		envGRPCAddr, envHTTPAddr, envLogLevel, envOpenAPIClientID, envOpenAPIScopes, envOpenAPIAuthorizationParams, envCORSOrigins,
 		envTLSCertFile, envTLSKeyFile, envInsecurePlaintext, envMetricsAddr,
 	}
 )
@@ -282,6 +296,18 @@ func (s *setting) read(c *Config, v string) error {
 			return fmt.Errorf("%s=%q: want true or false", s, v)
 		}
 		*p = b
+	case *map[string]string:
+		q, err := url.ParseQuery(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want name=value&name=value: %w", s, v, err)
+		}
+		*p = make(map[string]string, len(q))
+		for k, vs := range q {
+			if len(vs) != 1 {
+				return fmt.Errorf("%s: %s is given %d times", s, k, len(vs))
+			}
+			(*p)[k] = vs[0]
+		}
 	case *slog.Level:
 		if err := p.UnmarshalText([]byte(v)); err != nil {
 			return fmt.Errorf("%s: %w", s, err)

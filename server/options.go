@@ -65,8 +65,9 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithOpenAPI sets the services' OpenAPI (Swagger 2.0) document as
 // protoc-gen-openapiv2 writes it. The server completes it from the rules
-// (see openapi.Document) and serves it at /openapi.json, with Swagger UI at
-// /docs. Without it, neither is served.
+// (see openapi.Document) and serves it as OpenAPI 3.1 at /openapi.json
+// (Swagger 2.0 at /swagger.json), with Swagger UI at /docs. Without it,
+// none is served.
 func WithOpenAPI(spec []byte) Option {
 	return func(o *options) { o.spec = append([]byte(nil), spec...) }
 }
@@ -81,8 +82,8 @@ func WithDescriptors(files *protoregistry.Files) Option {
 // WithHandler serves h at pattern (as in http.ServeMux.Handle) on the HTTP
 // listener, next to the REST API, for example /metrics. A pattern that
 // conflicts with the server's own (/healthz, /readyz, /openapi.json,
-// /docs/, /dev-idp/, /) is an error from [New]. The handler is not behind
-// the access rules: protect it yourself when it needs it.
+// /swagger.json, /docs/, /dev-idp/, /) is an error from [New]. The handler
+// is not behind the access rules: protect it yourself when it needs it.
 func WithHandler(pattern string, h http.Handler) Option {
 	return func(o *options) { o.handlers = append(o.handlers, handler{pattern, h}) }
 }

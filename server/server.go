@@ -337,19 +337,23 @@ func (s *Server) buildHTTP() error {
 			s.logger.Warn(fmt.Sprintf("%s is not set: Swagger UI signs in as the API's own app registration (%s)", envOpenAPIClientID, envClientID))
 			spaClientID = clientID
 		}
-		doc, err := openapi.Document(s.o.spec, s.o.files, s.authz.Policy(), openapi.Security{
+		docs, err := openapi.Document(s.o.spec, s.o.files, s.authz.Policy(), openapi.Security{
 			AuthorizationURL: s.endpoints.AuthorizationURL, TokenURL: s.endpoints.TokenURL, ScopePrefix: scopePrefix,
 		})
 		if err != nil {
 			return err
 		}
-		docs, err := openapi.Handler(doc, openapi.UI{ClientID: spaClientID})
+		ui := openapi.UI{ClientID: spaClientID, AuthorizationParams: s.cfg.OpenAPIAuthorizationParams}
+		for _, sc := range s.cfg.OpenAPIScopes {
+			ui.Scopes = append(ui.Scopes, scopePrefix+sc)
+		}
+		h, err := openapi.Handler(docs, ui)
 		if err != nil {
 			return err
 		}
-		mux.Handle("/openapi.json", docs)
-		mux.Handle("/docs", docs)
-		mux.Handle("/docs/", docs)
+		for _, p := range []string{"/openapi.json", "/swagger.json", "/docs", "/docs/"} {
+			mux.Handle(p, h)
+		}
 	}
 	if s.devIDP != nil {
 		mux.Handle(DevIDPPath+"/", s.devIDP)

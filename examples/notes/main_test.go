@@ -383,13 +383,13 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 		name, method, path string
 		want               []map[string][]string
 	}{
-		{"the anonymous operation needs nothing", "get", "/v1/about", []map[string][]string{}},
+		{"the anonymous operation takes a token if there is one", "get", "/v1/about", []map[string][]string{{}, {openapi.SchemeName: {}}}},
 		{"the authenticated operation needs any token", "get", "/v1/me", anyToken},
 		{"the default rule offers either scope", "get", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
 		{"the method's rule replaces the default", "post", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
 		{"reporting, which calls the audit log, shows the notes API's own default rule", "post", "/v1/notes/{id}:report", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
 		{"all of two scopes are one requirement", "post", "/v1/notes/{id}:share", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite", scope + "Notes.Share"}}}},
-		{"scope or role shows the scope a user signs in for", "get", "/v1/notes:export", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}}},
+		{"scope or role shows the scope a user signs in for, and the role's token", "get", "/v1/notes:export", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {}}}},
 		{"an app role needs a token without a particular scope", "post", "/v1/notes:purge", anyToken},
 	}
 	for _, tt := range tests {
