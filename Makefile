@@ -31,7 +31,7 @@ run: ## Run the example server (embedded development identity provider unless AZ
 
 .PHONY: token
 token: ## Print a dev bearer token from the running server: make token AS=bob SCOPES=Items.Read, or APP=admin-daemon.
-	@$(GO) run ./cmd/grpc-azure-auth token $(if $(APP),-app '$(APP)',-user '$(or $(AS),alice)') $(if $(SCOPES),-scopes '$(SCOPES)')
+	@$(GO) run ./cmd/grpc-azure-auth token $(if $(APP),-app '$(APP)',-user '$(if $(filter default undefined,$(origin AS)),alice,$(AS))') $(if $(SCOPES),-scopes '$(SCOPES)')
 
 .PHONY: test
 test: checkgenerate lint browser-deps ## Check generated code and lint, then run every test with the race detector (fuzz targets run their seed corpus).
