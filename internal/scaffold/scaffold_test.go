@@ -112,13 +112,27 @@ func readDockerfile(t *testing.T, path string) dockerfile {
 	return d
 }
 
+// command is name with args in dir, in the test's environment less the
+// settings of a make that runs this test (our make test): the new module's
+// make starts afresh, as a user's does.
+func command(dir, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEFILES":
+		default:
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	return cmd
+}
+
 // run runs name with args in dir, returning how long it took.
 func run(t *testing.T, dir string, name string, args ...string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
+	out, err := command(dir, name, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
@@ -186,9 +200,7 @@ func TestANewModuleGeneratesBuildsAndTests(t *testing.T) {
 	if err := os.WriteFile(swagger, []byte("{}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("make", "checkgenerate")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "gen was stale") {
+	if out, err := command(dir, "make", "checkgenerate").CombinedOutput(); err == nil || !strings.Contains(string(out), "gen was stale") {
 		t.Errorf("make checkgenerate with an edited gen/orders.swagger.json: %v\n%s", err, out)
 	}
 }
