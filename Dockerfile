@@ -31,4 +31,6 @@ ENV GRPC_ADDR=:50051 \
     HTTP_ADDR=:8000 \
     METRICS_ADDR=:9090
 EXPOSE 50051 8000 9090
-ENTRYPOINT ["/usr/local/bin/grpc-azure-auth", "serve"]
+# No arguments: it serves, as any server.Main program does, with the
+# settings of the environment.
+ENTRYPOINT ["/usr/local/bin/grpc-azure-auth"]

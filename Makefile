@@ -31,7 +31,7 @@ run: ## Run the example server (embedded development identity provider unless AZ
 
 .PHONY: token
 token: ## Print a dev bearer token from the running server: make token AS=bob SCOPES=Items.Read, or APP=admin-daemon.
-	@$(GO) run ./cmd/grpc-azure-auth token $(if $(APP),-app '$(APP)',-user '$(or $(AS),alice)') $(if $(SCOPES),-scopes '$(SCOPES)')
+	@$(GO) run ./cmd/grpc-azure-auth token $(if $(APP),-app '$(APP)',-user '$(if $(filter default undefined,$(origin AS)),alice,$(AS))') $(if $(SCOPES),-scopes '$(SCOPES)')
 
 .PHONY: test
 test: checkgenerate lint browser-deps openapi-validators ## Check generated code and lint, then run every test with the race detector (fuzz targets run their seed corpus).
@@ -116,6 +116,7 @@ swagger-ui: ## Refresh the embedded Swagger UI assets from the pinned npm packag
 generate: protodeps ## Generate gen/ (the library), internal/example/gen and the example's OpenAPI document from proto/.
 	rm -rf $(GENERATED)
 	$(BUF) generate
+	$(call copy_scaffold_inputs)
 	$(MAKE) -C $(NOTES) generate
 
 # What make generate writes; checkgenerate looks at nothing else, so work in
@@ -125,6 +126,22 @@ GENERATED := gen internal/example/gen internal/example/items/api.swagger.json
 # library as a service's team does: its generated files are checked too.
 NOTES := examples/notes
 GENERATED += $(NOTES)/gen $(NOTES)/third_party/proto
+# What the scaffold (grpc-azure-auth init) writes into a new service besides
+# its templates: copies of the pinned third-party protos and of tools/go.mod,
+# so that the new module builds buf and generates with the Go proxy alone.
+PROTOIMPORTS := internal/protoimports
+SCAFFOLD     := internal/scaffold/template
+GENERATED    += $(PROTOIMPORTS)/google $(PROTOIMPORTS)/protoc-gen-openapiv2 $(SCAFFOLD)/tools
+define copy_scaffold_inputs
+	mkdir -p $(PROTOIMPORTS)/google/api $(PROTOIMPORTS)/protoc-gen-openapiv2/options $(SCAFFOLD)/tools
+	cp $(PROTODEPS)/google/api/annotations.proto $(PROTODEPS)/google/api/http.proto $(PROTODEPS)/LICENSE $(PROTOIMPORTS)/google/api/
+	cp $(PROTODEPS)/protoc-gen-openapiv2/options/*.proto $(PROTOIMPORTS)/protoc-gen-openapiv2/options/
+	dir=$$($(GO) mod download -json $(GATEWAY_MOD) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  cp "$$dir"/LICENSE $(PROTOIMPORTS)/protoc-gen-openapiv2/LICENSE
+	chmod -R u+w $(PROTOIMPORTS)
+	cp tools/go.mod $(SCAFFOLD)/tools/go.mod.txt
+	cp tools/go.sum $(SCAFFOLD)/tools/go.sum.txt
+endef
 
 .PHONY: checkgenerate
 checkgenerate: generate ## Fail when generated code differs from what make generate writes.

@@ -9,7 +9,11 @@
 //	go get -tool github.com/grpc-azure-auth/grpc-azure-auth/cmd/azureauth-proto
 //	go tool azureauth-proto -out third_party/proto
 //
-// then list third_party/proto as a module in buf.yaml. With -check it writes
+// then list third_party/proto as a module in buf.yaml. With -imports it
+// also writes the third-party protos that a service's protos import next to
+// the options (google/api/annotations.proto and http.proto,
+// protoc-gen-openapiv2/options), from copies the library carries, so that
+// generation needs nothing beyond the Go module proxy. With -check it writes
 // nothing and fails when the files under -out differ from the library's, for
 // CI. A team with a buf registry of its own can push that directory as a
 // module, named in buf.yaml as, say, buf.build/<org>/grpc-azure-auth, and
@@ -31,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/protoimports"
 	azureauthproto "github.com/grpc-azure-auth/grpc-azure-auth/proto"
 )
 
@@ -47,8 +52,9 @@ func run(args []string, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	out := flags.String("out", "", "the `directory` of the service's proto tree to write into, such as third_party/proto (required)")
 	check := flags.Bool("check", false, "write nothing; fail if the files under -out differ from the library's")
+	imports := flags.Bool("imports", false, "also write the google/api and protoc-gen-openapiv2 protos that services import, with their licences")
 	flags.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: azureauth-proto -out DIR [-check]\n\n"+
+		fmt.Fprintf(stderr, "Usage: azureauth-proto -out DIR [-imports] [-check]\n\n"+
 			"Writes %s (grpc-azure-auth's access-rule options) under DIR.\n\n", azureauthproto.OptionsFile)
 		flags.PrintDefaults()
 	}
@@ -63,25 +69,31 @@ func run(args []string, stderr io.Writer) int {
 	if *check {
 		sync = compare
 	}
+	trees := []fs.FS{azureauthproto.FS}
+	if *imports {
+		trees = append(trees, protoimports.FS)
+	}
 	failed := false
-	err := fs.WalkDir(azureauthproto.FS, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		want, err := azureauthproto.FS.ReadFile(name)
+	for _, tree := range trees {
+		err := fs.WalkDir(tree, ".", func(name string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			want, err := fs.ReadFile(tree, name)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(*out, filepath.FromSlash(name))
+			if err := sync(path, want); err != nil {
+				fmt.Fprintf(stderr, "azureauth-proto: %v\n", err)
+				failed = true
+			}
+			return nil
+		})
 		if err != nil {
-			return err
-		}
-		path := filepath.Join(*out, filepath.FromSlash(name))
-		if err := sync(path, want); err != nil {
 			fmt.Fprintf(stderr, "azureauth-proto: %v\n", err)
-			failed = true
+			return 1
 		}
-		return nil
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "azureauth-proto: %v\n", err)
-		return 1
 	}
 	if failed {
 		if *check {

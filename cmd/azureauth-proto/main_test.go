@@ -179,3 +179,38 @@ func TestMisuseExitsTwo(t *testing.T) {
 		})
 	}
 }
+
+func TestImportsWritesTheThirdPartyProtosServicesImport(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		present bool
+	}{
+		{"without -imports only the library's options are written", nil, false},
+		{"with -imports google/api and the openapiv2 options are written too", []string{"-imports"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			var stderr bytes.Buffer
+			if code := run(append([]string{"-out", out}, tt.args...), &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, &stderr)
+			}
+			for _, name := range []string{
+				"google/api/annotations.proto", "google/api/http.proto", "google/api/LICENSE",
+				"protoc-gen-openapiv2/options/annotations.proto", "protoc-gen-openapiv2/options/openapiv2.proto", "protoc-gen-openapiv2/LICENSE",
+			} {
+				_, err := os.Stat(filepath.Join(out, filepath.FromSlash(name)))
+				if got := err == nil; got != tt.present {
+					t.Errorf("%s written: %v, want %v (%v)", name, got, tt.present, err)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(out, "azureauth", "v1", "options.proto")); err != nil {
+				t.Error(err)
+			}
+			if code := run(append([]string{"-out", out, "-check"}, tt.args...), &stderr); code != 0 {
+				t.Errorf("-check after writing: exit %d: %s", code, &stderr)
+			}
+		})
+	}
+}

@@ -1,10 +1,12 @@
 // Command grpc-azure-auth runs the Items example API on the serving kit
-// (package server) and fetches development tokens.
+// (package server), fetches development tokens, and writes new services
+// (init).
 //
-//	grpc-azure-auth serve                      # the server (make run)
-//	grpc-azure-auth serve -h                   # its flags, each with its variable
+//	grpc-azure-auth                            # the server (make run); also: serve
+//	grpc-azure-auth -h                         # its flags, each with its variable
 //	grpc-azure-auth token -user bob -scopes Items.Read
 //	grpc-azure-auth token -app admin-daemon    # client credentials
+//	grpc-azure-auth init orders -module example.com/orders  # a new service
 //
 // serve reads its configuration from flags, the environment and ./.env
 // (see server.LoadConfig). token asks the running server's development
@@ -22,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
@@ -29,15 +32,20 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 {
-		usage()
+	// With no command, or flags first, it serves: the container image runs
+	// it with no arguments, as it runs any server.Main program.
+	cmd, args := "serve", os.Args[1:]
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
 	}
 	var err error
-	switch os.Args[1] {
+	switch cmd {
 	case "serve":
-		err = serve(os.Args[2:])
+		err = serve(args)
 	case "token":
-		err = token(os.Args[2:])
+		err = token(args)
+	case "init":
+		err = initModule(args, os.Stderr)
 	default:
 		usage()
 	}
@@ -50,7 +58,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: grpc-azure-auth serve [-h] [flags] | token [-user NAME | -app CLIENT] [-scopes 'A B']")
+	fmt.Fprintln(os.Stderr, "usage: grpc-azure-auth [serve] [-h] [flags] | token [-user NAME | -app CLIENT] [-scopes 'A B'] | init DIR -module PATH [-replace LIBDIR]")
 	os.Exit(2)
 }
 
