@@ -131,9 +131,11 @@ GENERATED += $(NOTES)/gen $(NOTES)/third_party/proto
 # so that the new module builds buf and generates with the Go proxy alone.
 PROTOIMPORTS := internal/protoimports
 SCAFFOLD     := internal/scaffold/template
-GENERATED    += $(PROTOIMPORTS)/google $(PROTOIMPORTS)/protoc-gen-openapiv2 $(SCAFFOLD)/tools
+GENERATED    += $(PROTOIMPORTS)/azureauth $(PROTOIMPORTS)/google $(PROTOIMPORTS)/protoc-gen-openapiv2 $(SCAFFOLD)/tools
 define copy_scaffold_inputs
-	mkdir -p $(PROTOIMPORTS)/google/api $(PROTOIMPORTS)/protoc-gen-openapiv2/options $(SCAFFOLD)/tools
+	rm -rf $(PROTOIMPORTS)/azureauth
+	mkdir -p $(PROTOIMPORTS)/azureauth/v1 $(PROTOIMPORTS)/google/api $(PROTOIMPORTS)/protoc-gen-openapiv2/options $(SCAFFOLD)/tools
+	cp proto/azureauth/v1/*.proto $(PROTOIMPORTS)/azureauth/v1/
 	cp $(PROTODEPS)/google/api/annotations.proto $(PROTODEPS)/google/api/http.proto $(PROTODEPS)/LICENSE $(PROTOIMPORTS)/google/api/
 	cp $(PROTODEPS)/protoc-gen-openapiv2/options/*.proto $(PROTOIMPORTS)/protoc-gen-openapiv2/options/
 	dir=$$($(GO) mod download -json $(GATEWAY_MOD) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \

@@ -36,7 +36,6 @@ import (
 	"path/filepath"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/protoimports"
-	azureauthproto "github.com/grpc-azure-auth/grpc-azure-auth/proto"
 )
 
 func main() {
@@ -55,7 +54,7 @@ func run(args []string, stderr io.Writer) int {
 	imports := flags.Bool("imports", false, "also write the google/api and protoc-gen-openapiv2 protos that services import, with their licences")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: azureauth-proto -out DIR [-imports] [-check]\n\n"+
-			"Writes %s (grpc-azure-auth's access-rule options) under DIR.\n\n", azureauthproto.OptionsFile)
+			"Writes %s (grpc-azure-auth's access-rule options) under DIR.\n\n", protoimports.OptionsFile)
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -69,9 +68,9 @@ func run(args []string, stderr io.Writer) int {
 	if *check {
 		sync = compare
 	}
-	trees := []fs.FS{azureauthproto.FS}
+	trees := []fs.FS{protoimports.Options}
 	if *imports {
-		trees = append(trees, protoimports.FS)
+		trees = append(trees, protoimports.ThirdParty)
 	}
 	failed := false
 	for _, tree := range trees {

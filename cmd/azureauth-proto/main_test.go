@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	azureauthproto "github.com/grpc-azure-auth/grpc-azure-auth/proto"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/protoimports"
 )
 
 // repoProto reads a proto file of this repository from disk, not through the
@@ -34,8 +34,8 @@ func TestWritesTheRepositoryProtoByteForByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := repoProto(t, azureauthproto.OptionsFile); !bytes.Equal(got, want) {
-		t.Errorf("written %s differs from proto/%s", path, azureauthproto.OptionsFile)
+	if want := repoProto(t, protoimports.OptionsFile); !bytes.Equal(got, want) {
+		t.Errorf("written %s differs from proto/%s", path, protoimports.OptionsFile)
 	}
 	if !strings.Contains(string(got), `option go_package = "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1;azureauthv1";`) {
 		t.Error("the written proto does not name the library's Go package of the options")
@@ -63,7 +63,7 @@ func TestEmbedsEveryProtoOfTheAzureauthPackage(t *testing.T) {
 			return err
 		}
 		name = filepath.ToSlash(name)
-		got, err := azureauthproto.FS.ReadFile(name)
+		got, err := protoimports.Options.ReadFile(name)
 		if err != nil {
 			t.Errorf("proto/%s is not embedded: add it to the go:embed line of package proto", name)
 			return nil
@@ -95,7 +95,7 @@ func TestOverwritesAnEditedCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, repoProto(t, azureauthproto.OptionsFile)) {
+	if !bytes.Equal(got, repoProto(t, protoimports.OptionsFile)) {
 		t.Error("the edited copy was not replaced by the library's proto")
 	}
 	entries, err := os.ReadDir(filepath.Dir(path))
@@ -114,7 +114,7 @@ func TestCheck(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{name: "an exact copy passes", content: repoProto(t, azureauthproto.OptionsFile), wantCode: 0},
+		{name: "an exact copy passes", content: repoProto(t, protoimports.OptionsFile), wantCode: 0},
 		{name: "an edited copy fails and says how to fix it", content: []byte("syntax = \"proto3\";\n"), wantCode: 1, wantErr: "differs from the library's proto"},
 		{name: "a missing copy fails", content: nil, wantCode: 1, wantErr: "no such file"},
 	}

@@ -1,16 +1,16 @@
-package proto_test
+package protoimports_test
 
 import (
 	"fmt"
 	"strings"
 
-	azureauthproto "github.com/grpc-azure-auth/grpc-azure-auth/proto"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/protoimports"
 )
 
 // The options travel with the Go module; the azureauth-proto command writes
-// them into a service's proto tree, and a program can read them too.
-func ExampleFS() {
-	data, err := azureauthproto.FS.ReadFile(azureauthproto.OptionsFile)
+// them into a service's proto tree.
+func ExampleOptions() {
+	data, err := protoimports.Options.ReadFile(protoimports.OptionsFile)
 	if err != nil {
 		panic(err)
 	}
