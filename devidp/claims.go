@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -37,7 +38,8 @@ func AuthContexts(ids ...string) TokenOption {
 // declared, such as "cp1" (it can answer claims challenges), as Entra
 // issues them when the API's registration asks for the optional claim
 // xms_cc. No capabilities means no xms_cc claim. The token endpoint puts
-// there the values a claims request asks for in xms_cc.
+// there the values a claims request asks for in xms_cc, in lower case as
+// Entra emits them (azidentity asks for "CP1").
 func ClientCapabilities(caps ...string) TokenOption {
 	return func(t *tokenConfig) { t.xmsCC = append([]string(nil), caps...) }
 }
@@ -124,6 +126,13 @@ func parseClaims(raw string) (claimsRequest, error) {
 	if req.xmsCC, err = stringValues(p.AccessToken["xms_cc"], "xms_cc", capabilityName); err != nil {
 		return req, err
 	}
+	// Clients spell the capability as they like (azidentity sends "CP1",
+	// MSAL.NET's samples "cp1"); Entra's tokens carry it in lower case.
+	for i, c := range req.xmsCC {
+		req.xmsCC[i] = strings.ToLower(c)
+	}
+	slices.Sort(req.xmsCC)
+	req.xmsCC = slices.Compact(req.xmsCC)
 	return req, nil
 }
 

@@ -78,6 +78,7 @@ func TestTokenEndpointHonoursTheClaimsParameter(t *testing.T) {
 		{"a non-essential acrs value is satisfied", user(`{"access_token":{"acrs":{"essential":false,"value":"c99"}}}`), []string{"c99"}, nil},
 		{"the cp1 capability appears in xms_cc", user(`{"access_token":{"xms_cc":{"values":["cp1"]}}}`), nil, []string{"cp1"}},
 		{"a challenge merged with cp1 gives both", user(`{"access_token":{"xms_cc":{"values":["cp1"]},"acrs":{"essential":true,"value":"c1"}}}`), []string{"c1"}, []string{"cp1"}},
+		{"capabilities are lower-cased, as Entra emits them", user(`{"access_token":{"xms_cc":{"values":["CP1","cp1"]}}}`), nil, []string{"cp1"}},
 		{"a CAE nbf request is read and ignored", user(`{"access_token":{"nbf":{"essential":true,"value":"1604106651"}}}`), nil, nil},
 		{"an app-only token never carries acrs", app(`{"access_token":{"acrs":{"essential":true,"value":"c1"},"xms_cc":{"values":["cp1"]}}}`), nil, []string{"cp1"}},
 	}
