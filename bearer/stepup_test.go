@@ -245,9 +245,12 @@ func TestAzureDeviceCodeCredentialCompletesAStepUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// MSAL asks for the stepped-up token with the refresh token when the
+	// provider issued one, and signs the user in again otherwise: either
+	// way, one token request.
 	stepUpEndToEnd(t, src, svc, func() int { return idp.Fetches().Token })
-	if prompts != 2 {
-		t.Errorf("the user signed in %d times, want 2: once, then for the step-up", prompts)
+	if prompts < 1 || prompts > 2 {
+		t.Errorf("the user signed in %d times, want once, and maybe again for the step-up", prompts)
 	}
 }
 
