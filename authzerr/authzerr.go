@@ -50,6 +50,14 @@ const (
 	// ReasonGuest: a valid token of a guest user, and guests are not allowed
 	// (PermissionDenied).
 	ReasonGuest = "GUEST_NOT_ALLOWED"
+	// ReasonInsufficientClaims: a claims challenge (Unauthenticated): the
+	// user's token lacks an authentication context the rule requires and
+	// its client declared it can answer a challenge (xms_cc cp1). The
+	// metadata's [MetadataClaims] holds the claims to ask the identity
+	// provider for; a client asks for a new token with them and calls
+	// again (bearer.ClaimsChallenge reads it). Over REST it is a 401 with
+	// WWW-Authenticate error="insufficient_claims" and the same claims.
+	ReasonInsufficientClaims = "INSUFFICIENT_CLAIMS"
 )
 
 // Metadata keys of the ErrorInfo of an [ReasonInsufficientScope] denial.
@@ -57,6 +65,13 @@ const (
 	MetadataScopes = "scopes" // space-separated scopes that would satisfy the rule
 	MetadataRoles  = "roles"  // space-separated roles that would satisfy the rule
 )
+
+// MetadataClaims is the metadata key of the ErrorInfo of a
+// [ReasonInsufficientClaims] challenge: the claims request to send to the
+// identity provider, JSON in standard base64 (padded), as in the claims
+// parameter of a WWW-Authenticate challenge, such as the encoding of
+// {"access_token":{"acrs":{"essential":true,"value":"c1"}}}.
+const MetadataClaims = "claims"
 
 // New returns the status error of a denial: code and msg, with an
 // ErrorInfo of [Domain], reason and metadata (nil for none). Package

@@ -24,6 +24,17 @@
 // to the origin of the request that started a redirect chain. Tokens are
 // never logged nor put in errors.
 //
+// Step-up: an API whose operation needs a Conditional Access
+// authentication context the token lacks answers a client that declared
+// the capability cp1 ([WithCP1]) with a claims challenge. A Source of
+// [FromAzure] or [FromOAuth2Func] answers it: its Transport sends a
+// challenged REST request once more with a token obtained with the
+// challenge's claims, when the body can be replayed; a gRPC caller reads
+// the challenge with [ClaimsChallenge] and calls again with
+// [ContextWithClaims] (or lets [Source.UnaryClientInterceptor] do it). The
+// stepped-up token is cached apart from the plain one, keyed by its
+// claims, and goes only where the plain one may.
+//
 // A service that calls another on behalf of its caller exchanges the
 // caller's token with the on-behalf-of grant: [OnBehalfOf] keeps one
 // Source per incoming token (keyed by its SHA-256, never the token

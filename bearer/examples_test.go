@@ -2,11 +2,13 @@ package bearer_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -22,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
@@ -208,4 +211,85 @@ func startGRPCServer(idp *entratest.Server) (addr string, stop func()) {
 	}
 	go func() { _ = srv.Serve(lis) }()
 	return lis.Addr().String(), srv.Stop
+}
+
+// A user's client declares cp1 and completes a step-up: the API's delete
+// needs the authentication context c1, so the first request gets a claims
+// challenge, and the Transport asks the credential (here a device code
+// sign-in, approved as the prompt shows) for a token with the challenge's
+// claims and sends the request again.
+func ExampleWithCP1() {
+	tb := new(exampletb.TB)
+	defer tb.Close()
+	idp := entratest.NewServerAt(tb, "https://login.microsoftonline.us")
+	cred, err := azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
+		ClientOptions: azcore.ClientOptions{
+			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: idp.Authority() + "/"},
+			Transport: idp.Client(),
+		},
+		TenantID: idp.TenantID(), ClientID: entratest.DefaultSPAClientID,
+		UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
+			return idp.ApproveDeviceCode(m.UserCode, "alice") // the user signs in (and completes MFA)
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	src, err := bearer.FromAzure(cred, []string{idp.AppIDURI() + "/Items.Write"}, bearer.WithCP1())
+	if err != nil {
+		panic(err)
+	}
+	api := httptest.NewServer(needsC1(idp))
+	defer api.Close()
+
+	client := &http.Client{Transport: src.Transport(nil)}
+	req, _ := http.NewRequest(http.MethodDelete, api.URL+"/v1/items/1", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.Status, resp.Header.Get("Acrs"))
+	// Output: 200 OK c1
+}
+
+// needsC1 is an API whose one operation needs the authentication context
+// c1: a token without it, from a client that declared cp1, gets a claims
+// challenge.
+func needsC1(idp *entratest.Server) http.Handler {
+	v := validator(idp)
+	challenge := base64.StdEncoding.EncodeToString([]byte(`{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := v.Validate(r.Context(), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		var step struct {
+			ACRs  []string `json:"acrs"`
+			XmsCC []string `json:"xms_cc"`
+		}
+		switch {
+		case err != nil || c.Decode(&step) != nil:
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		case slices.Contains(step.ACRs, "c1"):
+			w.Header().Set("Acrs", strings.Join(step.ACRs, " "))
+		case slices.Contains(step.XmsCC, "cp1"):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+idp.AuthorizeURL()+`", error="insufficient_claims", claims="`+challenge+`"`)
+			http.Error(w, "step-up required", http.StatusUnauthorized)
+		default:
+			http.Error(w, "forbidden", http.StatusForbidden)
+		}
+	})
+}
+
+// A gRPC client reads a claims challenge from a call's error and makes
+// the call again with a context asking for a token with its claims.
+func ExampleClaimsChallenge() {
+	// The error a server answers when a rule needs the context c1.
+	err := authzerr.New(codes.Unauthenticated, authzerr.ReasonInsufficientClaims, "authentication context c1 required",
+		map[string]string{authzerr.MetadataClaims: "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"})
+
+	claims, ok := bearer.ClaimsChallenge(err)
+	fmt.Println(ok, claims)
+	// Then: conn.Invoke(bearer.ContextWithClaims(ctx, claims), method, req, reply)
+	// sends the token obtained with those claims through the Source's
+	// PerRPCCredentials.
+	// Output: true {"access_token":{"acrs":{"essential":true,"value":"c1"}}}
 }

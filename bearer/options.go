@@ -15,6 +15,7 @@ type options struct {
 	now       func() time.Time
 	plaintext bool
 	cacheSize int
+	cp1       bool
 }
 
 // Defaults.
@@ -54,6 +55,17 @@ func WithCacheSize(n int) Option { return func(o *options) { o.cacheSize = n } }
 // where another layer encrypts (a service mesh's sidecar that is not on
 // loopback, say).
 func InsecureAllowPlaintext() Option { return func(o *options) { o.plaintext = true } }
+
+// WithCP1 declares that the client can answer claims challenges: its
+// token requests carry the client capability cp1
+// ({"access_token":{"xms_cc":{"values":["cp1"]}}}, merged with any
+// challenge's claims), so its tokens carry "xms_cc": ["cp1"] when the
+// API's registration asks for that optional claim, and an API that needs
+// an authentication context the token lacks answers with a claims
+// challenge instead of refusing. [FromAzure] declares it with the
+// credential's EnableCAE, [FromOAuth2Func] in the claims it is given;
+// [FromOAuth2] refuses it (an oauth2.TokenSource cannot send claims).
+func WithCP1() Option { return func(o *options) { o.cp1 = true } }
 
 func newOptions(opts []Option) (options, error) {
 	o := options{margin: DefaultRefreshMargin, timeout: DefaultFetchTimeout, now: time.Now, cacheSize: DefaultCacheSize}

@@ -2,6 +2,8 @@ package bearer
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -32,14 +34,26 @@ import (
 // Authorization header, and a redirect back to the first origin has the
 // token again. So https://api.example.com → http://api.example.com, or
 // → https://api.example.com:8443, drops it as well.
+//
+// A claims challenge (a 401 with WWW-Authenticate: Bearer
+// error="insufficient_claims", claims="…", see [ResponseClaimsChallenge])
+// from that origin is answered once when the Source can send claims
+// ([FromAzure], [FromOAuth2Func]) and the request's body can be replayed
+// (none, or GetBody set, as http.NewRequest sets it for in-memory
+// bodies): the request goes again, to the same URL, with a token obtained
+// with the challenge's claims, cached apart from the plain token. The
+// answer to that second request is the answer, whatever it is. A request
+// whose body cannot be replayed gets the challenge; send it again with
+// [ContextWithClaims].
 func (s *Source) Transport(base http.RoundTripper) http.RoundTripper {
-	return &transport{token: s.Token, base: base, plaintext: s.opts.plaintext}
+	return &transport{token: s.Token, base: base, plaintext: s.opts.plaintext, stepUp: s.canClaims}
 }
 
 type transport struct {
 	token     func(context.Context) (string, error)
 	base      http.RoundTripper
 	plaintext bool
+	stepUp    bool // answer claims challenges
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -65,6 +79,44 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx = httptrace.WithClientTrace(ctx, loopbackOnly)
 	}
 	r := req.Clone(ctx)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := base.RoundTrip(r)
+	if err != nil || !t.stepUp {
+		return resp, err
+	}
+	return t.stepUpOnce(ctx, base, req, resp)
+}
+
+// maxDrainBytes bounds what is read of a challenge's body so that its
+// connection can be reused.
+const maxDrainBytes = 64 << 10
+
+// stepUpOnce answers resp, the answer to req, when it is a claims
+// challenge ([ResponseClaimsChallenge]) that req's own claims did not
+// already answer: req is sent once more, with a token obtained with the
+// challenge's claims, when its body can be replayed (no body, or
+// GetBody). Otherwise resp is the answer. ctx is the context req was sent
+// with.
+func (t *transport) stepUpOnce(ctx context.Context, base http.RoundTripper, req *http.Request, resp *http.Response) (*http.Response, error) {
+	claims, ok := ResponseClaimsChallenge(resp)
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	if !ok || !replayable || claims == claimsFrom(req.Context()) {
+		return resp, nil
+	}
+	r := req.Clone(ContextWithClaims(ctx, claims))
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+		var err error
+		if r.Body, err = req.GetBody(); err != nil {
+			return resp, nil
+		}
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
+	_ = resp.Body.Close()
+	tok, err := t.token(ContextWithClaims(req.Context(), claims))
+	if err != nil {
+		closeBody(r)
+		return nil, fmt.Errorf("bearer: answering a claims challenge: %w", err)
+	}
 	r.Header.Set("Authorization", "Bearer "+tok)
 	return base.RoundTrip(r)
 }

@@ -242,7 +242,7 @@ func (p *Provider) authorizationCode(r *http.Request) (string, *oauthError) {
 		subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.challenge)) != 1 {
 		return "", &oauthError{"invalid_grant", "AADSTS501481: The code_verifier does not match the code_challenge of the authorization request."}
 	}
-	return p.Issue(ForUser(code.username), Scopes(code.scopes...), Claim("azp", code.clientID)), nil
+	return p.Issue(ForUser(code.username), Scopes(code.scopes...), Claim("azp", code.clientID), requested(r, true)), nil
 }
 
 // allowCORS answers cross-origin calls to the token endpoint from the

@@ -115,6 +115,10 @@ func (p *Provider) serveDeviceCode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, fail)
 		return
 	}
+	if _, fail := requestedClaims(r); fail != nil { // honoured by the token request, which MSAL sends them with again
+		writeError(w, r, http.StatusBadRequest, fail)
+		return
+	}
 	clientID, scope := r.PostForm.Get("client_id"), r.PostForm.Get("scope")
 	if !p.isPublicClient(clientID) {
 		writeError(w, r, http.StatusBadRequest, &oauthError{"unauthorized_client",
@@ -205,7 +209,7 @@ func (p *Provider) deviceCodeToken(r *http.Request) (string, *oauthError) {
 	if a.state == deviceDeclined {
 		return "", &oauthError{"authorization_declined", "AADSTS70020: The user declined to sign in on the device."}
 	}
-	return p.Issue(ForUser(a.username), Scopes(a.scopes...), Claim("azp", a.clientID)), nil
+	return p.Issue(ForUser(a.username), Scopes(a.scopes...), Claim("azp", a.clientID), requested(r, true)), nil
 }
 
 // ApproveDeviceCode signs username in on the device that shows userCode,

@@ -13,6 +13,11 @@
 // device-login pages, and the Azure SDK's instance discovery. It issues
 // real RS256 access tokens with Entra's claim set ([Provider.Issue]), for
 // users (delegated scopes in scp) and applications (app roles in roles).
+// The token endpoint honours the claims request parameter of a step-up:
+// the authentication contexts it asks for appear in a user's acrs (the
+// development user completes the step-up; app-only tokens never carry
+// acrs), the client capabilities in xms_cc ([AuthContexts],
+// [ClientCapabilities]); a malformed one is invalid_request.
 //
 // Entra's tenancies can be played: a single tenant's v2 and v1 tokens
 // ([V1Token]), the multi-tenant metadata of organizations and common with

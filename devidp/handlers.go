@@ -238,6 +238,10 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, &oauthError{"invalid_request", "AADSTS900144: The request body must be a form of at most 64 KiB."})
 		return
 	}
+	if _, fail := requestedClaims(r); fail != nil {
+		writeError(w, r, http.StatusBadRequest, fail)
+		return
+	}
 	var token string
 	var fail *oauthError
 	switch r.PostForm.Get("grant_type") {
@@ -283,7 +287,7 @@ func (p *Provider) clientCredentials(r *http.Request) (string, *oauthError) {
 	if len(scopes) != 1 || (scopes[0] != p.cfg.appIDURI+"/.default" && scopes[0] != p.cfg.clientID+"/.default") {
 		return "", &oauthError{"invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
 	}
-	return p.Issue(ForApp(app.ClientID)), nil
+	return p.Issue(ForApp(app.ClientID), requested(r, false)), nil
 }
 
 // authenticateClient returns the confidential client application the
@@ -316,7 +320,7 @@ func (p *Provider) password(r *http.Request) (string, *oauthError) {
 	if fail != nil {
 		return "", fail
 	}
-	return p.Issue(ForUser(user.Username), Scopes(scopes...)), nil
+	return p.Issue(ForUser(user.Username), Scopes(scopes...), requested(r, true)), nil
 }
 
 // grantedScopes turns the requested full scope names into the short names

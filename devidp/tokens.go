@@ -33,6 +33,7 @@ type tokenConfig struct {
 	notBefore     *time.Time
 	expiresIn     *time.Duration
 	claimEdits    []func(map[string]any)
+	acrs, xmsCC   []string
 	idToken       bool
 	// personal signs with the personal-account key
 	// (SignedWithPersonalAccountKey).
@@ -253,6 +254,12 @@ func (p *Provider) claims(t *tokenConfig) map[string]any {
 			delete(c, k)
 		}
 		c["aud"], c["nonce"] = p.cfg.clientID, randomString(32)
+	}
+	if len(t.acrs) > 0 {
+		c["acrs"] = t.acrs
+	}
+	if len(t.xmsCC) > 0 {
+		c["xms_cc"] = t.xmsCC
 	}
 	if t.aud != "" {
 		c["aud"] = t.aud

@@ -108,6 +108,14 @@ func Policy(name string) TokenOption { return dev(devidp.Policy(name)) }
 // Guest is [devidp.Guest]: the user is a guest of the tenant.
 func Guest() TokenOption { return dev(devidp.Guest()) }
 
+// AuthContexts is [devidp.AuthContexts]: the acrs claim, the
+// authentication contexts ("c1" … "c99") a step-up satisfied.
+func AuthContexts(ids ...string) TokenOption { return dev(devidp.AuthContexts(ids...)) }
+
+// ClientCapabilities is [devidp.ClientCapabilities]: the xms_cc claim,
+// the capabilities the client declared, such as "cp1".
+func ClientCapabilities(caps ...string) TokenOption { return dev(devidp.ClientCapabilities(caps...)) }
+
 // SignedWithPersonalAccountKey is [devidp.SignedWithPersonalAccountKey]:
 // it signs with the key of personal Microsoft accounts.
 func SignedWithPersonalAccountKey() TokenOption {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -43,6 +44,12 @@ Application ID URI), through the Azure SDK:
   AZURE_CLIENT_SECRET=… grpc-azure-auth token -tenant T -api api://API -app DAEMON_CLIENT_ID
   grpc-azure-auth token -tenant T -api api://API -app DAEMON_CLIENT_ID -cert daemon.pem
 
+A step-up: -claims asks for a token with a claims request, such as the
+one a claims challenge names (an authentication context, here c1):
+
+  grpc-azure-auth token -claims '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
+  grpc-azure-auth token -claims '{"access_token":{"xms_cc":{"values":["cp1"]}}}'   # declare cp1
+
 Users get the delegated -scopes (short names; all they may have when
 empty, as {api}/.default); apps get {api}/.default, their app roles. A
 national cloud: -authority-host https://login.microsoftonline.us.
@@ -56,6 +63,7 @@ type tokenFlags struct {
 	device                                      bool
 	tenant, api, clientID, cert, authority      string
 	azcli                                       bool
+	claims                                      string
 }
 
 func token(args []string) error { return runToken(args, os.Stdout, os.Stderr) }
@@ -83,6 +91,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.cert, "cert", "", "with -tenant -app: PEM file of the app's certificate and private key, instead of a secret")
 	fs.StringVar(&f.authority, "authority-host", "", "with -tenant: the cloud's authority host (default: https://login.microsoftonline.com)")
 	fs.BoolVar(&f.azcli, "azcli", false, "with -tenant: the user signed in with the Azure CLI (az login)")
+	fs.StringVar(&f.claims, "claims", "", `claims request (JSON) to send with the token request, such as a claims challenge's: {"access_token":{"acrs":{"essential":true,"value":"c1"}}}`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -105,6 +114,9 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if f.claims != "" {
+		ctx = bearer.ContextWithClaims(ctx, f.claims)
 	}
 	tok, err := src.Token(ctx)
 	if err != nil {
@@ -156,36 +168,59 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return errors.New("the identity provider redirected the request, which is not followed")
 	}}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
-	var fetch func() (*oauth2.Token, error)
+	var fetch bearer.TokenFunc
 	switch {
 	case f.app != "":
-		cc := clientcredentials.Config{ClientID: f.app, ClientSecret: f.secret, TokenURL: endpoint.TokenURL,
-			Scopes: f.fullScopes(), AuthStyle: oauth2.AuthStyleInParams}
-		fetch = func() (*oauth2.Token, error) { return cc.Token(ctx) }
+		fetch = func(ctx context.Context, claims string) (*oauth2.Token, error) {
+			cc := clientcredentials.Config{ClientID: f.app, ClientSecret: f.secret, TokenURL: endpoint.TokenURL,
+				Scopes: f.fullScopes(), AuthStyle: oauth2.AuthStyleInParams, EndpointParams: claimsParam(claims)}
+			return cc.Token(ctx)
+		}
 	case f.device:
 		cfg := oauth2.Config{ClientID: devidp.DefaultSPAClientID, Endpoint: endpoint, Scopes: f.fullScopes()}
-		fetch = func() (*oauth2.Token, error) {
-			da, err := cfg.DeviceAuth(ctx)
+		fetch = func(ctx context.Context, claims string) (*oauth2.Token, error) {
+			var opts []oauth2.AuthCodeOption
+			if claims != "" {
+				opts = append(opts, oauth2.SetAuthURLParam("claims", claims))
+			}
+			da, err := cfg.DeviceAuth(ctx, opts...)
 			if err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(prompt, "To sign in, open %s and enter the code %s\n", da.VerificationURI, da.UserCode)
-			return cfg.DeviceAccessToken(ctx, da)
+			return cfg.DeviceAccessToken(ctx, da, opts...)
 		}
 	default:
-		cfg := oauth2.Config{ClientID: devidp.DefaultSPAClientID, Endpoint: endpoint, Scopes: f.fullScopes()}
-		fetch = func() (*oauth2.Token, error) { return cfg.PasswordCredentialsToken(ctx, f.user, f.password) }
+		// oauth2.Config.PasswordCredentialsToken takes no parameters, so
+		// no claims: the password grant goes through clientcredentials,
+		// whose EndpointParams may replace grant_type.
+		fetch = func(ctx context.Context, claims string) (*oauth2.Token, error) {
+			params := claimsParam(claims)
+			params.Set("grant_type", "password")
+			params.Set("username", f.user)
+			params.Set("password", f.password)
+			cc := clientcredentials.Config{ClientID: devidp.DefaultSPAClientID, TokenURL: endpoint.TokenURL,
+				Scopes: f.fullScopes(), AuthStyle: oauth2.AuthStyleInParams, EndpointParams: params}
+			return cc.Token(ctx)
+		}
 	}
-	src, err := bearer.FromOAuth2(tokenFunc(func() (*oauth2.Token, error) {
-		tok, err := fetch()
+	return bearer.FromOAuth2Func(func(fctx context.Context, claims string) (*oauth2.Token, error) {
+		tok, err := fetch(context.WithValue(fctx, oauth2.HTTPClient, client), claims)
 		var re *oauth2.RetrieveError
-		if err != nil && !errors.As(err, &re) {
+		if err != nil && !errors.As(err, &re) && ctx.Err() == nil {
 			err = fmt.Errorf("is the server running (make run)? %w", err)
 		}
 		return tok, err
-	}), bearer.WithFetchTimeout(waitForUser))
-	return src, err
+	}, bearer.WithFetchTimeout(waitForUser))
+}
+
+// claimsParam is the form parameters that send claims, if any.
+func claimsParam(claims string) url.Values {
+	v := url.Values{}
+	if claims != "" {
+		v.Set("claims", claims)
+	}
+	return v
 }
 
 // tenantSource gets tokens from an Entra ID tenant with the Azure SDK.
@@ -243,8 +278,3 @@ func certificateCredential(f tokenFlags, opts azcore.ClientOptions) (azcore.Toke
 	}
 	return azidentity.NewClientCertificateCredential(f.tenant, f.app, certs, key, &azidentity.ClientCertificateCredentialOptions{ClientOptions: opts})
 }
-
-// tokenFunc is an oauth2.TokenSource from a function.
-type tokenFunc func() (*oauth2.Token, error)
-
-func (fn tokenFunc) Token() (*oauth2.Token, error) { return fn() }

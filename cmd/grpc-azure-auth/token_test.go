@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -61,6 +62,12 @@ func TestTokenFromTheDevelopmentProvider(t *testing.T) {
 			map[string]any{"preferred_username": "alice", "scp": "Items.Import Items.Read Items.Sync Items.Write"}},
 		{"an app gets an app-only token", []string{"-app", "admin-daemon"},
 			map[string]any{"azp": "admin-daemon", "idtyp": "app"}},
+		{"-claims completes a step-up", []string{"-claims", `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
+			map[string]any{"preferred_username": "alice", "acrs": "[c1]", "xms_cc": "<nil>"}},
+		{"-claims declares cp1", []string{"-user", "bob", "-claims", `{"access_token":{"xms_cc":{"values":["cp1"]}}}`},
+			map[string]any{"preferred_username": "bob", "acrs": "<nil>", "xms_cc": "[cp1]"}},
+		{"an app's -claims gives no acrs", []string{"-app", "admin-daemon", "-claims", `{"access_token":{"acrs":{"value":"c1"},"xms_cc":{"values":["cp1"]}}}`},
+			map[string]any{"idtyp": "app", "acrs": "<nil>", "xms_cc": "[cp1]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +77,7 @@ func TestTokenFromTheDevelopmentProvider(t *testing.T) {
 			}
 			c := claims(t, stdout.String())
 			for k, v := range tt.want {
-				if c[k] != v {
+				if fmt.Sprint(c[k]) != fmt.Sprint(v) {
 					t.Errorf("%s = %v, want %v", k, c[k], v)
 				}
 			}
@@ -107,13 +114,13 @@ func TestTokenWithADeviceCode(t *testing.T) {
 	var stdout strings.Builder
 	prompt := &approver{p: p}
 	// One poll cycle of x/oauth2 (the provider asks for Entra's 5 s).
-	if err := runToken([]string{"-server", url, "-device", "-scopes", "Items.Read"}, &stdout, prompt); err != nil {
+	if err := runToken([]string{"-server", url, "-device", "-scopes", "Items.Read", "-claims", `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`}, &stdout, prompt); err != nil {
 		t.Fatal(err)
 	}
 	if prompt.err != nil {
 		t.Fatal(prompt.err)
 	}
-	if c := claims(t, stdout.String()); c["preferred_username"] != "bob" || c["scp"] != "Items.Read" {
+	if c := claims(t, stdout.String()); c["preferred_username"] != "bob" || c["scp"] != "Items.Read" || fmt.Sprint(c["acrs"]) != "[c1]" {
 		t.Fatalf("claims %v", c)
 	}
 }
@@ -131,6 +138,8 @@ func TestTokenFailures(t *testing.T) {
 		{"a device code without a client", "-client-id", []string{"-tenant", "t", "-api", "api://x", "-device"}},
 		{"an app without its secret in the environment", "AZURE_CLIENT_SECRET", []string{"-tenant", "t", "-api", "api://x", "-app", "daemon"}},
 		{"a stray argument", "unexpected argument", []string{"bob"}},
+		{"-claims that are not JSON", "claims", []string{"-server", url, "-claims", `{"access_token":`}},
+		{"-claims the provider refuses names the AADSTS code", "AADSTS50117", []string{"-server", url, "-claims", `{"access_token":{"acrs":{"value":"c100"}}}`}},
 	}
 	t.Setenv("AZURE_CLIENT_SECRET", "")
 	for _, tt := range tests {
@@ -168,7 +177,7 @@ func TestTokenFailures(t *testing.T) {
 		if err := runToken([]string{"-h"}, io.Discard, &stderr); err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range []string{"-app admin-daemon", "-device", "-azcli", "AZURE_CLIENT_SECRET", "-cert", "-authority-host"} {
+		for _, s := range []string{"-app admin-daemon", "-device", "-claims", "-azcli", "AZURE_CLIENT_SECRET", "-cert", "-authority-host"} {
 			if !strings.Contains(stderr.String(), s) {
 				t.Errorf("usage does not mention %s", s)
 			}
