@@ -21,5 +21,5 @@ const OptionsFile = "azureauth/v1/options.proto"
 
 // FS holds the library's proto files at their import paths.
 //
-//go:embed azureauth/v1/options.proto
+//go:embed azureauth/v1/options.proto azureauth/v1/caller.proto
 var FS embed.FS
