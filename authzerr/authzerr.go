@@ -50,12 +50,35 @@ const (
 	// ReasonGuest: a valid token of a guest user, and guests are not allowed
 	// (PermissionDenied).
 	ReasonGuest = "GUEST_NOT_ALLOWED"
+	// ReasonConditionFailed: the rule's condition did not hold for the
+	// request, or could not be evaluated (PermissionDenied).
+	ReasonConditionFailed = "CONDITION_FAILED"
+	// ReasonAuthContextRequired: a user's token lacks an authentication
+	// context the rule requires and its client cannot answer a claims
+	// challenge, or the token is app-only ([MetadataAuthContexts] names
+	// what is missing; PermissionDenied).
+	ReasonAuthContextRequired = "AUTH_CONTEXT_REQUIRED"
+	// ReasonInsufficientClaims: a user's token lacks an authentication
+	// context the rule requires and its client declared it can answer a
+	// claims challenge: [MetadataClaims] holds the claims to request
+	// (Unauthenticated; RFC 6750-style insufficient_claims).
+	ReasonInsufficientClaims = "INSUFFICIENT_CLAIMS"
 )
 
 // Metadata keys of the ErrorInfo of an [ReasonInsufficientScope] denial.
 const (
 	MetadataScopes = "scopes" // space-separated scopes that would satisfy the rule
 	MetadataRoles  = "roles"  // space-separated roles that would satisfy the rule
+)
+
+// Metadata keys of the ErrorInfo of a step-up denial.
+const (
+	// MetadataAuthContexts: space-separated authentication contexts the
+	// token lacks ([ReasonAuthContextRequired], [ReasonInsufficientClaims]).
+	MetadataAuthContexts = "auth_contexts"
+	// MetadataClaims: the claims request JSON to send with the next token
+	// request ([ReasonInsufficientClaims]), unencoded.
+	MetadataClaims = "claims"
 )
 
 // New returns the status error of a denial: code and msg, with an
