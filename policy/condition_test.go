@@ -533,13 +533,15 @@ func FuzzCondition(f *testing.F) {
 		for _, c := range compiled {
 			r, req := c.rule, dynamicpb.NewMessage(c.request)
 			_ = proto.Unmarshal(b, req) // whatever was read before an error
-			err := r.AuthorizeMessage(view, req)
-			if err != nil && policy.OutcomeOf(err) != authzerr.ReasonConditionFailed {
-				t.Fatalf("%s: %v is not a condition denial", r.Condition, err)
-			}
-			var ce *policy.ConditionError
-			if errors.As(err, &ce) && ce.Err != nil && strings.Contains(ce.Err.Error(), "internal error") {
-				t.Fatalf("%s: evaluation panicked: %v", r.Condition, ce.Err)
+			for _, c := range []*azureauthv1.Caller{view, nil} {
+				err := r.AuthorizeMessage(c, req)
+				if err != nil && policy.OutcomeOf(err) != authzerr.ReasonConditionFailed {
+					t.Fatalf("%s: %v is not a condition denial", r.Condition, err)
+				}
+				var ce *policy.ConditionError
+				if errors.As(err, &ce) && ce.Err != nil && strings.Contains(ce.Err.Error(), "internal error") {
+					t.Fatalf("%s: evaluation panicked: %v", r.Condition, ce.Err)
+				}
 			}
 		}
 	})
