@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -344,6 +345,36 @@ func TestConditions(t *testing.T) {
 				t.Errorf("message %q tells the caller the cause, or not the condition", err)
 			}
 		})
+	}
+}
+
+func TestConditionsAreSafeForConcurrentUse(t *testing.T) {
+	p, sd := load(t, rules{m: userRule(`request.user_id == caller.object_id && request.tags.all(t, t != "")`)})
+	r, _ := p.Rule(methodM)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	other := request(t, sd, `{"user_id":"someone"}`)
+	for i := range 8 {
+		me := fmt.Sprintf("user-%d", i)
+		view := &azureauthv1.Caller{ObjectId: me}
+		own := request(t, sd, `{"user_id":"`+me+`","tags":["a"]}`)
+		wg.Go(func() {
+			for range 200 {
+				if err := r.AuthorizeMessage(view, own); err != nil {
+					errs <- fmt.Errorf("%s denied their own: %w", me, err)
+					return
+				}
+				if err := r.AuthorizeMessage(view, other); !errors.Is(err, policy.ErrCondition) {
+					errs <- fmt.Errorf("%s reading another's: %v", me, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 

@@ -50,11 +50,10 @@ func FullMethod(service, method string) string { return "/" + service + "/" + me
 // name that method.
 func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
 	p := &Policy{rules: make(map[string]*Rule), shadows: make(map[string]*Rule)}
-	comp, err := newCompiler()
-	if err != nil {
-		return nil, err
-	}
-	var errs []error
+	var (
+		comp *compiler // made by the first condition: most policies have none
+		errs []error
+	)
 	for _, sd := range services {
 		for _, kind := range ruleKinds {
 			def, hasDef := ruleOption(sd.Options(), kind.service)
@@ -76,6 +75,11 @@ func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
 					continue
 				}
 				if r.Condition != "" {
+					if comp == nil {
+						if comp, err = newCompiler(); err != nil {
+							return nil, err
+						}
+					}
 					if r.cond, err = comp.compile(r.Condition, md.Input(), r.Anonymous); err != nil {
 						if !ok {
 							where = name + " (" + kind.defaultName + " of " + string(sd.FullName()) + ")"
