@@ -101,7 +101,7 @@ func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
 // ruleKinds are the two rules a method can have: the enforced one and the
 // shadow one, each with its method and service options.
 var ruleKinds = []struct {
-	method, service xtype
+	method, service protoreflect.ExtensionType
 	label           string // after the method's name in errors
 	defaultName     string // the service option's name, in errors
 	of              func(*Policy) map[string]*Rule
@@ -109,8 +109,6 @@ var ruleKinds = []struct {
 	{azureauthv1.E_Rule, azureauthv1.E_DefaultRule, "", "default_rule", func(p *Policy) map[string]*Rule { return p.rules }},
 	{azureauthv1.E_ShadowRule, azureauthv1.E_DefaultShadowRule, " (shadow_rule)", "default_shadow_rule", func(p *Policy) map[string]*Rule { return p.shadows }},
 }
-
-type xtype = protoreflect.ExtensionType
 
 // Rule returns the rule of a full method name such as
 // "/example.items.v1.ItemService/GetItem". ok is false when the method has no
