@@ -50,6 +50,14 @@ const (
 	// ReasonGuest: a valid token of a guest user, and guests are not allowed
 	// (PermissionDenied).
 	ReasonGuest = "GUEST_NOT_ALLOWED"
+	// ReasonConditionFailed: the rule's condition did not hold for the
+	// request, or could not be evaluated (PermissionDenied).
+	ReasonConditionFailed = "CONDITION_FAILED"
+	// ReasonAuthContextRequired: a user's token lacks an authentication
+	// context the rule requires and its client cannot answer a claims
+	// challenge, or the token is app-only ([MetadataAuthContexts] names
+	// what is missing; PermissionDenied).
+	ReasonAuthContextRequired = "AUTH_CONTEXT_REQUIRED"
 	// ReasonInsufficientClaims: a claims challenge (Unauthenticated): the
 	// user's token lacks an authentication context the rule requires and
 	// its client declared it can answer a challenge (xms_cc cp1). The
@@ -66,12 +74,18 @@ const (
 	MetadataRoles  = "roles"  // space-separated roles that would satisfy the rule
 )
 
-// MetadataClaims is the metadata key of the ErrorInfo of a
-// [ReasonInsufficientClaims] challenge: the claims request to send to the
-// identity provider, JSON in standard base64 (padded), as in the claims
-// parameter of a WWW-Authenticate challenge, such as the encoding of
-// {"access_token":{"acrs":{"essential":true,"value":"c1"}}}.
-const MetadataClaims = "claims"
+// Metadata keys of the ErrorInfo of a step-up denial.
+const (
+	// MetadataAuthContexts: space-separated authentication contexts the
+	// token lacks ([ReasonAuthContextRequired], [ReasonInsufficientClaims]).
+	MetadataAuthContexts = "auth_contexts"
+	// MetadataClaims: the claims request to send to the identity provider
+	// with the next token request ([ReasonInsufficientClaims]), JSON in
+	// standard base64 (padded), as in the claims parameter of a
+	// WWW-Authenticate challenge, such as the encoding of
+	// {"access_token":{"acrs":{"essential":true,"value":"c1"}}}.
+	MetadataClaims = "claims"
+)
 
 // New returns the status error of a denial: code and msg, with an
 // ErrorInfo of [Domain], reason and metadata (nil for none). Package

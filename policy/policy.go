@@ -18,10 +18,11 @@ import (
 // characters; the bound leaves room without letting a typo pass unnoticed.
 const MaxNameLength = 256
 
-// Policy maps full gRPC method names ("/pkg.Service/Method") to their rules.
-// A Policy is immutable and safe for concurrent use.
+// Policy maps full gRPC method names ("/pkg.Service/Method") to their rules
+// and shadow rules. A Policy is immutable and safe for concurrent use.
 type Policy struct {
-	rules map[string]*Rule
+	rules   map[string]*Rule
+	shadows map[string]*Rule
 }
 
 // Load reads the rules of every service in files, typically
@@ -44,32 +45,51 @@ func Load(files *protoregistry.Files) (*Policy, error) {
 func FullMethod(service, method string) string { return "/" + service + "/" + method }
 
 // ForServices reads the rules of the given services only. It returns an
-// error naming each invalid rule.
+// error naming each invalid rule; a condition is compiled and type-checked
+// against the request type of each method it applies to, and its errors
+// name that method.
 func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
-	p := &Policy{rules: make(map[string]*Rule)}
-	var errs []error
+	p := &Policy{rules: make(map[string]*Rule), shadows: make(map[string]*Rule)}
+	var (
+		comp *compiler // made by the first condition: most policies have none
+		errs []error
+	)
 	for _, sd := range services {
-		def, hasDef := ruleOption(sd.Options(), azureauthv1.E_DefaultRule)
-		for i := 0; i < sd.Methods().Len(); i++ {
-			md := sd.Methods().Get(i)
-			name := FullMethod(string(sd.FullName()), string(md.Name()))
-			pb, ok := ruleOption(md.Options(), azureauthv1.E_Rule)
-			if !ok {
-				if !hasDef {
+		for _, kind := range ruleKinds {
+			def, hasDef := ruleOption(sd.Options(), kind.service)
+			for i := 0; i < sd.Methods().Len(); i++ {
+				md := sd.Methods().Get(i)
+				name := FullMethod(string(sd.FullName()), string(md.Name()))
+				pb, ok := ruleOption(md.Options(), kind.method)
+				where := name + kind.label
+				if !ok {
+					if !hasDef {
+						continue
+					}
+					pb = def
+					where = string(sd.FullName()) + " (" + kind.defaultName + ")"
+				}
+				r, err := newRule(pb)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("policy: %s: %w", where, err))
 					continue
 				}
-				pb = def
-			}
-			r, err := newRule(pb)
-			if err != nil {
-				where := name
-				if !ok {
-					where = string(sd.FullName()) + " (default_rule)"
+				if r.Condition != "" {
+					if comp == nil {
+						if comp, err = newCompiler(); err != nil {
+							return nil, err
+						}
+					}
+					if r.cond, err = comp.compile(r.Condition, md.Input(), r.Anonymous); err != nil {
+						if !ok {
+							where = name + " (" + kind.defaultName + " of " + string(sd.FullName()) + ")"
+						}
+						errs = append(errs, fmt.Errorf("policy: %s: %w", where, err))
+						continue
+					}
 				}
-				errs = append(errs, fmt.Errorf("policy: %s: %w", where, err))
-				continue
+				kind.of(p)[name] = r
 			}
-			p.rules[name] = r
 		}
 	}
 	if len(errs) > 0 {
@@ -78,11 +98,31 @@ func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
 	return p, nil
 }
 
+// ruleKinds are the two rules a method can have: the enforced one and the
+// shadow one, each with its method and service options.
+var ruleKinds = []struct {
+	method, service protoreflect.ExtensionType
+	label           string // after the method's name in errors
+	defaultName     string // the service option's name, in errors
+	of              func(*Policy) map[string]*Rule
+}{
+	{azureauthv1.E_Rule, azureauthv1.E_DefaultRule, "", "default_rule", func(p *Policy) map[string]*Rule { return p.rules }},
+	{azureauthv1.E_ShadowRule, azureauthv1.E_DefaultShadowRule, " (shadow_rule)", "default_shadow_rule", func(p *Policy) map[string]*Rule { return p.shadows }},
+}
+
 // Rule returns the rule of a full method name such as
 // "/example.items.v1.ItemService/GetItem". ok is false when the method has no
 // rule; the caller must then deny.
 func (p *Policy) Rule(fullMethod string) (r *Rule, ok bool) {
 	r, ok = p.rules[fullMethod]
+	return r, ok
+}
+
+// Shadow returns the shadow rule of a full method name, and whether it has
+// one. A shadow rule never decides: try it with [Rule.Evaluate] next to the
+// enforced rule and count where their outcomes ([OutcomeOf]) differ.
+func (p *Policy) Shadow(fullMethod string) (r *Rule, ok bool) {
+	r, ok = p.shadows[fullMethod]
 	return r, ok
 }
 
@@ -141,6 +181,8 @@ func newRule(pb *azureauthv1.Rule) (*Rule, error) {
 		Authenticated: pb.GetAuthenticated(),
 		Scopes:        append([]string(nil), pb.GetScopes()...),
 		Roles:         append([]string(nil), pb.GetRoles()...),
+		AuthContexts:  append([]string(nil), pb.GetAuthContexts()...),
+		Condition:     pb.GetCondition(),
 	}
 	var err error
 	if r.AnyScope, err = anyOf(pb.GetScopeMatch(), "scope_match", len(r.Scopes)); err != nil {
@@ -157,7 +199,7 @@ func newRule(pb *azureauthv1.Rule) (*Rule, error) {
 	case r.Authenticated && (len(r.Scopes) > 0 || len(r.Roles) > 0):
 		return nil, errors.New("an authenticated rule cannot also name scopes or roles: it admits any valid token, the names would never be checked")
 	case !r.Anonymous && !r.Authenticated && len(r.Scopes) == 0 && len(r.Roles) == 0:
-		return nil, errors.New("a rule must be anonymous, authenticated, or name at least one scope or role")
+		return nil, errors.New("a rule must be anonymous, authenticated, or name at least one scope or role (authentication contexts and a condition add to one of these)")
 	}
 	if err := checkNames("scope", r.Scopes); err != nil {
 		return nil, err
@@ -165,7 +207,30 @@ func newRule(pb *azureauthv1.Rule) (*Rule, error) {
 	if err := checkNames("role", r.Roles); err != nil {
 		return nil, err
 	}
+	if err := checkAuthContexts(r.AuthContexts); err != nil {
+		return nil, err
+	}
+	if r.Anonymous && len(r.AuthContexts) > 0 {
+		return nil, errors.New("an anonymous rule cannot require authentication contexts: a call without a token has none")
+	}
 	return r, nil
+}
+
+// checkAuthContexts accepts the IDs Entra gives authentication contexts:
+// "c1" to "c99".
+func checkAuthContexts(ids []string) error {
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		n := strings.TrimPrefix(id, "c")
+		if len(n) == len(id) || len(n) == 0 || len(n) > 2 || n[0] == '0' || strings.Trim(n, "0123456789") != "" {
+			return fmt.Errorf("authentication context %q: Entra's IDs are c1 to c99", id)
+		}
+		if seen[id] {
+			return fmt.Errorf("authentication context %q is listed twice", id)
+		}
+		seen[id] = true
+	}
+	return nil
 }
 
 func anyOf(m azureauthv1.Match, field string, n int) (bool, error) {

@@ -9,7 +9,9 @@
 // OpenAPI document publishes.
 //
 // A rule on a method wins over the rule on its service. A method with no
-// rule, directly or from its service, is denied.
+// rule, directly or from its service, is denied. A shadow rule, declared the
+// same way next to the rule, is evaluated on every call and never decides:
+// it shows what a rule would change before it is enforced.
 
 package azureauthv1
 
@@ -91,6 +93,10 @@ func (Match) EnumDescriptor() ([]byte, []int) {
 // satisfied by the scopes OR by the roles, what Microsoft.Identity.Web calls
 // RequiredScopeOrAppPermission. Names are matched exactly and
 // case-sensitively.
+//
+// A caller that passes the scopes and roles must then hold every
+// authentication context in auth_contexts, and finally satisfy the
+// condition, in that order; the first part that fails decides the denial.
 type Rule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// anonymous lets any caller in, with or without a token. It cannot be
@@ -110,7 +116,37 @@ type Rule struct {
 	// `roles` claim.
 	Roles []string `protobuf:"bytes,4,rep,name=roles,proto3" json:"roles,omitempty"`
 	// role_match says whether the token needs all the roles or any one.
-	RoleMatch     Match `protobuf:"varint,5,opt,name=role_match,json=roleMatch,proto3,enum=azureauth.v1.Match" json:"role_match,omitempty"`
+	RoleMatch Match `protobuf:"varint,5,opt,name=role_match,json=roleMatch,proto3,enum=azureauth.v1.Match" json:"role_match,omitempty"`
+	// auth_contexts are Conditional Access authentication context IDs ("c1"
+	// to "c99"), each of which the token's `acrs` claim must list: the user
+	// signed in in a way the tenant's policies for that context accept (for
+	// example with phishing-resistant MFA). All are required. A user token
+	// that lacks one is refused with a step-up challenge when its client
+	// declared the cp1 capability (`xms_cc`), and with PermissionDenied
+	// otherwise. App-only tokens never satisfy an authentication context. Not
+	// allowed on an anonymous rule.
+	AuthContexts []string `protobuf:"bytes,7,rep,name=auth_contexts,json=authContexts,proto3" json:"auth_contexts,omitempty"`
+	// condition is a CEL expression (https://cel.dev) that must evaluate to
+	// true for the call to proceed, checked after the scopes, roles and
+	// authentication contexts hold. It sees two variables:
+	//
+	//	request  the RPC's request message, typed as the method's input type
+	//	         (on client- and bidi-streaming methods, each message the
+	//	         client sends);
+	//	caller   the validated token, an azureauth.v1.Caller.
+	//
+	// For example `request.user_id == caller.object_id || "Notes.Admin" in
+	// caller.roles`. The expression is compiled and type-checked at startup
+	// against the method's request type: an unknown field or variable, or a
+	// result that is not a bool, is a startup error. At request time an
+	// evaluation error (a claim that is not there, a runtime type error)
+	// denies, as a false result does.
+	//
+	// On an anonymous rule the condition may read `request` only: a call
+	// without a token must be able to satisfy everything an anonymous rule
+	// asks, so the caller is not declared there and reading it is a startup
+	// error.
+	Condition     string `protobuf:"bytes,8,opt,name=condition,proto3" json:"condition,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -187,6 +223,20 @@ func (x *Rule) GetRoleMatch() Match {
 	return Match_MATCH_UNSPECIFIED
 }
 
+func (x *Rule) GetAuthContexts() []string {
+	if x != nil {
+		return x.AuthContexts
+	}
+	return nil
+}
+
+func (x *Rule) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
 var file_azureauth_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
@@ -197,11 +247,27 @@ var file_azureauth_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Filename:      "azureauth/v1/options.proto",
 	},
 	{
+		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
+		ExtensionType: (*Rule)(nil),
+		Field:         50732,
+		Name:          "azureauth.v1.shadow_rule",
+		Tag:           "bytes,50732,opt,name=shadow_rule",
+		Filename:      "azureauth/v1/options.proto",
+	},
+	{
 		ExtendedType:  (*descriptorpb.ServiceOptions)(nil),
 		ExtensionType: (*Rule)(nil),
 		Field:         50731,
 		Name:          "azureauth.v1.default_rule",
 		Tag:           "bytes,50731,opt,name=default_rule",
+		Filename:      "azureauth/v1/options.proto",
+	},
+	{
+		ExtendedType:  (*descriptorpb.ServiceOptions)(nil),
+		ExtensionType: (*Rule)(nil),
+		Field:         50732,
+		Name:          "azureauth.v1.default_shadow_rule",
+		Tag:           "bytes,50732,opt,name=default_shadow_rule",
 		Filename:      "azureauth/v1/options.proto",
 	},
 }
@@ -213,6 +279,15 @@ var (
 	//
 	// optional azureauth.v1.Rule rule = 50731;
 	E_Rule = &file_azureauth_v1_options_proto_extTypes[0]
+	// shadow_rule is evaluated on every call of the method next to its rule,
+	// conditions and authentication contexts included, and never decides: the
+	// enforced rule does. Where the two disagree the call is counted and
+	// logged, so a stricter (or looser) rule can be tried on real traffic
+	// before it replaces the rule. It replaces the service's
+	// default_shadow_rule entirely and is validated at startup like a rule.
+	//
+	// optional azureauth.v1.Rule shadow_rule = 50732;
+	E_ShadowRule = &file_azureauth_v1_options_proto_extTypes[1]
 )
 
 // Extension fields to descriptorpb.ServiceOptions.
@@ -221,14 +296,19 @@ var (
 	// its own.
 	//
 	// optional azureauth.v1.Rule default_rule = 50731;
-	E_DefaultRule = &file_azureauth_v1_options_proto_extTypes[1]
+	E_DefaultRule = &file_azureauth_v1_options_proto_extTypes[2]
+	// default_shadow_rule is the shadow rule of every method of the service
+	// that has no shadow_rule of its own.
+	//
+	// optional azureauth.v1.Rule default_shadow_rule = 50732;
+	E_DefaultShadowRule = &file_azureauth_v1_options_proto_extTypes[3]
 )
 
 var File_azureauth_v1_options_proto protoreflect.FileDescriptor
 
 const file_azureauth_v1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x1aazureauth/v1/options.proto\x12\fazureauth.v1\x1a google/protobuf/descriptor.proto\"\xe2\x01\n" +
+	"\x1aazureauth/v1/options.proto\x12\fazureauth.v1\x1a google/protobuf/descriptor.proto\"\xa5\x02\n" +
 	"\x04Rule\x12\x1c\n" +
 	"\tanonymous\x18\x01 \x01(\bR\tanonymous\x12$\n" +
 	"\rauthenticated\x18\x06 \x01(\bR\rauthenticated\x12\x16\n" +
@@ -237,13 +317,18 @@ const file_azureauth_v1_options_proto_rawDesc = "" +
 	"scopeMatch\x12\x14\n" +
 	"\x05roles\x18\x04 \x03(\tR\x05roles\x122\n" +
 	"\n" +
-	"role_match\x18\x05 \x01(\x0e2\x13.azureauth.v1.MatchR\troleMatch*<\n" +
+	"role_match\x18\x05 \x01(\x0e2\x13.azureauth.v1.MatchR\troleMatch\x12#\n" +
+	"\rauth_contexts\x18\a \x03(\tR\fauthContexts\x12\x1c\n" +
+	"\tcondition\x18\b \x01(\tR\tcondition*<\n" +
 	"\x05Match\x12\x15\n" +
 	"\x11MATCH_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tMATCH_ALL\x10\x01\x12\r\n" +
 	"\tMATCH_ANY\x10\x02:H\n" +
-	"\x04rule\x12\x1e.google.protobuf.MethodOptions\x18\xab\x8c\x03 \x01(\v2\x12.azureauth.v1.RuleR\x04rule:X\n" +
-	"\fdefault_rule\x12\x1f.google.protobuf.ServiceOptions\x18\xab\x8c\x03 \x01(\v2\x12.azureauth.v1.RuleR\vdefaultRuleBIZGgithub.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1;azureauthv1b\x06proto3"
+	"\x04rule\x12\x1e.google.protobuf.MethodOptions\x18\xab\x8c\x03 \x01(\v2\x12.azureauth.v1.RuleR\x04rule:U\n" +
+	"\vshadow_rule\x12\x1e.google.protobuf.MethodOptions\x18\xac\x8c\x03 \x01(\v2\x12.azureauth.v1.RuleR\n" +
+	"shadowRule:X\n" +
+	"\fdefault_rule\x12\x1f.google.protobuf.ServiceOptions\x18\xab\x8c\x03 \x01(\v2\x12.azureauth.v1.RuleR\vdefaultRule:e\n" +
+	"\x13default_shadow_rule\x12\x1f.google.protobuf.ServiceOptions\x18\xac\x8c\x03 \x01(\v2\x12.azureauth.v1.RuleR\x11defaultShadowRuleBIZGgithub.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1;azureauthv1b\x06proto3"
 
 var (
 	file_azureauth_v1_options_proto_rawDescOnce sync.Once
@@ -266,17 +351,21 @@ var file_azureauth_v1_options_proto_goTypes = []any{
 	(*descriptorpb.ServiceOptions)(nil), // 3: google.protobuf.ServiceOptions
 }
 var file_azureauth_v1_options_proto_depIdxs = []int32{
-	0, // 0: azureauth.v1.Rule.scope_match:type_name -> azureauth.v1.Match
-	0, // 1: azureauth.v1.Rule.role_match:type_name -> azureauth.v1.Match
-	2, // 2: azureauth.v1.rule:extendee -> google.protobuf.MethodOptions
-	3, // 3: azureauth.v1.default_rule:extendee -> google.protobuf.ServiceOptions
-	1, // 4: azureauth.v1.rule:type_name -> azureauth.v1.Rule
-	1, // 5: azureauth.v1.default_rule:type_name -> azureauth.v1.Rule
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	4, // [4:6] is the sub-list for extension type_name
-	2, // [2:4] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0,  // 0: azureauth.v1.Rule.scope_match:type_name -> azureauth.v1.Match
+	0,  // 1: azureauth.v1.Rule.role_match:type_name -> azureauth.v1.Match
+	2,  // 2: azureauth.v1.rule:extendee -> google.protobuf.MethodOptions
+	2,  // 3: azureauth.v1.shadow_rule:extendee -> google.protobuf.MethodOptions
+	3,  // 4: azureauth.v1.default_rule:extendee -> google.protobuf.ServiceOptions
+	3,  // 5: azureauth.v1.default_shadow_rule:extendee -> google.protobuf.ServiceOptions
+	1,  // 6: azureauth.v1.rule:type_name -> azureauth.v1.Rule
+	1,  // 7: azureauth.v1.shadow_rule:type_name -> azureauth.v1.Rule
+	1,  // 8: azureauth.v1.default_rule:type_name -> azureauth.v1.Rule
+	1,  // 9: azureauth.v1.default_shadow_rule:type_name -> azureauth.v1.Rule
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	6,  // [6:10] is the sub-list for extension type_name
+	2,  // [2:6] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_azureauth_v1_options_proto_init() }
@@ -291,7 +380,7 @@ func file_azureauth_v1_options_proto_init() {
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_azureauth_v1_options_proto_rawDesc), len(file_azureauth_v1_options_proto_rawDesc)),
 			NumEnums:      1,
 			NumMessages:   1,
-			NumExtensions: 2,
+			NumExtensions: 4,
 			NumServices:   0,
 		},
 		GoTypes:           file_azureauth_v1_options_proto_goTypes,
