@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"reflect"
 	"strings"
 	"time"
@@ -230,31 +231,22 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 	return entra.NewContext(ctx, claims), nil
 }
 
-// validationFailures lists, in order, the validation errors whose text is
-// safe to return to the caller (ErrExpired, with its own reason, is
-// handled before them).
-var validationFailures = []error{
-	entra.ErrTooLarge, entra.ErrMalformed, entra.ErrAlgorithm, entra.ErrMissingKeyID,
-	entra.ErrUnknownKey, entra.ErrSignature, entra.ErrNotYetValid,
-	entra.ErrIssuer, entra.ErrAudience, entra.ErrTenant, entra.ErrPolicy, entra.ErrNotAccessToken,
-}
-
+// validationFailure is the answer to a token that failed validation, as
+// the entra.Error it wraps classifies it; its text is safe to return. Any
+// other error is answered "invalid token".
 func validationFailure(err error) (codes.Code, string, string) {
-	if errors.Is(err, entra.ErrKeysUnavailable) {
-		return codes.Unavailable, authzerr.ReasonKeysUnavailable, "signing keys unavailable, try again later"
+	var e *entra.Error
+	switch {
+	case !errors.As(err, &e):
+		return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token"
+	case e.HTTPStatus() == http.StatusServiceUnavailable:
+		return codes.Unavailable, authzerr.ReasonKeysUnavailable, e.Error() + ", try again later"
+	case e.HTTPStatus() == http.StatusForbidden:
+		return codes.PermissionDenied, authzerr.ReasonGuest, e.Error()
+	case e == entra.ErrExpired:
+		return codes.Unauthenticated, authzerr.ReasonTokenExpired, "invalid token: " + e.Error()
 	}
-	if errors.Is(err, entra.ErrGuest) {
-		return codes.PermissionDenied, authzerr.ReasonGuest, entra.ErrGuest.Error()
-	}
-	if errors.Is(err, entra.ErrExpired) {
-		return codes.Unauthenticated, authzerr.ReasonTokenExpired, "invalid token: " + entra.ErrExpired.Error()
-	}
-	for _, e := range validationFailures {
-		if errors.Is(err, e) {
-			return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token: " + e.Error()
-		}
-	}
-	return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token"
+	return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token: " + e.Error()
 }
 
 // denial is one refused call.
