@@ -52,6 +52,15 @@ const (
 	ReasonGuest = "GUEST_NOT_ALLOWED"
 )
 
+// Reasons returns every Reason… constant, in a new slice: the bounded set
+// a denial's reason is drawn from, for metric labels and documentation.
+func Reasons() []string {
+	return []string{
+		ReasonTokenMissing, ReasonTokenInvalid, ReasonInvalidRequest, ReasonTokenExpired,
+		ReasonKeysUnavailable, ReasonInsufficientScope, ReasonNoRule, ReasonGuest,
+	}
+}
+
 // Metadata keys of the ErrorInfo of an [ReasonInsufficientScope] denial.
 const (
 	MetadataScopes = "scopes" // space-separated scopes that would satisfy the rule
