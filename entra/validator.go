@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,7 +169,7 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 	version, ok := v.matchIssuer(tc, st)
 	switch {
 	case !ok:
-		return nil, ErrIssuer
+		return nil, fmt.Errorf("%w: iss %s, accepted %s", ErrIssuer, quoteClaim(tc.Iss), quoteList(issuerValues(st.issuers)))
 	// B2C's ver is the version of B2C's own token format, "1.0" on tokens
 	// of its v2.0 endpoints: it says nothing about the issuer.
 	case tc.Ver != "" && tc.Ver != version && v.b2cPolicy == "":
@@ -186,7 +187,7 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 		}
 	}
 	if aud == "" {
-		return nil, ErrAudience
+		return nil, fmt.Errorf("%w: aud %s, accepted %s", ErrAudience, quoteList(tc.Aud), quoteList(v.audiences))
 	}
 	if !tc.has(bitExp) {
 		return nil, fmt.Errorf("%w: no exp claim", ErrMalformed)
@@ -214,6 +215,44 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 }
 
 const tenantTemplate = "{tenantid}"
+
+// quoteClaim quotes a token's claim for an error message that is logged,
+// cut to 128 bytes: enough for any issuer or audience, and a token must
+// not fill logs.
+func quoteClaim(s string) string {
+	if len(s) > 128 {
+		return strconv.Quote(s[:128]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// quoteList quotes names for an error message that is logged, each with
+// quoteClaim and at most 8 of them.
+func quoteList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	const most = 8
+	var b strings.Builder
+	for i, n := range names[:min(len(names), most)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteClaim(n))
+	}
+	if len(names) > most {
+		fmt.Fprintf(&b, " and %d more", len(names)-most)
+	}
+	return b.String()
+}
+
+func issuerValues(issuers []issuer) []string {
+	out := make([]string, len(issuers))
+	for i, is := range issuers {
+		out[i] = is.value
+	}
+	return out
+}
 
 // isAccessToken tells access tokens from the ID tokens the same issuer
 // signs for the same audience (an API whose registration also signs users

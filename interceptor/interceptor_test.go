@@ -469,3 +469,36 @@ func TestStreamsEndWhenTheirTokenExpires(t *testing.T) {
 		}
 	}
 }
+
+// The server log says what the token carried and what was accepted; the
+// caller is told only what failed.
+func TestWrongAudienceAndIssuerAreExplainedInTheServerLog(t *testing.T) {
+	e := newEnv(t)
+	const otherAud = "00000003-0000-0000-c000-000000000000"
+	const otherIss = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+	tests := []struct {
+		name    string
+		opts    []entratest.TokenOption
+		msg     string
+		logSays []string
+	}{
+		{"a token for another audience", []entratest.TokenOption{entratest.Audience(otherAud)},
+			"invalid token: wrong audience", []string{`wrong audience: aud \"` + otherAud + `\", accepted \"` + e.idp.ClientID() + `\"`}},
+		{"a token from another issuer", []entratest.TokenOption{entratest.IssuerClaim(otherIss)},
+			"invalid token: wrong issuer", []string{`wrong issuer: iss \"` + otherIss + `\", accepted \"` + e.idp.Issuer() + `\"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is logged with both sides", func(t *testing.T) {
+			_, err := e.c.Get(withToken(e.idp.Issue(append([]entratest.TokenOption{entratest.Scopes("Items.Read")}, tt.opts...)...)), "item-1")
+			if st := status.Convert(err); st.Code() != codes.Unauthenticated || st.Message() != tt.msg {
+				t.Fatalf("caller got %v %q, want Unauthenticated %q", st.Code(), st.Message(), tt.msg)
+			}
+			logs := e.logs.String()
+			for _, want := range tt.logSays {
+				if !strings.Contains(logs, want) {
+					t.Errorf("the log does not say %s:\n%s", want, logs)
+				}
+			}
+		})
+	}
+}
