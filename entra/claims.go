@@ -60,10 +60,11 @@ type Claims struct {
 	// IssuedAt is iat, or the zero time when absent.
 	IssuedAt time.Time
 
-	guest   bool
-	keyID   string // kid of the key that verified the token
-	payload []byte // the token's decoded claims, for Raw and Decode
-	token   Token  // the token this caller sent
+	guest      bool
+	validUntil time.Time // exp plus skew on this process's clock; zero for Claims made by hand
+	keyID      string    // kid of the key that verified the token
+	payload    []byte    // the token's decoded claims, for Raw and Decode
+	token      Token     // the token this caller sent
 }
 
 // Token returns the access token the caller sent, to call a downstream API
@@ -72,6 +73,17 @@ type Claims struct {
 // never shows itself in logs or output; [Token.Value] gives the string.
 // Claims made by hand have none: the Token is zero.
 func (c *Claims) Token() Token { return c.token }
+
+// ValidUntil is when the token stops being valid: exp plus the
+// validator's clock skew, on this process's clock (time.Now), even when
+// the validator was given another one ([WithClock]). The interceptors end
+// streams then. For Claims made by hand it is ExpiresAt.
+func (c *Claims) ValidUntil() time.Time {
+	if c.validUntil.IsZero() {
+		return c.ExpiresAt
+	}
+	return c.validUntil
+}
 
 // IsGuest reports whether the user is a guest of the tenant: acct is 1, or
 // idp names another identity provider than the issuer.

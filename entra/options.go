@@ -73,6 +73,8 @@ type config struct {
 	maxTokenBytes int
 	client        *http.Client
 	now           func() time.Time
+	clockSet      bool // WithClock was given
+	realClock     bool // now is time.Now
 	logger        *slog.Logger
 	refresh       time.Duration
 	minRefresh    time.Duration
@@ -202,7 +204,9 @@ func WithHTTPClient(client *http.Client) Option {
 }
 
 // WithClock sets the validator's clock, time.Now by default.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now, c.clockSet = now, true }
+}
 
 // WithLogger sets where key fetches are logged, slog.Default() by default.
 // A nil logger is an error.
@@ -290,6 +294,7 @@ func newConfig(opts []Option) (*config, error) {
 	if c.now == nil {
 		errs = append(errs, errors.New("WithClock: nil"))
 	}
+	c.realClock = !c.clockSet
 	if c.client == nil {
 		c.client = &http.Client{Timeout: DefaultFetchTimeout}
 	}

@@ -27,6 +27,7 @@ type Validator struct {
 	skew        time.Duration
 	maxBytes    int
 	now         func() time.Time
+	realClock   bool        // now is time.Now
 	cache       *tokenCache // nil when disabled
 }
 
@@ -59,6 +60,7 @@ func NewValidator(opts ...Option) (*Validator, error) {
 		skew:        c.clockSkew,
 		maxBytes:    c.maxTokenBytes,
 		now:         c.now,
+		realClock:   c.realClock,
 	}
 	for _, a := range c.algorithms {
 		v.algorithms = append(v.algorithms, jwa.SignatureAlgorithm(a))
@@ -88,11 +90,6 @@ func (v *Validator) Preload(ctx context.Context) error {
 
 // Ready reports whether a key set has been loaded.
 func (v *Validator) Ready() bool { return v.keys.state.Load() != nil }
-
-// ClockSkew is the leeway allowed on exp and nbf: a token is valid until
-// exp plus this. Interceptors use it to end streams when their token
-// expires.
-func (v *Validator) ClockSkew() time.Duration { return v.skew }
 
 // Now is the validator's clock (time.Now unless [WithClock] set another).
 func (v *Validator) Now() time.Time { return v.now() }
@@ -129,11 +126,13 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, v.maxBytes)
 	}
 	var d [32]byte
+	now := v.now()
 	if v.cache != nil {
 		d = digest(raw)
-		if e := v.cache.get(d, v.now(), v.keys.state.Load()); e != nil && (v.filter == nil || v.filter(e.claims.TenantID)) {
+		if e := v.cache.get(d, now, v.keys.state.Load()); e != nil && (v.filter == nil || v.filter(e.claims.TenantID)) {
 			c := *e.claims
 			c.token = tokenOf(raw) // the caller's own token, never the cache's
+			c.validUntil = v.validUntil(e.expires, now)
 			return &c, nil
 		}
 	}
@@ -146,26 +145,38 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	claims, err := v.check(tc, key, state, kid, payload)
+	claims, err := v.check(tc, key, state, kid, payload, now)
 	if err != nil {
 		return nil, err
 	}
+	expires := claims.ExpiresAt.Add(v.skew)
 	if v.cache == nil {
 		claims.token = tokenOf(raw)
+		claims.validUntil = v.validUntil(expires, now)
 		return claims, nil
 	}
-	e := &cacheEntry{claims: claims, key: key, expires: claims.ExpiresAt.Add(v.skew)}
+	e := &cacheEntry{claims: claims, key: key, expires: expires}
 	if tc.has(bitNbf) {
 		e.notBefore = tc.nbf.Add(-v.skew)
 	}
 	v.cache.put(d, e)
 	c := *claims
 	c.token = tokenOf(raw)
+	c.validUntil = v.validUntil(expires, now)
 	return &c, nil
 }
 
+// validUntil is expires, a time on the validator's clock, on the real
+// clock: the time a timer can wait for.
+func (v *Validator) validUntil(expires, now time.Time) time.Time {
+	if v.realClock {
+		return expires
+	}
+	return time.Now().Add(expires.Sub(now))
+}
+
 // check validates the claims of a token whose signature key verified.
-func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid string, payload []byte) (*Claims, error) {
+func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid string, payload []byte, now time.Time) (*Claims, error) {
 	version, ok := v.matchIssuer(tc, st)
 	switch {
 	case !ok:
@@ -192,7 +203,6 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 	if !tc.has(bitExp) {
 		return nil, fmt.Errorf("%w: no exp claim", ErrMalformed)
 	}
-	now := v.now()
 	if !now.Before(tc.exp.Add(v.skew)) {
 		return nil, ErrExpired
 	}
