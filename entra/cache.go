@@ -57,13 +57,13 @@ func digest(raw string) [32]byte { return sha256.Sum256(bytesOf(raw)) }
 
 func (c *tokenCache) shard(d *[32]byte) *cacheShard { return &c.shards[d[0]%cacheShards] }
 
-// get returns the entry for d if it is usable at now with the keys of st;
-// an entry that is not is dropped.
-func (c *tokenCache) get(d [32]byte, now time.Time, st *keyState) *cacheEntry {
+// get returns the entry for d if it is usable at now and its key is still
+// published; an entry that is not is dropped.
+func (c *tokenCache) get(d [32]byte, now time.Time, published func(*cacheEntry) bool) *cacheEntry {
 	s := c.shard(&d)
 	s.mu.Lock()
 	e := s.entries[d]
-	if e != nil && (now.Before(e.notBefore) || !now.Before(e.expires) || st == nil || st.keys[e.claims.keyID] != e.key) {
+	if e != nil && (now.Before(e.notBefore) || !now.Before(e.expires) || !published(e)) {
 		delete(s.entries, d)
 		s.size.Add(-1)
 		e = nil
@@ -75,6 +75,17 @@ func (c *tokenCache) get(d [32]byte, now time.Time, st *keyState) *cacheEntry {
 	}
 	s.mu.Unlock()
 	return e
+}
+
+// drop removes e, the entry for d, unless another has replaced it.
+func (c *tokenCache) drop(d [32]byte, e *cacheEntry) {
+	s := c.shard(&d)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.entries[d] == e {
+		delete(s.entries, d)
+		s.size.Add(-1)
+	}
 }
 
 // stats sums the shards' counters.

@@ -78,6 +78,8 @@ type config struct {
 	logger        *slog.Logger
 	refresh       time.Duration
 	minRefresh    time.Duration
+	keySet        KeySet   // WithKeySet
+	keySetIssuers []issuer // the issuers with keySet
 	// nilOptions names the options given a nil value, each an error.
 	nilOptions []string
 }
@@ -257,6 +259,11 @@ func newConfig(opts []Option) (*config, error) {
 		errs = append(errs, fmt.Errorf("authority host: %w", err))
 	}
 	errs = append(errs, c.tenancy(host)...)
+	if c.keySet != nil && c.tenant != "" {
+		var more []error
+		c.keySetIssuers, more = c.staticIssuers(host)
+		errs = append(errs, more...)
+	}
 	if len(c.audiences) == 0 {
 		errs = append(errs, errors.New("at least one audience is required"))
 	}

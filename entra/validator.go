@@ -14,7 +14,9 @@ import (
 // Validator validates Entra ID access tokens for one API. It is safe for
 // concurrent use; create one per process and share it.
 type Validator struct {
-	keys        *keySource
+	keys        *keySource // nil with a KeySet
+	keySet      KeySet     // WithKeySet
+	static      *keyState  // with a KeySet: its issuers, and the keys of a static one
 	multiTenant bool
 	personal    bool // the tenant of personal accounts: consumers or its ID
 	allowed     []string
@@ -40,15 +42,6 @@ func NewValidator(opts ...Option) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{
-		keys: &keySource{
-			discovery:     c.discovery,
-			client:        c.client,
-			now:           c.now,
-			logger:        c.logger,
-			refreshEvery:  c.refresh,
-			minInterval:   c.minRefresh,
-			retryInterval: min(DefaultRetryInterval, c.minRefresh),
-		},
 		multiTenant: c.multiTenant,
 		personal:    c.personal,
 		allowed:     slices.Clone(c.allowed),
@@ -68,13 +61,34 @@ func NewValidator(opts ...Option) (*Validator, error) {
 	if c.cacheSize > 0 {
 		v.cache = newTokenCache(c.cacheSize)
 	}
+	if c.keySet != nil {
+		v.keySet = c.keySet
+		v.static = &keyState{issuers: c.keySetIssuers}
+		if s, ok := c.keySet.(*staticKeySet); ok {
+			v.static.keys = s.keys
+		}
+		return v, nil
+	}
+	v.keys = &keySource{
+		discovery:     c.discovery,
+		client:        c.client,
+		now:           c.now,
+		logger:        c.logger,
+		refreshEvery:  c.refresh,
+		minInterval:   c.minRefresh,
+		retryInterval: min(DefaultRetryInterval, c.minRefresh),
+	}
 	return v, nil
 }
 
 // Preload fetches the discovery document and key set now, so the first
 // request does not wait for them. An error leaves the validator usable: it
-// keeps trying when tokens arrive.
+// keeps trying when tokens arrive. With a [KeySet] there is nothing to
+// fetch.
 func (v *Validator) Preload(ctx context.Context) error {
+	if v.keys == nil {
+		return nil
+	}
 	if done := v.keys.refresh(true); done != nil {
 		select {
 		case <-done:
@@ -88,15 +102,19 @@ func (v *Validator) Preload(ctx context.Context) error {
 	return nil
 }
 
-// Ready reports whether a key set has been loaded.
-func (v *Validator) Ready() bool { return v.keys.state.Load() != nil }
+// Ready reports whether a key set has been loaded (always, with a
+// [KeySet]).
+func (v *Validator) Ready() bool { return v.keys == nil || v.keys.state.Load() != nil }
 
 // Now is the validator's clock (time.Now unless [WithClock] set another).
 func (v *Validator) Now() time.Time { return v.now() }
 
 // Metadata returns the identity provider's discovery document as last
-// fetched, and whether one has been.
+// fetched, and whether one has been (never, with a [KeySet]).
 func (v *Validator) Metadata() (Metadata, bool) {
+	if v.keys == nil {
+		return Metadata{}, false
+	}
 	if st := v.keys.state.Load(); st != nil {
 		return st.meta, true
 	}
@@ -129,7 +147,11 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	now := v.now()
 	if v.cache != nil {
 		d = digest(raw)
-		if e := v.cache.get(d, now, v.keys.state.Load()); e != nil && (v.filter == nil || v.filter(e.claims.TenantID)) {
+		e := v.cache.get(d, now, v.published)
+		if e != nil && v.keys == nil && v.static.keys == nil && !v.stillInKeySet(ctx, d, e) {
+			e = nil
+		}
+		if e != nil && (v.filter == nil || v.filter(e.claims.TenantID)) {
 			c := *e.claims
 			c.token = tokenOf(raw) // the caller's own token, never the cache's
 			c.validUntil = v.validUntil(e.expires, now)
@@ -164,6 +186,42 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	c.token = tokenOf(raw)
 	c.validUntil = v.validUntil(expires, now)
 	return &c, nil
+}
+
+// key returns the published key named kid, and the key set state it
+// belongs to.
+func (v *Validator) key(ctx context.Context, kid string) (*publicKey, *keyState, error) {
+	if v.keys != nil {
+		return v.keys.key(ctx, kid)
+	}
+	k, err := fromKeySet(ctx, v.keySet, kid)
+	return k, v.static, err
+}
+
+// published reports whether the key that verified the token of a cache
+// entry is still published under its kid, for the cache, which holds a
+// lock: a KeySet of the caller's, which may block, is asked by
+// stillInKeySet once the lock is released.
+func (v *Validator) published(e *cacheEntry) bool {
+	switch {
+	case v.keys != nil:
+		st := v.keys.state.Load()
+		return st != nil && st.keys[e.claims.keyID] == e.key
+	case v.static.keys != nil:
+		return v.static.keys[e.claims.keyID] == e.key
+	}
+	return true
+}
+
+// stillInKeySet asks a KeySet of the caller's whether the key of a cache
+// entry is still published under its kid, and drops the entry if not.
+func (v *Validator) stillInKeySet(ctx context.Context, d [32]byte, e *cacheEntry) bool {
+	k, err := fromKeySet(ctx, v.keySet, e.claims.keyID)
+	if err == nil && k.key.Equal(e.key.key) {
+		return true
+	}
+	v.cache.drop(d, e)
+	return false
 }
 
 // validUntil is expires, a time on the validator's clock, on the real
@@ -414,6 +472,9 @@ func (v *Validator) Stats() Stats {
 	var s Stats
 	if v.cache != nil {
 		s.CacheHits, s.CacheMisses, s.CacheEntries = v.cache.stats()
+	}
+	if v.keys == nil {
+		return s
 	}
 	s.KeySetFetches = v.keys.fetches.Load()
 	s.KeySetFetchFailures = v.keys.failures.Load()

@@ -161,7 +161,7 @@ func (v *Validator) keyFor(ctx context.Context, alg jwa.SignatureAlgorithm, kid 
 	if kid == "" {
 		return nil, nil, ErrMissingKeyID
 	}
-	k, st, err := v.keys.key(ctx, kid)
+	k, st, err := v.key(ctx, kid)
 	if err != nil {
 		return nil, nil, err
 	}
