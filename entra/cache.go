@@ -1,6 +1,8 @@
 package entra
 
 import (
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra/internal/jwt"
+
 	"crypto/sha256"
 	"sync"
 	"sync/atomic"
@@ -53,7 +55,7 @@ func newTokenCache(size int) *tokenCache {
 }
 
 // digest hashes the token's bytes.
-func digest(raw string) [32]byte { return sha256.Sum256(bytesOf(raw)) }
+func digest(raw string) [32]byte { return sha256.Sum256(jwt.BytesOf(raw)) }
 
 func (c *tokenCache) shard(d *[32]byte) *cacheShard { return &c.shards[d[0]%cacheShards] }
 

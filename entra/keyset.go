@@ -1,6 +1,8 @@
 package entra
 
 import (
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra/internal/jwt"
+
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -79,7 +81,7 @@ func fromKeySet(ctx context.Context, ks KeySet, kid string) (*publicKey, error) 
 	}
 	k, ok := pub.(*rsa.PublicKey)
 	if !ok || k == nil || k.N == nil || k.N.BitLen() < minRSABits || k.E < 3 || k.E%2 == 0 {
-		return nil, fmt.Errorf("%w: key %s is not an RSA key of at least %d bits", ErrUnknownKey, quoteShort(kid), minRSABits)
+		return nil, fmt.Errorf("%w: key %s is not an RSA key of at least %d bits", ErrUnknownKey, jwt.QuoteShort(kid), minRSABits)
 	}
 	return &publicKey{key: k}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra/internal/jwt"
 )
 
 // Validator validates Entra ID access tokens for one API. It is safe for
@@ -163,11 +165,11 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	payload, key, state, kid := vt.payload, vt.key, vt.state, vt.kid
-	tc, err := parseClaims(payload)
-	if err != nil {
-		return nil, err
+	var tc jwt.Claims
+	if err := jwt.ParseClaims(payload, &tc); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	claims, err := v.check(tc, key, state, kid, payload, now)
+	claims, err := v.check(&tc, key, state, kid, payload, now)
 	if err != nil {
 		return nil, err
 	}
@@ -178,8 +180,8 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		return claims, nil
 	}
 	e := &cacheEntry{claims: claims, key: key, expires: expires}
-	if tc.has(bitNbf) {
-		e.notBefore = tc.nbf.Add(-v.skew)
+	if tc.Has(jwt.Nbf) {
+		e.notBefore = tc.NotBefore.Add(-v.skew)
 	}
 	v.cache.put(d, e)
 	c := *claims
@@ -234,7 +236,7 @@ func (v *Validator) validUntil(expires, now time.Time) time.Time {
 }
 
 // check validates the claims of a token whose signature key verified.
-func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid string, payload []byte, now time.Time) (*Claims, error) {
+func (v *Validator) check(tc *jwt.Claims, k *publicKey, st *keyState, kid string, payload []byte, now time.Time) (*Claims, error) {
 	version, ok := v.matchIssuer(tc, st)
 	switch {
 	case !ok:
@@ -258,28 +260,28 @@ func (v *Validator) check(tc *tokenClaims, k *publicKey, st *keyState, kid strin
 	if aud == "" {
 		return nil, fmt.Errorf("%w: aud %s, accepted %s", ErrAudience, quoteList(tc.Aud), quoteList(v.audiences))
 	}
-	if !tc.has(bitExp) {
+	if !tc.Has(jwt.Exp) {
 		return nil, fmt.Errorf("%w: no exp claim", ErrMalformed)
 	}
-	if !now.Before(tc.exp.Add(v.skew)) {
+	if !now.Before(tc.ExpiresAt.Add(v.skew)) {
 		return nil, ErrExpired
 	}
-	if tc.has(bitNbf) && now.Add(v.skew).Before(tc.nbf) {
+	if tc.Has(jwt.Nbf) && now.Add(v.skew).Before(tc.NotBefore) {
 		return nil, ErrNotYetValid
 	}
 	if (v.multiTenant || v.personal) && !v.tenantAllowed(tc.Tid) {
 		return nil, ErrTenant
 	}
-	if v.b2cPolicy != "" && !strings.EqualFold(tc.policy(), v.b2cPolicy) {
+	if v.b2cPolicy != "" && !strings.EqualFold(tc.Policy(), v.b2cPolicy) {
 		return nil, ErrPolicy
 	}
 	if err := v.isAccessToken(tc, version); err != nil {
 		return nil, err
 	}
-	if v.b2cPolicy == "" && !v.allowGuests && tc.isGuest() {
+	if v.b2cPolicy == "" && !v.allowGuests && tc.IsGuest() {
 		return nil, ErrGuest
 	}
-	return tc.claims(aud, kid, payload), nil
+	return claimsOf(tc, aud, kid, payload), nil
 }
 
 const tenantTemplate = "{tenantid}"
@@ -330,15 +332,15 @@ func issuerValues(issuers []issuer) []string {
 // and grant something (scp or roles); ID tokens name no client application
 // and carry nonce, at_hash or c_hash. B2C copies a requested nonce into
 // its access tokens too, so there nonce alone does not tell.
-func (v *Validator) isAccessToken(tc *tokenClaims, version string) error {
+func (v *Validator) isAccessToken(tc *jwt.Claims, version string) error {
 	switch {
 	case version == string(V1) && tc.Appid == "":
 		return fmt.Errorf("%w: no appid claim (v1 access tokens name their client application)", ErrNotAccessToken)
 	case version != string(V1) && tc.Azp == "":
 		return fmt.Errorf("%w: no azp claim (v2 access tokens name their client application)", ErrNotAccessToken)
-	case tc.has(bitAtHash) || tc.has(bitCHash):
+	case tc.Has(jwt.AtHash) || tc.Has(jwt.CHash):
 		return fmt.Errorf("%w: it carries at_hash or c_hash, claims of ID tokens", ErrNotAccessToken)
-	case tc.has(bitNonce) && v.b2cPolicy == "":
+	case tc.Has(jwt.Nonce) && v.b2cPolicy == "":
 		return fmt.Errorf("%w: it carries nonce, a claim of ID tokens", ErrNotAccessToken)
 	case strings.Trim(tc.Scp, " ") == "" && !slices.ContainsFunc(tc.Roles, func(r string) bool { return r != "" }):
 		return fmt.Errorf("%w: it grants no scp or roles", ErrNotAccessToken)
@@ -370,7 +372,7 @@ func issuerTenant(iss string) string {
 // Multi-tenant metadata gives a template: the token's tid, which must be a
 // tenant ID, is put in it and the result compared exactly. The template
 // itself, prefixes and look-alikes never match.
-func (v *Validator) matchIssuer(tc *tokenClaims, st *keyState) (string, bool) {
+func (v *Validator) matchIssuer(tc *jwt.Claims, st *keyState) (string, bool) {
 	for _, is := range st.issuers {
 		if strings.Contains(is.value, tenantTemplate) && (!v.multiTenant || !IsTenantID(tc.Tid)) {
 			continue
@@ -386,7 +388,7 @@ func (v *Validator) matchIssuer(tc *tokenClaims, st *keyState) (string, bool) {
 // key (as Microsoft.Identity.Web does): a key of personal accounts, say,
 // must not verify an organization's token. v1 key sets carry no issuer, so
 // a v1 token is compared with the v2 issuer of its tenant too.
-func keyIssuerMatches(k *publicKey, tc *tokenClaims, st *keyState) bool {
+func keyIssuerMatches(k *publicKey, tc *jwt.Claims, st *keyState) bool {
 	if k.issuer == "" || isIssuerOf(k.issuer, tc.Tid, tc.Iss) {
 		return true
 	}

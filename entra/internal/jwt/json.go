@@ -1,4 +1,8 @@
-package entra
+// Package jwt is the one reader of a token's bytes: the compact JWS form,
+// its protected header and its claims, read strictly. Nothing else in the
+// module reads a token, so what it accepts is what every part of package
+// entra sees.
+package jwt
 
 import (
 	"errors"
@@ -11,27 +15,27 @@ import (
 
 // The one reader of a token's JSON: the JWS header and the claims. Nothing
 // else reads a token's bytes, so what it accepts is what every part of the
-// library sees ([Claims], [Claims.Raw], [Claims.Decode]).
+// library sees (entra.Claims and entra.Claims.Decode).
 //
 // It reads RFC 8259 JSON, with the rules of I-JSON (RFC 7493) that keep one
 // text from having two readings: valid UTF-8 only, no unpaired surrogate
 // escapes, no member name given twice in any object (after decoding
 // escapes: "\u0073cp" is "scp"), numbers within float64's range. It refuses
-// nesting deeper than maxDepth. Names are compared exactly; the callers
+// nesting deeper than MaxDepth. Names are compared exactly; the callers
 // refuse a member whose name is a name they read but for case or Unicode
 // folding ("ROLES", "ſcp"). Member values are handed out raw, as
 // substrings of the input, so reading a token is one pass without
 // reflection. FuzzStrictClaimsMatchOracle checks that it accepts exactly
 // what a reference reader with these rules accepts, and reads it alike.
 
-// maxDepth bounds the nesting of objects and arrays; a token's claims are
+// MaxDepth bounds the nesting of objects and arrays; a token's claims are
 // flat but for a few arrays and small objects.
-const maxDepth = 32
+const MaxDepth = 32
 
 var (
 	errNotObject = errors.New("not a JSON object")
 	errSyntax    = errors.New("invalid JSON")
-	errTooDeep   = fmt.Errorf("JSON nested deeper than %d levels", maxDepth)
+	errTooDeep   = fmt.Errorf("JSON nested deeper than %d levels", MaxDepth)
 	errUTF8      = errors.New("JSON text is not valid UTF-8 (or has an unpaired surrogate escape)")
 	errRange     = errors.New("a JSON number is out of range")
 )
@@ -91,7 +95,7 @@ func scanObject(s string, i, depth int, member func(name, raw string) (bool, err
 	if i >= len(s) || s[i] != '{' {
 		return 0, errNotObject
 	}
-	if depth >= maxDepth {
+	if depth >= MaxDepth {
 		return 0, errTooDeep
 	}
 	var names nameSet
@@ -125,7 +129,7 @@ func scanObject(s string, i, depth int, member func(name, raw string) (bool, err
 			}
 		}
 		if !known && !names.add(name) {
-			return 0, fmt.Errorf("member %s is given twice", quoteShort(name))
+			return 0, fmt.Errorf("member %s is given twice", QuoteShort(name))
 		}
 		switch i = skipSpace(s, end); {
 		case i == len(s):
@@ -142,7 +146,7 @@ func scanObject(s string, i, depth int, member func(name, raw string) (bool, err
 
 // scanArray reads the array that starts at s[i], a '['.
 func scanArray(s string, i, depth int) (int, error) {
-	if depth >= maxDepth {
+	if depth >= MaxDepth {
 		return 0, errTooDeep
 	}
 	i = skipSpace(s, i+1)
@@ -441,10 +445,19 @@ func lookalike(name string, names []string) (string, bool) {
 	return "", false
 }
 
-// bytesOf views s as bytes without copying it, for functions that only
+// BytesOf views s as bytes without copying it, for functions that only
 // read their input (hashes): the view must never be written or kept.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+func BytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// stringOf views b as a string without copying it: b must never be written
+// StringOf views b as a string without copying it: b must never be written
 // afterwards.
-func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+func StringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// QuoteShort quotes a caller-chosen value for an error message, cut to 32
+// bytes: the message is logged, and a token must not fill logs.
+func QuoteShort(s string) string {
+	if len(s) > 32 {
+		return strconv.Quote(s[:32]) + "…"
+	}
+	return strconv.Quote(s)
+}
