@@ -2,6 +2,7 @@ package entra
 
 import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra/internal/jwt"
+	"strings"
 
 	"crypto/sha256"
 	"sync"
@@ -14,8 +15,9 @@ const DefaultCacheSize = 10_000
 
 const cacheShards = 32
 
-// tokenCache remembers validated tokens by the SHA-256 of their bytes, never
-// the tokens themselves, so a repeated token skips base64, JSON and RSA. An
+// tokenCache remembers validated tokens by the SHA-256 of their signing
+// input and their signature (which alone cannot be replayed), never the
+// tokens themselves, so a repeated token skips base64, JSON and RSA. An
 // entry is used only while its time window holds and while the key that
 // verified it is still in the current key set. It is split in shards so
 // that concurrent requests rarely contend for one lock; each shard evicts
@@ -39,6 +41,7 @@ type cacheShard struct {
 type cacheEntry struct {
 	claims    *Claims
 	key       *publicKey // the key that verified the token
+	sig       string     // the token's signature segment, as sent
 	notBefore time.Time  // nbf minus skew
 	expires   time.Time  // exp plus skew
 	slot      int        // the ring slot that owns the entry
@@ -54,8 +57,21 @@ func newTokenCache(size int) *tokenCache {
 	return c
 }
 
-// digest hashes the token's bytes.
-func digest(raw string) [32]byte { return sha256.Sum256(jwt.BytesOf(raw)) }
+// signingInput is the SHA-256 of a token's signing input, the first n
+// bytes of the token: its cache key, and the hash an RS256 or PS256
+// signature check needs.
+type signingInput struct {
+	sum [32]byte
+	n   int // 0 when not computed
+}
+
+// signed hashes the signing input of raw, all before its last dot, and
+// returns its signature segment, all after it. A raw that is no compact
+// JWS hashes to an entry it cannot have: verify refuses it.
+func signed(raw string) (signingInput, string) {
+	i := max(strings.LastIndexByte(raw, '.'), 0)
+	return signingInput{sum: sha256.Sum256(jwt.BytesOf(raw[:i])), n: i}, raw[min(i+1, len(raw)):]
+}
 
 func (c *tokenCache) shard(d *[32]byte) *cacheShard { return &c.shards[d[0]%cacheShards] }
 

@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -53,6 +54,9 @@ func TestTheCacheStaysBoundedWhenEntriesExpire(t *testing.T) {
 		}
 	}
 }
+
+// digest is a cache key.
+func digest(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 // in is the published check of the keys of st.
 func in(st *keyState) func(*cacheEntry) bool {

@@ -137,20 +137,28 @@ func (v *Validator) Metadata() (Metadata, bool) {
 // x5c) are ignored: only the identity provider's published keys verify.
 // The error wraps one of the Err… values of this package.
 //
-// A token validated before is found in a cache by its SHA-256: decoding and
-// the signature check are skipped, the time window and the tenant filter
+// A token validated before is found in a cache by the SHA-256 of its
+// signing input (the hash an RS256 or PS256 signature check needs anyway)
+// and its signature, compared whole: decoding and the signature check are
+// skipped, the time window and the tenant filter
 // are checked again, and the entry counts only while the key that verified
 // it is still published. Each call returns the caller's own *Claims.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if len(raw) > v.maxBytes {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, v.maxBytes)
 	}
-	var d [32]byte
+	var (
+		in  signingInput
+		sig string
+	)
 	now := v.now()
 	if v.cache != nil {
-		d = digest(raw)
-		e := v.cache.get(d, now, v.published)
-		if e != nil && v.keys == nil && v.static.keys == nil && !v.stillInKeySet(ctx, d, e) {
+		in, sig = signed(raw)
+		e := v.cache.get(in.sum, now, v.published)
+		if e != nil && e.sig != sig {
+			e = nil // another token with the same signing input: verify it
+		}
+		if e != nil && v.keys == nil && v.static.keys == nil && !v.stillInKeySet(ctx, in.sum, e) {
 			e = nil
 		}
 		if e != nil && (v.filter == nil || v.filter(e.claims.TenantID)) {
@@ -160,7 +168,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 			return &c, nil
 		}
 	}
-	vt, err := v.verify(ctx, raw)
+	vt, err := v.verify(ctx, raw, in)
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +187,11 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		claims.validUntil = v.validUntil(expires, now)
 		return claims, nil
 	}
-	e := &cacheEntry{claims: claims, key: key, expires: expires}
+	e := &cacheEntry{claims: claims, key: key, sig: strings.Clone(sig), expires: expires}
 	if tc.Has(jwt.Nbf) {
 		e.notBefore = tc.NotBefore.Add(-v.skew)
 	}
-	v.cache.put(d, e)
+	v.cache.put(in.sum, e)
 	c := *claims
 	c.token = tokenOf(raw)
 	c.validUntil = v.validUntil(expires, now)
@@ -245,7 +253,7 @@ func (v *Validator) check(tc *jwt.Claims, k *publicKey, st *keyState, kid string
 	// of its v2.0 endpoints: it says nothing about the issuer.
 	case tc.Ver != "" && tc.Ver != version && v.b2cPolicy == "":
 		return nil, fmt.Errorf("%w: ver %q from a v%s issuer", ErrIssuer, tc.Ver, version)
-	case tc.Tid != "" && issuerTenant(tc.Iss) != "" && tc.Tid != issuerTenant(tc.Iss):
+	case tc.Tid != "" && !tenantAgrees(tc.Tid, issuerTenant(tc.Iss)):
 		return nil, fmt.Errorf("%w: tid names another tenant than the issuer", ErrIssuer)
 	case !keyIssuerMatches(k, tc, st):
 		return nil, fmt.Errorf("%w: the signing key belongs to issuer %q", ErrIssuer, k.issuer)
@@ -347,6 +355,10 @@ func (v *Validator) isAccessToken(tc *jwt.Claims, version string) error {
 	}
 	return nil
 }
+
+// tenantAgrees reports whether tid is the tenant an issuer names, or the
+// issuer names none.
+func tenantAgrees(tid, issuerTID string) bool { return issuerTID == "" || tid == issuerTID }
 
 // issuerTenant is the tenant an Entra issuer names: the first segment of
 // its path that is a tenant ID (v2 https://login.microsoftonline.com/{tid}/v2.0,

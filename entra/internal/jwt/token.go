@@ -30,7 +30,7 @@ type Token struct {
 func Parse(raw string) (Token, error) {
 	h, rest, _ := strings.Cut(raw, ".")
 	p, s, ok := strings.Cut(rest, ".")
-	if !ok || strings.IndexByte(s, '.') >= 0 || !isCompactJWS(raw) {
+	if !ok || strings.IndexByte(s, '.') >= 0 || hasLineBreak(raw) {
 		return Token{}, errors.New("not a compact JWS of three base64url segments")
 	}
 	// One buffer for the three parts; each part is capped so that none can
@@ -55,25 +55,20 @@ func Parse(raw string) (Token, error) {
 	return Token{Header: hdr, SigningInput: raw[:len(h)+1+len(p)], Payload: payload, Signature: sig}, nil
 }
 
-// isCompactJWS reports whether raw has only the bytes of a compact JWS:
-// the base64url alphabet and dots. Padding, the standard alphabet and line
-// breaks would let one token be written many ways; Entra writes each one
-// way, and so must the token we accept.
-func isCompactJWS(raw string) bool {
-	for i := range len(raw) {
-		switch c := raw[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
-		default:
-			return false
-		}
-	}
-	return true
+// hasLineBreak reports whether raw holds a line break, the only bytes
+// outside the base64url alphabet that b64 would not refuse (it skips
+// them). Padding, the standard alphabet and line breaks would let one
+// token be written many ways; Entra writes each one way, and so must the
+// token we accept.
+func hasLineBreak(raw string) bool {
+	return strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0
 }
 
 // b64 decodes base64url without padding, refusing non-zero unused bits: the
 // 16 spellings of a last character that differ only in those bits are one
-// spelling here. It would skip line breaks, which isCompactJWS refuses
-// before it runs.
+// spelling here. It refuses every byte outside the base64url alphabet but
+// line breaks, which it would skip: hasLineBreak refuses them before it
+// runs.
 var b64 = base64.RawURLEncoding.Strict()
 
 // Header is what the validator reads of a JWS protected header.
