@@ -163,10 +163,66 @@ func claimIndex(name string) int {
 	return -1
 }
 
+// The claims of claimNames by type: strings first, then numbers.
+const (
+	numStringClaims = 16
+	numNumberClaims = 4
+)
+
+// stringClaim is the field of the string claim of index i.
+func (tc *Claims) stringClaim(i int) *string {
+	switch i {
+	case 0:
+		return &tc.Iss
+	case 1:
+		return &tc.Sub
+	case 2:
+		return &tc.Oid
+	case 3:
+		return &tc.Tid
+	case 4:
+		return &tc.Name
+	case 5:
+		return &tc.PreferredUsername
+	case 6:
+		return &tc.Upn
+	case 7:
+		return &tc.UniqueName
+	case 8:
+		return &tc.Azp
+	case 9:
+		return &tc.Appid
+	case 10:
+		return &tc.Idtyp
+	case 11:
+		return &tc.Ver
+	case 12:
+		return &tc.Scp
+	case 13:
+		return &tc.Idp
+	case 14:
+		return &tc.Tfp
+	}
+	return &tc.Acr
+}
+
+// numberClaim is the field of the number claim of index i.
+func (tc *Claims) numberClaim(i int) *float64 {
+	switch i - numStringClaims {
+	case 0:
+		return &tc.Exp
+	case 1:
+		return &tc.Nbf
+	case 2:
+		return &tc.Iat
+	}
+	return &tc.Acct
+}
+
 // set reads one member of the claims, for readObject: a claim the
 // validator reads must have its type and be given once; any other member
 // must not be named like one but for case or folding.
-func (tc *Claims) set(name, raw string) (known bool, err error) {
+func (tc *Claims) set(name, raw string, escaped bool) (known bool, err error) {
 	i := claimIndex(name)
 	if i < 0 {
 		if real, ok := lookalike(name, claimNames[:]); ok {
@@ -179,22 +235,19 @@ func (tc *Claims) set(name, raw string) (known bool, err error) {
 		return true, fmt.Errorf("claim %q is given twice", name)
 	}
 	tc.seen |= bit
-	str := [...]*string{&tc.Iss, &tc.Sub, &tc.Oid, &tc.Tid, &tc.Name, &tc.PreferredUsername, &tc.Upn, &tc.UniqueName,
-		&tc.Azp, &tc.Appid, &tc.Idtyp, &tc.Ver, &tc.Scp, &tc.Idp, &tc.Tfp, &tc.Acr}
-	num := [...]*float64{&tc.Exp, &tc.Nbf, &tc.Iat, &tc.Acct}
 	ok := true
 	switch {
-	case i < len(str):
-		*str[i], ok = stringValue(raw)
-		if !ok {
+	case i < numStringClaims:
+		p := tc.stringClaim(i)
+		if *p, ok = stringValue(raw, escaped); !ok {
 			return true, fmt.Errorf("claim %q is not a string", name)
 		}
-	case i < len(str)+len(num):
-		if *num[i-len(str)], ok = numberValue(raw); !ok {
+	case i < numStringClaims+numNumberClaims:
+		if *tc.numberClaim(i), ok = numberValue(raw); !ok {
 			return true, fmt.Errorf("claim %q is not a number", name)
 		}
 	case name == "aud":
-		if one, isString := stringValue(raw); isString {
+		if one, isString := stringValue(raw, escaped); isString {
 			tc.Aud = []string{one}
 		} else if tc.Aud, ok = stringsValue(raw); !ok {
 			return true, errors.New(`claim "aud" is neither a string nor an array of strings`)

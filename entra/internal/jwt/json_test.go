@@ -2,6 +2,7 @@ package jwt
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"slices"
@@ -271,4 +272,24 @@ func BenchmarkReadClaims(b *testing.B) {
 			}
 		}
 	})
+}
+
+// plainWord says a word is plain exactly when each of its bytes is: every
+// byte value at every position, among plain bytes and among others.
+func TestPlainWordAgreesWithPlain(t *testing.T) {
+	for _, fill := range []byte{'a', ' ', '~', 0x7f, '"', 0x80, 0x1f, 0xff} {
+		for pos := range 8 {
+			for c := range 256 {
+				w := [8]byte{fill, fill, fill, fill, fill, fill, fill, fill}
+				w[pos] = byte(c)
+				want := true
+				for _, b := range w {
+					want = want && plain[b]
+				}
+				if got := plainWord(binary.LittleEndian.Uint64(w[:])); got != want {
+					t.Fatalf("plainWord(%q) = %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
 }

@@ -89,7 +89,7 @@ func readHeader(b []byte) (Header, error) {
 		h    Header
 		seen uint8
 	)
-	err := readObject(StringOf(b), func(name, raw string) (bool, error) {
+	err := readObject(StringOf(b), func(name, raw string, escaped bool) (bool, error) {
 		var dst *string
 		switch name {
 		case "alg":
@@ -110,7 +110,7 @@ func readHeader(b []byte) (Header, error) {
 			return true, fmt.Errorf("header %q is given twice", name)
 		}
 		seen |= bit
-		text, ok := stringValue(raw)
+		text, ok := stringValue(raw, escaped)
 		if !ok {
 			return true, fmt.Errorf("header %q is not a string", name)
 		}
