@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// DefaultCacheSize is how many validated tokens are kept by default.
-const DefaultCacheSize = 10_000
-
 const cacheShards = 32
 
 // tokenCache remembers validated tokens by the SHA-256 of their signing

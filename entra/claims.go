@@ -108,7 +108,7 @@ func (c *Claims) IsAppOnly() bool {
 	case "user":
 		return false
 	}
-	return c.Scopes.Len() == 0
+	return len(c.Scopes.names) == 0
 }
 
 // HasScope reports whether scp lists scope (exact, case-sensitive).
@@ -116,16 +116,6 @@ func (c *Claims) HasScope(scope string) bool { return c.Scopes.Has(scope) }
 
 // HasRole reports whether roles lists role (exact, case-sensitive).
 func (c *Claims) HasRole(role string) bool { return c.Roles.Has(role) }
-
-// Raw returns every claim of the token, decoded afresh on each call, for
-// claims this type has no field for: strings, float64 numbers, bools, nil,
-// []any and map[string]any. Its names are the token's, exactly; it never
-// disagrees with the fields of Claims, nor with [Claims.Decode].
-func (c *Claims) Raw() map[string]any {
-	m := make(map[string]any)
-	_ = c.Decode(&m) // read by the strict reader already: cannot fail
-	return m
-}
 
 // Decode decodes the token's claims into v, a pointer (to a struct, a map,
 // …), for claims this type has no field for, and reports what does not
@@ -180,9 +170,6 @@ func scopeSet(scp string) Set {
 
 // Has reports whether name is in the set. Sets are small: a scan beats a map.
 func (s Set) Has(name string) bool { return slices.Contains(s.names, name) }
-
-// Len is the number of names.
-func (s Set) Len() int { return len(s.names) }
 
 // Names returns the names, sorted, in a new slice.
 func (s Set) Names() []string {

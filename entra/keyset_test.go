@@ -60,7 +60,7 @@ func TestAStaticKeySetValidatesWithoutHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cache := range []int{0, entra.DefaultCacheSize} {
+	for _, cache := range []int{0, 10_000} {
 		v := keySetValidator(t, ks, entra.WithTenant(idp.TenantID()), entra.WithTokenVersions(entra.V1, entra.V2), entra.WithCacheSize(cache))
 		if !v.Ready() || v.Preload(context.Background()) != nil {
 			t.Fatal("a validator with a key set is not ready")
