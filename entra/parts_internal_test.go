@@ -49,3 +49,20 @@ func BenchmarkValidateParts(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkValidateCached measures a cache hit.
+func BenchmarkValidateCached(b *testing.B) {
+	idp := entratest.NewServer(b)
+	v := newFuzzValidator(b, idp)
+	tok := idp.Issue(entratest.ForUser("alice"))
+	ctx := context.Background()
+	if _, err := v.Validate(ctx, tok); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Validate(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

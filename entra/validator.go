@@ -154,6 +154,8 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	now := v.now()
 	if v.cache != nil {
 		in, sig = signed(raw)
+	}
+	if in.n > 0 {
 		e := v.cache.get(in.sum, now, v.published)
 		if e != nil && e.sig != sig {
 			e = nil // another token with the same signing input: verify it
@@ -182,7 +184,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	expires := claims.ExpiresAt.Add(v.skew)
-	if v.cache == nil {
+	if in.n == 0 {
 		claims.token = tokenOf(raw)
 		claims.validUntil = v.validUntil(expires, now)
 		return claims, nil
