@@ -68,6 +68,16 @@ const (
 	ReasonInsufficientClaims = "INSUFFICIENT_CLAIMS"
 )
 
+// Reasons returns every Reason… constant, in a new slice: the bounded set
+// a denial's reason is drawn from, for metric labels and documentation.
+func Reasons() []string {
+	return []string{
+		ReasonTokenMissing, ReasonTokenInvalid, ReasonInvalidRequest, ReasonTokenExpired,
+		ReasonKeysUnavailable, ReasonInsufficientScope, ReasonNoRule, ReasonGuest,
+		ReasonConditionFailed, ReasonAuthContextRequired, ReasonInsufficientClaims,
+	}
+}
+
 // Metadata keys of the ErrorInfo of an [ReasonInsufficientScope] denial.
 const (
 	MetadataScopes = "scopes" // space-separated scopes that would satisfy the rule

@@ -83,6 +83,7 @@ func BenchmarkValidate(b *testing.B) {
 		}
 		input := []byte(f.token[:i])
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			sum := sha256.Sum256(input)
 			if err := rsa.VerifyPKCS1v15(f.pub, crypto.SHA256, sum[:], sig); err != nil {
@@ -94,6 +95,7 @@ func BenchmarkValidate(b *testing.B) {
 	uncached := f.validator(b, entra.WithCacheSize(0))
 	b.Run("impl=ours-uncached", func(b *testing.B) {
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			if _, err := uncached.Validate(ctx, f.token); err != nil {
 				b.Fatal(err)
@@ -107,6 +109,7 @@ func BenchmarkValidate(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			if _, err := cached.Validate(ctx, f.token); err != nil {
 				b.Fatal(err)
@@ -122,6 +125,7 @@ func BenchmarkValidate(b *testing.B) {
 		jwt.WithAudience(f.idp.ClientID()), jwt.WithExpirationRequired())
 	b.Run("impl=golang-jwt+keyfunc", func(b *testing.B) {
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			if _, err := parser.Parse(f.token, kf.Keyfunc); err != nil {
 				b.Fatal(err)
@@ -139,6 +143,7 @@ func BenchmarkValidate(b *testing.B) {
 	}
 	b.Run("impl=go-oidc", func(b *testing.B) {
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			if _, err := verifier.Verify(ctx, f.token); err != nil {
 				b.Fatal(err)

@@ -1,19 +1,20 @@
 package entra
 
 import (
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra/internal/jwt"
+	"strings"
+
 	"crypto/sha256"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// DefaultCacheSize is how many validated tokens are kept by default.
-const DefaultCacheSize = 10_000
-
 const cacheShards = 32
 
-// tokenCache remembers validated tokens by the SHA-256 of their bytes, never
-// the tokens themselves, so a repeated token skips base64, JSON and RSA. An
+// tokenCache remembers validated tokens by the SHA-256 of their signing
+// input and their signature (which alone cannot be replayed), never the
+// tokens themselves, so a repeated token skips base64, JSON and RSA. An
 // entry is used only while its time window holds and while the key that
 // verified it is still in the current key set. It is split in shards so
 // that concurrent requests rarely contend for one lock; each shard evicts
@@ -37,6 +38,7 @@ type cacheShard struct {
 type cacheEntry struct {
 	claims    *Claims
 	key       *publicKey // the key that verified the token
+	sig       string     // the token's signature segment, as sent
 	notBefore time.Time  // nbf minus skew
 	expires   time.Time  // exp plus skew
 	slot      int        // the ring slot that owns the entry
@@ -52,18 +54,38 @@ func newTokenCache(size int) *tokenCache {
 	return c
 }
 
-// digest hashes the token's bytes.
-func digest(raw string) [32]byte { return sha256.Sum256(bytesOf(raw)) }
+// signingInput is the SHA-256 of a token's signing input, the first n
+// bytes of the token: its cache key, and the hash an RS256 or PS256
+// signature check needs.
+type signingInput struct {
+	sum [32]byte
+	n   int // 0 when not computed
+}
+
+// signed hashes the signing input of raw, all before its second dot, and
+// returns its signature segment, all after it. (IndexByte, unlike
+// LastIndexByte, runs many bytes at a time.) A raw that is no compact JWS
+// hashes to an entry it cannot have, as no cached signature holds a dot:
+// verify refuses it.
+func signed(raw string) (signingInput, string) {
+	i := strings.IndexByte(raw, '.') + 1
+	j := strings.IndexByte(raw[i:], '.')
+	if i == 0 || j < 0 {
+		return signingInput{}, raw
+	}
+	n := i + j
+	return signingInput{sum: sha256.Sum256(jwt.BytesOf(raw[:n])), n: n}, raw[n+1:]
+}
 
 func (c *tokenCache) shard(d *[32]byte) *cacheShard { return &c.shards[d[0]%cacheShards] }
 
-// get returns the entry for d if it is usable at now with the keys of st;
-// an entry that is not is dropped.
-func (c *tokenCache) get(d [32]byte, now time.Time, st *keyState) *cacheEntry {
+// get returns the entry for d if it is usable at now and its key is still
+// published; an entry that is not is dropped.
+func (c *tokenCache) get(d [32]byte, now time.Time, published func(*cacheEntry) bool) *cacheEntry {
 	s := c.shard(&d)
 	s.mu.Lock()
 	e := s.entries[d]
-	if e != nil && (now.Before(e.notBefore) || !now.Before(e.expires) || st == nil || st.keys[e.claims.keyID] != e.key) {
+	if e != nil && (now.Before(e.notBefore) || !now.Before(e.expires) || !published(e)) {
 		delete(s.entries, d)
 		s.size.Add(-1)
 		e = nil
@@ -75,6 +97,17 @@ func (c *tokenCache) get(d [32]byte, now time.Time, st *keyState) *cacheEntry {
 	}
 	s.mu.Unlock()
 	return e
+}
+
+// drop removes e, the entry for d, unless another has replaced it.
+func (c *tokenCache) drop(d [32]byte, e *cacheEntry) {
+	s := c.shard(&d)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.entries[d] == e {
+		delete(s.entries, d)
+		s.size.Add(-1)
+	}
 }
 
 // stats sums the shards' counters.

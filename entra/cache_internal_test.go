@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -17,16 +18,16 @@ func TestTheCacheIsBounded(t *testing.T) {
 	if n := c.len(); n > 64 {
 		t.Fatalf("%d entries, want at most 64", n)
 	}
-	if c.get(digest("token-9999"), now, st) == nil {
+	if c.get(digest("token-9999"), now, in(st)) == nil {
 		t.Fatal("the newest entry was evicted")
 	}
-	if c.get(digest("token-0"), now, st) != nil {
+	if c.get(digest("token-0"), now, in(st)) != nil {
 		t.Fatal("the oldest entry survived")
 	}
-	if c.get(digest("token-9999"), now, &keyState{keys: map[string]*publicKey{}}) != nil {
+	if c.get(digest("token-9999"), now, in(&keyState{keys: map[string]*publicKey{}})) != nil {
 		t.Fatal("an entry whose key is gone was used")
 	}
-	if c.get(digest("token-9999"), now, st) != nil {
+	if c.get(digest("token-9999"), now, in(st)) != nil {
 		t.Fatal("an entry whose key was gone was kept")
 	}
 }
@@ -42,7 +43,7 @@ func TestTheCacheStaysBoundedWhenEntriesExpire(t *testing.T) {
 	for i := range 100_000 {
 		d := digest(fmt.Sprint("token-", r.IntN(2_000)))
 		if r.IntN(3) == 0 {
-			c.get(d, now.Add(time.Duration(r.IntN(3))*time.Hour), st)
+			c.get(d, now.Add(time.Duration(r.IntN(3))*time.Hour), in(st))
 			continue
 		}
 		c.put(d, &cacheEntry{claims: &Claims{keyID: "k"}, key: st.keys["k"], expires: now.Add(time.Duration(r.IntN(3)) * time.Hour)})
@@ -52,6 +53,14 @@ func TestTheCacheStaysBoundedWhenEntriesExpire(t *testing.T) {
 			}
 		}
 	}
+}
+
+// digest is a cache key.
+func digest(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// in is the published check of the keys of st.
+func in(st *keyState) func(*cacheEntry) bool {
+	return func(e *cacheEntry) bool { return st.keys[e.claims.keyID] == e.key }
 }
 
 // len counts the entries.

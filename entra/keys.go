@@ -154,7 +154,7 @@ func (s *keySource) refresh(urgent bool) <-chan struct{} {
 // run fetches with its own deadline: one caller giving up must not cancel
 // the fetch others wait on.
 func (s *keySource) run(done chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultFetchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), defaultFetchTimeout)
 	st, err := s.fetch(ctx)
 	cancel()
 	s.mu.Lock()

@@ -29,24 +29,16 @@ const (
 
 // Defaults of the options.
 const (
-	// DefaultClockSkew is how far exp and nbf may be off the validator's
-	// clock. It absorbs clock drift between Entra ID and this server.
-	DefaultClockSkew = 2 * time.Minute
-	// DefaultMaxTokenBytes bounds a token before any decoding. Entra access
-	// tokens are 1–4 KB; group and role claims can make them grow, rarely
-	// past 8 KB.
-	DefaultMaxTokenBytes = 16 << 10
-	// DefaultRefreshInterval is how old the key set may grow before it is
-	// fetched again in the background (Microsoft recommends 12–24 h).
-	DefaultRefreshInterval = 12 * time.Hour
-	// DefaultMinRefreshInterval is the least time between two fetches
-	// triggered by tokens naming a key the set does not hold.
-	DefaultMinRefreshInterval = 5 * time.Minute
 	// DefaultRetryInterval is the least time between two attempts while no
 	// key set has been fetched yet.
 	DefaultRetryInterval = 10 * time.Second
-	// DefaultFetchTimeout bounds one fetch of discovery document and key set.
-	DefaultFetchTimeout = 10 * time.Second
+
+	defaultMaxTokenBytes      = 16 << 10         // WithMaxTokenBytes
+	defaultClockSkew          = 2 * time.Minute  // WithClockSkew
+	defaultRefreshInterval    = 12 * time.Hour   // WithRefreshInterval
+	defaultMinRefreshInterval = 5 * time.Minute  // WithMinRefreshInterval
+	defaultFetchTimeout       = 10 * time.Second // one fetch of discovery document and key set
+	defaultCacheSize          = 10_000           // WithCacheSize
 )
 
 // Option configures a [Validator].
@@ -73,9 +65,13 @@ type config struct {
 	maxTokenBytes int
 	client        *http.Client
 	now           func() time.Time
+	clockSet      bool // WithClock was given
+	realClock     bool // now is time.Now
 	logger        *slog.Logger
 	refresh       time.Duration
 	minRefresh    time.Duration
+	keySet        KeySet   // WithKeySet
+	keySetIssuers []issuer // the issuers with keySet
 	// nilOptions names the options given a nil value, each an error.
 	nilOptions []string
 }
@@ -156,8 +152,8 @@ func WithAllowGuests() Option { return func(c *config) { c.allowGuests = true } 
 // a custom signing key: discovery with ?appid=appID.
 func WithAppSpecificKeys(appID string) Option { return func(c *config) { c.appID = appID } }
 
-// WithCacheSize sets how many validated tokens are remembered,
-// [DefaultCacheSize] by default; 0 turns the cache off.
+// WithCacheSize sets how many validated tokens are remembered, 10,000 by
+// default; 0 turns the cache off.
 func WithCacheSize(n int) Option { return func(c *config) { c.cacheSize = n } }
 
 // B2CHost is the authority host of the Azure AD B2C tenant name (the part
@@ -181,17 +177,19 @@ func WithAudiences(audiences ...string) Option {
 // "none" would let anyone holding the public key forge tokens.
 func WithAlgorithms(algs ...string) Option { return func(c *config) { c.algorithms = algs } }
 
-// WithClockSkew sets the tolerance for exp and nbf, [DefaultClockSkew] by
-// default. Zero means exact.
+// WithClockSkew sets the tolerance for exp and nbf, 2 minutes by default:
+// it absorbs clock drift between Entra ID and this server. Zero means
+// exact.
 func WithClockSkew(d time.Duration) Option { return func(c *config) { c.clockSkew = d } }
 
-// WithMaxTokenBytes bounds a token's size before any decoding,
-// [DefaultMaxTokenBytes] by default.
+// WithMaxTokenBytes bounds a token's size before any decoding, 16 KiB by
+// default: Entra access tokens are 1–4 KB; group and role claims can make
+// them grow, rarely past 8 KB.
 func WithMaxTokenBytes(n int) Option { return func(c *config) { c.maxTokenBytes = n } }
 
 // WithHTTPClient sets the client for discovery and key fetches, for proxies
-// or custom CAs. Default: a client with [DefaultFetchTimeout]. A nil client
-// is an error.
+// or custom CAs. Default: a client with a timeout of 10 seconds. A nil
+// client is an error.
 func WithHTTPClient(client *http.Client) Option {
 	return func(c *config) {
 		c.client = client
@@ -202,7 +200,9 @@ func WithHTTPClient(client *http.Client) Option {
 }
 
 // WithClock sets the validator's clock, time.Now by default.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now, c.clockSet = now, true }
+}
 
 // WithLogger sets where key fetches are logged, slog.Default() by default.
 // A nil logger is an error.
@@ -216,11 +216,12 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithRefreshInterval sets how old the key set may grow before it is fetched
-// again in the background, [DefaultRefreshInterval] by default.
+// again in the background, 12 hours by default (Microsoft recommends
+// 12–24 h).
 func WithRefreshInterval(d time.Duration) Option { return func(c *config) { c.refresh = d } }
 
 // WithMinRefreshInterval sets the least time between two fetches triggered
-// by unknown key IDs, [DefaultMinRefreshInterval] by default.
+// by unknown key IDs, 5 minutes by default.
 func WithMinRefreshInterval(d time.Duration) Option {
 	return func(c *config) { c.minRefresh = d }
 }
@@ -260,12 +261,12 @@ var (
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
 		authorityHost: PublicCloud,
-		clockSkew:     DefaultClockSkew,
-		maxTokenBytes: DefaultMaxTokenBytes,
+		clockSkew:     defaultClockSkew,
+		maxTokenBytes: defaultMaxTokenBytes,
 		now:           time.Now,
-		refresh:       DefaultRefreshInterval,
-		minRefresh:    DefaultMinRefreshInterval,
-		cacheSize:     DefaultCacheSize,
+		refresh:       defaultRefreshInterval,
+		minRefresh:    defaultMinRefreshInterval,
+		cacheSize:     defaultCacheSize,
 	}
 	for _, o := range opts {
 		o(c)
@@ -279,6 +280,11 @@ func newConfig(opts []Option) (*config, error) {
 		errs = append(errs, optionError("WithAuthorityHost", "authority host: "+err.Error()))
 	}
 	errs = append(errs, c.tenancy(host)...)
+	if c.keySet != nil && c.tenant != "" {
+		var more []error
+		c.keySetIssuers, more = c.staticIssuers(host)
+		errs = append(errs, more...)
+	}
 	if len(c.audiences) == 0 {
 		errs = append(errs, optionError("WithAudiences", "at least one audience is required"))
 	}
@@ -316,8 +322,9 @@ func newConfig(opts []Option) (*config, error) {
 	if c.now == nil {
 		errs = append(errs, errors.New("WithClock: nil"))
 	}
+	c.realClock = !c.clockSet
 	if c.client == nil {
-		c.client = &http.Client{Timeout: DefaultFetchTimeout}
+		c.client = &http.Client{Timeout: defaultFetchTimeout}
 	}
 	c.client = checkRedirects(c.client)
 	if c.logger == nil {

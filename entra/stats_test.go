@@ -50,18 +50,18 @@ func TestStatsCountWhatTheValidatorDid(t *testing.T) {
 	// An unknown key makes the validator fetch; the provider is down.
 	idp.RotateKeys()
 	idp.SetDown(true)
-	clk.add(entra.DefaultMinRefreshInterval)
+	clk.add(5 * time.Minute)
 	if _, err := v.Validate(ctx, idp.Issue()); !errors.Is(err, entra.ErrUnknownKey) {
 		t.Fatalf("err = %v, want ErrUnknownKey", err)
 	}
 	check("after a failed fetch", entra.Stats{CacheHits: 2, CacheMisses: 3, CacheEntries: 1, KeySetFetches: 1, KeySetFetchFailures: 1, KeySetLoadedAt: start})
 
 	idp.SetDown(false)
-	clk.add(entra.DefaultMinRefreshInterval)
+	clk.add(5 * time.Minute)
 	if _, err := v.Validate(ctx, idp.Issue()); err != nil {
 		t.Fatal(err)
 	}
-	later := start.Add(2 * entra.DefaultMinRefreshInterval)
+	later := start.Add(2 * 5 * time.Minute)
 	check("after a good fetch", entra.Stats{CacheHits: 2, CacheMisses: 4, CacheEntries: 2, KeySetFetches: 2, KeySetFetchFailures: 1, KeySetLoadedAt: later})
 
 	// The token of the rotated-out key is dropped from the cache on lookup.

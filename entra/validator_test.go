@@ -54,8 +54,9 @@ func TestValidTokenGivesTheCaller(t *testing.T) {
 		c.Scopes.String() != "Items.Read Items.Write" || !c.HasScope("Items.Write") || c.HasScope("items.write") || c.UPN != "alice@contoso" {
 		t.Fatalf("claims %+v", c)
 	}
-	if c.Raw()["upn"] != "alice@contoso" {
-		t.Fatalf("raw claims %v", c.Raw())
+	var raw map[string]any
+	if err := c.Decode(&raw); err != nil || raw["upn"] != "alice@contoso" {
+		t.Fatalf("claims %v, %v", raw, err)
 	}
 	app, err := v.Validate(context.Background(), idp.Issue(entratest.ForApp("admin-daemon"), entratest.Audience(idp.AppIDURI())))
 	if err != nil {
@@ -293,5 +294,41 @@ func TestATokenIsAcceptedOnlyAsWritten(t *testing.T) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
 		})
+	}
+}
+
+func TestValidUntilIsExpiryPlusSkewOnTheRealClock(t *testing.T) {
+	const skew = 90 * time.Second
+	idp := entratest.NewServer(t)
+	iat := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	tok := idp.Issue(entratest.IssuedAt(iat), entratest.ExpiresIn(time.Hour))
+	exp := iat.Add(time.Hour)
+	for _, cache := range []int{0, 10_000} {
+		real := newValidator(t, idp, entra.WithClockSkew(skew), entra.WithCacheSize(cache))
+		// The injected clock runs 20 minutes ahead of the real one: the
+		// token has 20 minutes less left by it.
+		ahead := 20 * time.Minute
+		fake := newValidator(t, idp, entra.WithClockSkew(skew), entra.WithCacheSize(cache), entra.WithClock(func() time.Time { return time.Now().Add(ahead) }))
+		for range 2 { // the second time from the cache, if any
+			c, err := real.Validate(context.Background(), tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.ValidUntil().Equal(exp.Add(skew)) {
+				t.Errorf("cache %d: ValidUntil %v, want exp plus skew %v", cache, c.ValidUntil(), exp.Add(skew))
+			}
+			before := time.Now()
+			c, err = fake.Validate(context.Background(), tok)
+			after := time.Now()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lo, hi := exp.Add(skew-ahead).Add(-after.Sub(before)), exp.Add(skew-ahead).Add(after.Sub(before)); c.ValidUntil().Before(lo) || c.ValidUntil().After(hi) {
+				t.Errorf("cache %d, clock %v ahead: ValidUntil %v, want %v", cache, ahead, c.ValidUntil(), exp.Add(skew-ahead))
+			}
+		}
+	}
+	if hand := (&entra.Claims{ExpiresAt: exp}); !hand.ValidUntil().Equal(exp) {
+		t.Errorf("Claims made by hand: ValidUntil %v, want ExpiresAt", hand.ValidUntil())
 	}
 }

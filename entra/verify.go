@@ -6,13 +6,12 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/base64"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra/internal/jwt"
 )
 
 // verified is a token whose signature a published key verified.
@@ -25,130 +24,39 @@ type verified struct {
 	kid     string
 }
 
-// verify checks the token's form and signature: three canonical base64url
-// segments (no padding, no line breaks, no stray bits, so that each token
-// has exactly one spelling and the signed text is the text received), a
-// header the strict reader accepts, an allowed alg, a kid, the published
-// key of that kid, and its signature over the first two segments.
-// FuzzVerifyMatchesJWX checks that jwx, with the same strict rules in
-// front of it, decides every token alike.
-func (v *Validator) verify(ctx context.Context, raw string) (verified, error) {
-	h, rest, _ := strings.Cut(raw, ".")
-	p, s, ok := strings.Cut(rest, ".")
-	if !ok || strings.IndexByte(s, '.') >= 0 || !isCompactJWS(raw) {
-		return verified{}, fmt.Errorf("%w: not a compact JWS of three base64url segments", ErrMalformed)
-	}
-	// One buffer for the three parts; each part is capped so that none can
-	// grow into the next.
-	buf := make([]byte, 0, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
-	decode := func(part string) ([]byte, error) {
-		start := len(buf)
-		n, err := b64.Decode(buf[start:cap(buf)], bytesOf(part))
-		buf = buf[:start+n]
-		return buf[start : start+n : start+n], err
-	}
-	hdrJSON, err1 := decode(h)
-	payload, err2 := decode(p)
-	sig, err3 := decode(s)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return verified{}, fmt.Errorf("%w: a segment is not canonical base64url", ErrMalformed)
-	}
-	hdr, err := readHeader(hdrJSON)
+// verify checks the token's form and signature: a compact JWS that
+// jwt.Parse reads, an allowed alg, a kid, the published key of that kid,
+// and its signature over the first two segments. FuzzVerifyMatchesJWX
+// checks that jwx, with the same strict rules in front of it, decides
+// every token alike.
+//
+// in, when computed, is the SHA-256 of the signing input, used instead of
+// hashing it again.
+func (v *Validator) verify(ctx context.Context, raw string, in signingInput) (verified, error) {
+	t, err := jwt.Parse(raw)
 	if err != nil {
-		return verified{}, err
+		return verified{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	alg := jwa.SignatureAlgorithm(hdr.alg)
+	alg := jwa.SignatureAlgorithm(t.Alg)
 	scheme, ok := rsaSchemes[alg]
 	if !ok {
-		return verified{}, fmt.Errorf("%w: %s", ErrAlgorithm, quoteShort(hdr.alg))
+		return verified{}, fmt.Errorf("%w: %s", ErrAlgorithm, jwt.QuoteShort(t.Alg))
 	}
-	if len(sig) == 0 {
+	if len(t.Signature) == 0 {
 		return verified{}, fmt.Errorf("%w: no signature", ErrMalformed)
 	}
-	vt := verified{kid: hdr.kid}
-	if vt.key, vt.state, err = v.keyFor(ctx, alg, hdr.kid); err != nil {
+	vt := verified{kid: t.Kid}
+	if vt.key, vt.state, err = v.keyFor(ctx, alg, t.Kid); err != nil {
 		return verified{}, err
 	}
-	if scheme.verify(vt.key.key, raw[:len(h)+1+len(p)], sig) != nil {
+	if in.n != len(t.SigningInput) || in.n == 0 {
+		in = signingInput{}
+	}
+	if scheme.verify(vt.key.key, t.SigningInput, in, t.Signature) != nil {
 		return verified{}, ErrSignature
 	}
-	vt.payload = payload
+	vt.payload = t.Payload
 	return vt, nil
-}
-
-// isCompactJWS reports whether raw has only the bytes of a compact JWS:
-// the base64url alphabet and dots. Padding, the standard alphabet and line
-// breaks would let one token be written many ways; Entra writes each one
-// way, and so must the token we accept.
-func isCompactJWS(raw string) bool {
-	for i := range len(raw) {
-		switch c := raw[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// b64 decodes base64url without padding, refusing non-zero unused bits: the
-// 16 spellings of a last character that differ only in those bits are one
-// spelling here. It would skip line breaks, which isCompactJWS refuses
-// before it runs.
-var b64 = base64.RawURLEncoding.Strict()
-
-// header is what the validator reads of a JWS protected header.
-type header struct{ alg, kid string }
-
-// headerNames are the header members the validator reads: alg and kid, typ
-// and x5t as Entra sends them, and crit and b64, which change how a
-// signature reads and are refused. Members that point at keys (jku, x5u,
-// jwk, x5c) are never read: only the identity provider's published keys
-// verify. Other members (nonce, …) are read as JSON and ignored.
-var headerNames = [...]string{"alg", "kid", "typ", "x5t", "crit", "b64"}
-
-// readHeader reads the header with the strict reader: alg, kid, typ and x5t
-// are strings given once, and a member named like one of headerNames but
-// for case or folding makes the token malformed.
-func readHeader(b []byte) (header, error) {
-	var (
-		h    header
-		seen uint8
-	)
-	err := readObject(stringOf(b), func(name, raw string) (bool, error) {
-		var dst *string
-		switch name {
-		case "alg":
-			dst = &h.alg
-		case "kid":
-			dst = &h.kid
-		case "typ", "x5t":
-		case "crit", "b64":
-			return true, fmt.Errorf("header %q is not supported", name)
-		default:
-			if real, ok := lookalike(name, headerNames[:]); ok {
-				return false, fmt.Errorf("header %s is %q but for case or folding", quoteShort(name), real)
-			}
-			return false, nil
-		}
-		bit := uint8(1) << slices.Index(headerNames[:], name)
-		if seen&bit != 0 {
-			return true, fmt.Errorf("header %q is given twice", name)
-		}
-		seen |= bit
-		text, ok := stringValue(raw)
-		if !ok {
-			return true, fmt.Errorf("header %q is not a string", name)
-		}
-		if dst != nil {
-			*dst = text
-		}
-		return true, nil
-	})
-	if err != nil {
-		return header{}, fmt.Errorf("%w: header: %w", ErrMalformed, err)
-	}
-	return h, nil
 }
 
 // keyFor picks the key that may verify a signature by alg under kid: alg on
@@ -156,12 +64,12 @@ func readHeader(b []byte) (header, error) {
 // alg on the key. Both verify paths use it.
 func (v *Validator) keyFor(ctx context.Context, alg jwa.SignatureAlgorithm, kid string) (*publicKey, *keyState, error) {
 	if !slices.Contains(v.algorithms, alg) {
-		return nil, nil, fmt.Errorf("%w: %s", ErrAlgorithm, quoteShort(string(alg)))
+		return nil, nil, fmt.Errorf("%w: %s", ErrAlgorithm, jwt.QuoteShort(string(alg)))
 	}
 	if kid == "" {
 		return nil, nil, ErrMissingKeyID
 	}
-	k, st, err := v.keys.key(ctx, kid)
+	k, st, err := v.key(ctx, kid)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -169,15 +77,6 @@ func (v *Validator) keyFor(ctx context.Context, alg jwa.SignatureAlgorithm, kid 
 		return nil, nil, fmt.Errorf("%w: key %q is for %s", ErrAlgorithm, kid, k.alg)
 	}
 	return k, st, nil
-}
-
-// quoteShort quotes a caller-chosen header value for an error message,
-// cut to 32 bytes: the message is logged, and a token must not fill logs.
-func quoteShort(s string) string {
-	if len(s) > 32 {
-		return strconv.Quote(s[:32]) + "…"
-	}
-	return strconv.Quote(s)
 }
 
 // rsaScheme is how an RSA JWS algorithm signs (RFC 7518 §3.3, §3.5).
@@ -193,18 +92,21 @@ var rsaSchemes = map[jwa.SignatureAlgorithm]rsaScheme{
 
 // verify checks sig over the signing input with pub, as jwx's RSA verifier
 // does (PSS with the salt length read from the signature), but hashing the
-// input in place instead of a copy of it.
-func (s rsaScheme) verify(pub *rsa.PublicKey, input string, sig []byte) error {
+// input in place instead of a copy of it, or not at all when in holds its
+// SHA-256.
+func (s rsaScheme) verify(pub *rsa.PublicKey, input string, in signingInput, sig []byte) error {
 	var sum []byte
 	switch s.hash {
 	case crypto.SHA256:
-		d := sha256.Sum256(bytesOf(input))
-		sum = d[:]
+		if in.n == 0 {
+			in.sum = sha256.Sum256(jwt.BytesOf(input))
+		}
+		sum = in.sum[:]
 	case crypto.SHA384:
-		d := sha512.Sum384(bytesOf(input))
+		d := sha512.Sum384(jwt.BytesOf(input))
 		sum = d[:]
 	default:
-		d := sha512.Sum512(bytesOf(input))
+		d := sha512.Sum512(jwt.BytesOf(input))
 		sum = d[:]
 	}
 	if s.pss {

@@ -39,9 +39,8 @@ func Deny(ctx context.Context, msg string) error {
 // …", authzerr.ReasonInsufficientScope with authzerr.MetadataScopes listing
 // them (403 with the full scope names over REST). As in rules, scopes never
 // admit an app-only token. Without a caller in ctx it answers as [Deny]
-// does. Naming no scope, or a name a rule could not hold (empty, with a
-// space, a quote or a byte outside printable ASCII), is a bug, answered
-// codes.Internal, never allowed.
+// does. Naming no scope, or a name a rule could not hold
+// (policy.ValidateNames), is a bug, answered codes.Internal, never allowed.
 func RequireScope(ctx context.Context, scopes ...string) error {
 	return require(ctx, &policy.Rule{Scopes: scopes}, len(scopes))
 }
@@ -54,7 +53,7 @@ func RequireRole(ctx context.Context, roles ...string) error {
 }
 
 func require(ctx context.Context, r *policy.Rule, names int) error {
-	if names == 0 || !validNames(r.Scopes) || !validNames(r.Roles) {
+	if names == 0 || policy.ValidateNames("scope", r.Scopes) != nil || policy.ValidateNames("role", r.Roles) != nil {
 		// A bug in the handler: fail closed, without telling the caller.
 		return status.Error(codes.Internal, "internal error")
 	}
@@ -67,22 +66,6 @@ func require(ctx context.Context, r *policy.Rule, names int) error {
 		return handlerDenied(denial{code: codes.PermissionDenied, reason: authzerr.ReasonInsufficientScope, msg: err.Error(), rule: r})
 	}
 	return nil
-}
-
-// validNames reports whether every name is one a rule could hold: not
-// empty, printable ASCII without space, '"' or '\\'.
-func validNames(names []string) bool {
-	for _, n := range names {
-		if n == "" {
-			return false
-		}
-		for i := 0; i < len(n); i++ {
-			if c := n[i]; c <= ' ' || c == '"' || c == '\\' || c >= 0x7f {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // handlerDenial is the error of a denial a handler returns: a gRPC status

@@ -258,7 +258,7 @@ func TestBadTokensAreRejectedWith401(t *testing.T) {
 		{name: "a token by an unknown key pointing at its own jku and jwk", opts: []entratest.TokenOption{entratest.SignedWithUnknownKey(), entratest.Header("jku", "http://127.0.0.1:1/keys"), entratest.Header("x5u", "http://127.0.0.1:1/cert")}, msg: "invalid token: signing key not found"},
 		{name: "a string that is not a JWT", auth: []string{"Bearer not-a-jwt"}, msg: "invalid token: malformed token"},
 		{name: "three dots of nothing", auth: []string{"Bearer .."}, msg: "invalid token: malformed token"},
-		{name: "a token larger than the limit", auth: []string{"Bearer " + strings.Repeat("a", entra.DefaultMaxTokenBytes+1)}, msg: "invalid token: token too large"},
+		{name: "a token larger than the limit", auth: []string{"Bearer " + strings.Repeat("a", 16<<10+1)}, msg: "invalid token: token too large"},
 		{name: "the Basic scheme", auth: []string{"Basic dXNlcjpwYXNz"}, msg: "authorization scheme must be Bearer"},
 		{name: "an empty bearer", auth: []string{"Bearer "}, msg: "empty bearer token"},
 		{name: "two authorization values", auth: []string{"Bearer a.b.c", "Bearer d.e.f"}, msg: "more than one authorization value", reason: authzerr.ReasonInvalidRequest},
@@ -467,5 +467,38 @@ func TestStreamsEndWhenTheirTokenExpires(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
+	}
+}
+
+// The server log says what the token carried and what was accepted; the
+// caller is told only what failed.
+func TestWrongAudienceAndIssuerAreExplainedInTheServerLog(t *testing.T) {
+	e := newEnv(t)
+	const otherAud = "00000003-0000-0000-c000-000000000000"
+	const otherIss = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+	tests := []struct {
+		name    string
+		opts    []entratest.TokenOption
+		msg     string
+		logSays []string
+	}{
+		{"a token for another audience", []entratest.TokenOption{entratest.Audience(otherAud)},
+			"invalid token: wrong audience", []string{`wrong audience: aud \"` + otherAud + `\", accepted \"` + e.idp.ClientID() + `\"`}},
+		{"a token from another issuer", []entratest.TokenOption{entratest.IssuerClaim(otherIss)},
+			"invalid token: wrong issuer", []string{`wrong issuer: iss \"` + otherIss + `\", accepted \"` + e.idp.Issuer() + `\"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is logged with both sides", func(t *testing.T) {
+			_, err := e.c.Get(withToken(e.idp.Issue(append([]entratest.TokenOption{entratest.Scopes("Items.Read")}, tt.opts...)...)), "item-1")
+			if st := status.Convert(err); st.Code() != codes.Unauthenticated || st.Message() != tt.msg {
+				t.Fatalf("caller got %v %q, want Unauthenticated %q", st.Code(), st.Message(), tt.msg)
+			}
+			logs := e.logs.String()
+			for _, want := range tt.logSays {
+				if !strings.Contains(logs, want) {
+					t.Errorf("the log does not say %s:\n%s", want, logs)
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"reflect"
 	"strings"
 	"time"
@@ -25,13 +26,9 @@ var ErrStreamExpired = fmt.Errorf("stream outlived its token: %w", entra.ErrExpi
 
 // TokenValidator validates a raw bearer token; *entra.Validator implements
 // it. Errors should wrap the entra.Err… values so the answer can say what
-// failed.
+// failed. A stream ends at its caller's entra.Claims.ValidUntil.
 type TokenValidator interface {
 	Validate(ctx context.Context, raw string) (*entra.Claims, error)
-	// ClockSkew is the leeway on exp: a token is valid until exp plus this.
-	ClockSkew() time.Duration
-	// Now is the validator's clock, which exp is compared with.
-	Now() time.Time
 }
 
 // Authorizer decides, for each call, whether the caller may call the method.
@@ -108,7 +105,7 @@ func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 
 // StreamServerInterceptor authorizes streams before the handler runs, and
 // ends them when the caller's token expires: the handler's context is done
-// at exp plus the validator's clock skew (context.Cause is
+// at entra.Claims.ValidUntil, exp plus the validator's clock skew (context.Cause is
 // [ErrStreamExpired]), its sends and receives fail from then on, and the
 // stream ends with the answer a token expired at the start gets
 // (Unauthenticated, authzerr.ReasonTokenExpired). Like the unary
@@ -134,10 +131,7 @@ func (a *Authorizer) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // untilExpiry runs an authorized stream's handler, with ctx as its context,
 // no longer than its caller's token is valid.
 func (a *Authorizer) untilExpiry(ctx context.Context, claims *entra.Claims, srv any, ss grpc.ServerStream, method string, handler grpc.StreamHandler) error {
-	// Measured on the validator's clock, which may be injected; the timer
-	// runs on the real one.
-	left := claims.ExpiresAt.Add(a.validator.ClockSkew()).Sub(a.validator.Now())
-	ctx, cancel := context.WithTimeoutCause(ctx, left, ErrStreamExpired)
+	ctx, cancel := context.WithDeadlineCause(ctx, claims.ValidUntil(), ErrStreamExpired)
 	defer cancel()
 	err := handler(srv, &expiringStream{ServerStream: ss, ctx: ctx})
 	if errors.Is(context.Cause(ctx), ErrStreamExpired) {
@@ -230,31 +224,22 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []
 	return entra.NewContext(ctx, claims), nil
 }
 
-// validationFailures lists, in order, the validation errors whose text is
-// safe to return to the caller (ErrExpired, with its own reason, is
-// handled before them).
-var validationFailures = []error{
-	entra.ErrTooLarge, entra.ErrMalformed, entra.ErrAlgorithm, entra.ErrMissingKeyID,
-	entra.ErrUnknownKey, entra.ErrSignature, entra.ErrNotYetValid,
-	entra.ErrIssuer, entra.ErrAudience, entra.ErrTenant, entra.ErrPolicy, entra.ErrNotAccessToken,
-}
-
+// validationFailure is the answer to a token that failed validation, as
+// the entra.Error it wraps classifies it; its text is safe to return. Any
+// other error is answered "invalid token".
 func validationFailure(err error) (codes.Code, string, string) {
-	if errors.Is(err, entra.ErrKeysUnavailable) {
-		return codes.Unavailable, authzerr.ReasonKeysUnavailable, "signing keys unavailable, try again later"
+	var e *entra.Error
+	switch {
+	case !errors.As(err, &e):
+		return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token"
+	case e.HTTPStatus() == http.StatusServiceUnavailable:
+		return codes.Unavailable, authzerr.ReasonKeysUnavailable, e.Error() + ", try again later"
+	case e.HTTPStatus() == http.StatusForbidden:
+		return codes.PermissionDenied, authzerr.ReasonGuest, e.Error()
+	case e == entra.ErrExpired:
+		return codes.Unauthenticated, authzerr.ReasonTokenExpired, "invalid token: " + e.Error()
 	}
-	if errors.Is(err, entra.ErrGuest) {
-		return codes.PermissionDenied, authzerr.ReasonGuest, entra.ErrGuest.Error()
-	}
-	if errors.Is(err, entra.ErrExpired) {
-		return codes.Unauthenticated, authzerr.ReasonTokenExpired, "invalid token: " + entra.ErrExpired.Error()
-	}
-	for _, e := range validationFailures {
-		if errors.Is(err, e) {
-			return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token: " + e.Error()
-		}
-	}
-	return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token"
+	return codes.Unauthenticated, authzerr.ReasonTokenInvalid, "invalid token: " + e.Error()
 }
 
 // denial is one refused call.

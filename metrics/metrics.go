@@ -30,19 +30,15 @@ const (
 // call to an unregistered method: grpc_service and grpc_method "unknown".
 const unknownFullMethod = "/" + UnknownMethod + "/" + UnknownMethod
 
-// reasons are the decision reasons kept as label values: the authzerr
-// Reason constants, and "" for an allowed call.
-var reasons = map[string]bool{
-	"":                               true,
-	authzerr.ReasonTokenMissing:      true,
-	authzerr.ReasonTokenInvalid:      true,
-	authzerr.ReasonInvalidRequest:    true,
-	authzerr.ReasonTokenExpired:      true,
-	authzerr.ReasonKeysUnavailable:   true,
-	authzerr.ReasonInsufficientScope: true,
-	authzerr.ReasonNoRule:            true,
-	authzerr.ReasonGuest:             true,
-}
+// reasons are the decision reasons kept as label values: authzerr's
+// reasons, and "" for an allowed call.
+var reasons = func() map[string]bool {
+	m := map[string]bool{"": true}
+	for _, r := range authzerr.Reasons() {
+		m[r] = true
+	}
+	return m
+}()
 
 var outcomes = []interceptor.Outcome{
 	interceptor.OutcomeAllowed, interceptor.OutcomeUnauthenticated, interceptor.OutcomeDenied, interceptor.OutcomeUnavailable,

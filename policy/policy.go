@@ -201,10 +201,10 @@ func newRule(pb *azureauthv1.Rule) (*Rule, error) {
 	case !r.Anonymous && !r.Authenticated && len(r.Scopes) == 0 && len(r.Roles) == 0:
 		return nil, errors.New("a rule must be anonymous, authenticated, or name at least one scope or role (authentication contexts and a condition add to one of these)")
 	}
-	if err := checkNames("scope", r.Scopes); err != nil {
+	if err := ValidateNames("scope", r.Scopes); err != nil {
 		return nil, err
 	}
-	if err := checkNames("role", r.Roles); err != nil {
+	if err := ValidateNames("role", r.Roles); err != nil {
 		return nil, err
 	}
 	if err := checkAuthContexts(r.AuthContexts); err != nil {
@@ -247,10 +247,15 @@ func anyOf(m azureauthv1.Match, field string, n int) (bool, error) {
 	}
 }
 
-// checkNames accepts names made of the characters RFC 6749 allows in a
-// scope token (printable ASCII but space, '"' and '\'), so every name can
-// also be written into a WWW-Authenticate header verbatim.
-func checkNames(kind string, names []string) error {
+// ValidateNames reports the first of names, scope or role names (kind
+// says which, for the message), that a rule cannot hold: empty, longer than
+// [MaxNameLength], a full URI instead of the short name, listed twice, or
+// with a character RFC 6749 does not allow in a scope token (only printable
+// ASCII but space, '"' and '\', so that every name can be written into a
+// WWW-Authenticate header verbatim). Rules are checked with it when
+// loaded, and interceptor.RequireScope and RequireRole check their
+// arguments with it.
+func ValidateNames(kind string, names []string) error {
 	seen := make(map[string]bool, len(names))
 	for _, n := range names {
 		switch {

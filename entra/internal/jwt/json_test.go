@@ -1,19 +1,18 @@
-package entra
+package jwt
 
 import (
 	"encoding/base64"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
-	"io"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra/internal/jwt/jwtref"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 )
 
@@ -49,46 +48,12 @@ func entraPayloads(tb testing.TB) map[string]string {
 	return payloads
 }
 
-// strictJSON is the reference for the reader's syntax rules: JSON as
-// encoding/json/v2's jsontext reads it by default (RFC 8259 with valid
-// UTF-8, no unpaired surrogates and no name given twice in an object), one
-// value only, nested at most maxDepth levels, numbers within float64.
-func strictJSON(s string) error {
-	dec := jsontext.NewDecoder(strings.NewReader(s))
-	values := 0
-	for {
-		tok, err := dec.ReadToken()
-		if errors.Is(err, io.EOF) {
-			if values != 1 {
-				return errors.New("not one JSON value")
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		switch tok.Kind() {
-		case '{', '[':
-			if dec.StackDepth() > maxDepth {
-				return errors.New("too deep")
-			}
-		case '0':
-			if _, err := strconv.ParseFloat(tok.String(), 64); err != nil {
-				return err
-			}
-		}
-		if dec.StackDepth() == 0 {
-			values++
-		}
-	}
-}
-
 // refClaims is the reference reading of a payload, written apart from the
 // strict reader: strictJSON, a top-level object, names compared exactly
 // with a look-alike of a claim we read refused, and each claim of its type.
-func refClaims(s string) (tokenClaims, error) {
-	var tc tokenClaims
-	if err := strictJSON(s); err != nil {
+func refClaims(s string) (Claims, error) {
+	var tc Claims
+	if err := jwtref.StrictJSON(s); err != nil {
 		return tc, err
 	}
 	var m map[string]any
@@ -148,7 +113,7 @@ func refClaims(s string) (tokenClaims, error) {
 }
 
 // readBoth reads s with the strict reader and with the reference.
-func readBoth(s string) (got, want tokenClaims, err, refErr error) {
+func readBoth(s string) (got, want Claims, err, refErr error) {
 	err = readObject(s, got.set)
 	want, refErr = refClaims(s)
 	return got, want, err, refErr
@@ -204,7 +169,7 @@ var claimRefusals = []struct{ name, payload string }{
 	{"exp out of range", `{"exp":1e400}`},
 	{"a skipped number out of range", `{"x":[1e400]}`},
 	{"aud with a number", `{"aud":["a",1]}`},
-	{"too deep", `{"x":` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`},
+	{"too deep", `{"x":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`},
 	{"an array", `[]`}, {"null", `null`}, {"a string", `"x"`}, {"nothing", ``}, {"a space", ` `},
 	{"data after", `{"iss":"a"}x`}, {"two objects", `{} {}`}, {"a trailing comma", `{"iss":"a",}`},
 	{"no colon", `{"iss" "a"}`}, {"a lone comma", `{,}`}, {"a leading zero", `{"a":01}`}, {"a bare dot", `{"a":1.}`},
@@ -218,7 +183,7 @@ var claimRefusals = []struct{ name, payload string }{
 func TestStrictReaderRefuses(t *testing.T) {
 	for _, tt := range claimRefusals {
 		t.Run(tt.name, func(t *testing.T) {
-			var tc tokenClaims
+			var tc Claims
 			if err := readObject(tt.payload, tc.set); err == nil {
 				t.Errorf("strict reader read %q", tt.payload)
 			}
@@ -230,7 +195,7 @@ func TestStrictReaderRefuses(t *testing.T) {
 }
 
 func TestStrictReaderReadsEscapedNamesAsTheirClaims(t *testing.T) {
-	var tc tokenClaims
+	var tc Claims
 	if err := readObject(`{"\u0073cp":"Items.Read","ro\u006ces":["r\u00e9"],"x\u0041":{"\ud83d\ude00":1}}`, tc.set); err != nil {
 		t.Fatal(err)
 	}
@@ -245,10 +210,10 @@ func TestClaimNamesCoverTokenClaims(t *testing.T) {
 			t.Errorf("claim %q has index %d, want %d", name, claimIndex(name), i)
 		}
 	}
-	// Every exported field of tokenClaims is a claim of claimNames.
-	typ := reflect.TypeFor[tokenClaims]()
+	// Every exported field of Claims but the times is a claim of claimNames.
+	typ := reflect.TypeFor[Claims]()
 	for i := range typ.NumField() {
-		if f := typ.Field(i); f.IsExported() && claimIndex(strings.ToLower(f.Name)) < 0 && f.Name != "PreferredUsername" && f.Name != "UniqueName" {
+		if f := typ.Field(i); f.IsExported() && f.Type != reflect.TypeFor[time.Time]() && claimIndex(strings.ToLower(f.Name)) < 0 && f.Name != "PreferredUsername" && f.Name != "UniqueName" {
 			t.Errorf("field %s is no claim of claimNames", f.Name)
 		}
 	}
@@ -269,7 +234,7 @@ func FuzzStrictClaimsMatchOracle(f *testing.F) {
 		`{"x":{"y":[1,-2.5e-3,true,false,null,"\u00e9\n"]},"iss":"i"}`, `{"x":"\uABCD\uabcd"}`, "{\"a\":\"\x7f\"}",
 		`{"k":"ſ"}`, `{"aud" : [ "a" , "b" ] }`, `{"\u0073cp":"a"}`, `{"\u212Aid":1}`, `{"ſcp":"a"}`, `{"x":"\ud83d\ude00"}`,
 		`{"nonce":"n","at_hash":"h","c_hash":"c"}`, `{"scp":"a\tb c\u00a0d\u2028e"}`, `{"x":1e308,"y":-1e-400}`,
-		`{"x":` + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + `}`,
+		`{"x":` + strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1) + `}`,
 	} {
 		f.Add(s)
 	}
@@ -280,29 +245,6 @@ func FuzzStrictClaimsMatchOracle(f *testing.F) {
 		}
 		if err == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("for %q\nstrict %+v\nreference %+v", s, got, want)
-		}
-		if err == nil {
-			// scp names are what U+0020 separates, empty ones dropped.
-			var names []string
-			for _, n := range strings.Split(want.Scp, " ") {
-				if n != "" && !slices.Contains(names, n) {
-					names = append(names, n)
-				}
-			}
-			slices.Sort(names)
-			if got := scopeSet(got.Scp).Names(); !slices.Equal(got, names) && len(got)+len(names) > 0 {
-				t.Fatalf("scopes of %q: %q, want %q", want.Scp, got, names)
-			}
-			// What the strict reader accepts has one reading: Raw (through
-			// Decode) and encoding/json read the same members.
-			c := Claims{payload: []byte(s)}
-			var m map[string]any
-			if err := json.Unmarshal([]byte(s), &m); err != nil {
-				t.Fatalf("encoding/json refused %q: %v", s, err)
-			}
-			if raw := c.Raw(); !reflect.DeepEqual(raw, m) {
-				t.Fatalf("for %q: Raw %v, encoding/json %v", s, raw, m)
-			}
 		}
 	})
 }
@@ -315,7 +257,7 @@ func BenchmarkReadClaims(b *testing.B) {
 	b.Run("reader=strict", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var tc tokenClaims
+			var tc Claims
 			if err := readObject(payload, tc.set); err != nil {
 				b.Fatal(err)
 			}
@@ -330,4 +272,24 @@ func BenchmarkReadClaims(b *testing.B) {
 			}
 		}
 	})
+}
+
+// plainWord says a word is plain exactly when each of its bytes is: every
+// byte value at every position, among plain bytes and among others.
+func TestPlainWordAgreesWithPlain(t *testing.T) {
+	for _, fill := range []byte{'a', ' ', '~', 0x7f, '"', 0x80, 0x1f, 0xff} {
+		for pos := range 8 {
+			for c := range 256 {
+				w := [8]byte{fill, fill, fill, fill, fill, fill, fill, fill}
+				w[pos] = byte(c)
+				want := true
+				for _, b := range w {
+					want = want && plain[b]
+				}
+				if got := plainWord(binary.LittleEndian.Uint64(w[:])); got != want {
+					t.Fatalf("plainWord(%q) = %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
 }

@@ -1,6 +1,11 @@
-package entra
+// Package jwt is the one reader of a token's bytes: the compact JWS form,
+// its protected header and its claims, read strictly. Nothing else in the
+// module reads a token, so what it accepts is what every part of package
+// entra sees.
+package jwt
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,36 +16,36 @@ import (
 
 // The one reader of a token's JSON: the JWS header and the claims. Nothing
 // else reads a token's bytes, so what it accepts is what every part of the
-// library sees ([Claims], [Claims.Raw], [Claims.Decode]).
+// library sees (entra.Claims and entra.Claims.Decode).
 //
 // It reads RFC 8259 JSON, with the rules of I-JSON (RFC 7493) that keep one
 // text from having two readings: valid UTF-8 only, no unpaired surrogate
 // escapes, no member name given twice in any object (after decoding
 // escapes: "\u0073cp" is "scp"), numbers within float64's range. It refuses
-// nesting deeper than maxDepth. Names are compared exactly; the callers
+// nesting deeper than MaxDepth. Names are compared exactly; the callers
 // refuse a member whose name is a name they read but for case or Unicode
 // folding ("ROLES", "ſcp"). Member values are handed out raw, as
 // substrings of the input, so reading a token is one pass without
 // reflection. FuzzStrictClaimsMatchOracle checks that it accepts exactly
 // what a reference reader with these rules accepts, and reads it alike.
 
-// maxDepth bounds the nesting of objects and arrays; a token's claims are
+// MaxDepth bounds the nesting of objects and arrays; a token's claims are
 // flat but for a few arrays and small objects.
-const maxDepth = 32
+const MaxDepth = 32
 
 var (
 	errNotObject = errors.New("not a JSON object")
 	errSyntax    = errors.New("invalid JSON")
-	errTooDeep   = fmt.Errorf("JSON nested deeper than %d levels", maxDepth)
+	errTooDeep   = fmt.Errorf("JSON nested deeper than %d levels", MaxDepth)
 	errUTF8      = errors.New("JSON text is not valid UTF-8 (or has an unpaired surrogate escape)")
 	errRange     = errors.New("a JSON number is out of range")
 )
 
 // readObject reads the JSON object that is the whole of s and calls member
 // with the name (escapes decoded) and raw value of each of its members, in
-// order. member reports whether the name is one it reads: it tracks those
+// order, and whether the value is a string with escapes. member reports whether the name is one it reads: it tracks those
 // itself; readObject refuses any other name given twice.
-func readObject(s string, member func(name, raw string) (known bool, err error)) error {
+func readObject(s string, member func(name, raw string, escaped bool) (known bool, err error)) error {
 	end, err := scanObject(s, skipSpace(s, 0), 0, member)
 	if err != nil {
 		return err
@@ -87,11 +92,11 @@ func (s *nameSet) add(name string) (fresh bool) {
 
 // scanObject reads the object that starts at s[i] and returns the index
 // after it. member, if not nil, is called as for readObject.
-func scanObject(s string, i, depth int, member func(name, raw string) (bool, error)) (int, error) {
+func scanObject(s string, i, depth int, member func(name, raw string, escaped bool) (bool, error)) (int, error) {
 	if i >= len(s) || s[i] != '{' {
 		return 0, errNotObject
 	}
-	if depth >= maxDepth {
+	if depth >= MaxDepth {
 		return 0, errTooDeep
 	}
 	var names nameSet
@@ -115,17 +120,17 @@ func scanObject(s string, i, depth int, member func(name, raw string) (bool, err
 			return 0, errSyntax
 		}
 		start := skipSpace(s, i+1)
-		if end, err = scanValue(s, start, depth+1); err != nil {
+		if end, escaped, err = scanValue(s, start, depth+1); err != nil {
 			return 0, err
 		}
 		known := false
 		if member != nil {
-			if known, err = member(name, s[start:end]); err != nil {
+			if known, err = member(name, s[start:end], escaped); err != nil {
 				return 0, err
 			}
 		}
 		if !known && !names.add(name) {
-			return 0, fmt.Errorf("member %s is given twice", quoteShort(name))
+			return 0, fmt.Errorf("member %s is given twice", QuoteShort(name))
 		}
 		switch i = skipSpace(s, end); {
 		case i == len(s):
@@ -142,7 +147,7 @@ func scanObject(s string, i, depth int, member func(name, raw string) (bool, err
 
 // scanArray reads the array that starts at s[i], a '['.
 func scanArray(s string, i, depth int) (int, error) {
-	if depth >= maxDepth {
+	if depth >= MaxDepth {
 		return 0, errTooDeep
 	}
 	i = skipSpace(s, i+1)
@@ -150,7 +155,7 @@ func scanArray(s string, i, depth int) (int, error) {
 		return i + 1, nil
 	}
 	for {
-		end, err := scanValue(s, i, depth+1)
+		end, _, err := scanValue(s, i, depth+1)
 		if err != nil {
 			return 0, err
 		}
@@ -168,28 +173,31 @@ func scanArray(s string, i, depth int) (int, error) {
 }
 
 // scanValue reads the JSON value that starts at s[i] and returns the index
-// after it.
-func scanValue(s string, i, depth int) (int, error) {
+// after it, and whether it is a string with escapes.
+func scanValue(s string, i, depth int) (int, bool, error) {
 	if i >= len(s) {
-		return 0, errSyntax
+		return 0, false, errSyntax
 	}
+	var end int
+	var err error
 	switch c := s[i]; {
 	case c == '"':
-		end, _, err := scanString(s, i)
-		return end, err
+		return scanString(s, i)
 	case c == '-' || c >= '0' && c <= '9':
-		return scanNumber(s, i)
+		end, err = scanNumber(s, i)
 	case c == '{':
-		return scanObject(s, i, depth, nil)
+		end, err = scanObject(s, i, depth, nil)
 	case c == '[':
-		return scanArray(s, i, depth)
-	}
-	for _, lit := range [...]string{"true", "false", "null"} {
-		if strings.HasPrefix(s[i:], lit) {
-			return i + len(lit), nil
+		end, err = scanArray(s, i, depth)
+	default:
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if strings.HasPrefix(s[i:], lit) {
+				return i + len(lit), false, nil
+			}
 		}
+		return 0, false, errSyntax
 	}
-	return 0, errSyntax
+	return end, false, err
 }
 
 func skipSpace(s string, i int) int {
@@ -205,7 +213,11 @@ func skipSpace(s string, i int) int {
 // unpaired surrogate escapes.
 func scanString(s string, i int) (end int, escaped bool, err error) {
 	for i++; i < len(s); {
-		// Most bytes are plain ASCII text: skip them in a tight loop.
+		// Most bytes are plain ASCII text: skip them eight at a time, then
+		// one at a time.
+		for i+8 <= len(s) && plainWord(binary.LittleEndian.Uint64(BytesOf(s[i:i+8]))) {
+			i += 8
+		}
 		for i < len(s) && plain[s[i]] {
 			i++
 		}
@@ -251,6 +263,17 @@ func scanString(s string, i int) (end int, escaped bool, err error) {
 		}
 	}
 	return 0, false, errSyntax
+}
+
+// plainWord reports whether the eight bytes of w are all plain: none is
+// a quote, a backslash, a control character or has its high bit set (the
+// bit tricks of "Bit Twiddling Hacks", determine if a word has a byte less
+// than n / equal to n).
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	less20 := (w - 0x20*ones) &^ w & highs // a byte below 0x20 (for bytes below 0x80)
+	return (w&highs | less20 | hasZero(w^'"'*ones) | hasZero(w^'\\'*ones)) == 0
 }
 
 // plain marks the bytes a JSON string holds as they are: not a quote, a
@@ -373,13 +396,14 @@ func scanNumber(s string, i int) (int, error) {
 }
 
 // stringValue returns the text of a raw JSON string value that the reader
-// accepted; ok is false for any other value.
-func stringValue(raw string) (text string, ok bool) {
+// accepted, and that has escapes when escaped says so; ok is false for any
+// other value.
+func stringValue(raw string, escaped bool) (text string, ok bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
 	text = raw[1 : len(raw)-1]
-	if strings.IndexByte(text, '\\') >= 0 {
+	if escaped {
 		text = unescape(text)
 	}
 	return text, true
@@ -401,8 +425,8 @@ func stringsValue(raw string) (texts []string, ok bool) {
 		if raw[i] != '"' {
 			return nil, false
 		}
-		end, _, _ := scanString(raw, i) // read already
-		text, _ := stringValue(raw[i:end])
+		end, escaped, _ := scanString(raw, i) // read already
+		text, _ := stringValue(raw[i:end], escaped)
 		out = append(out, text)
 		if i = skipSpace(raw, end); raw[i] == ']' {
 			return out, true
@@ -416,6 +440,22 @@ func stringsValue(raw string) (texts []string, ok bool) {
 func numberValue(raw string) (f float64, ok bool) {
 	if raw == "" || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
 		return 0, false
+	}
+	// Times are integers of 10 digits: exact in a float64 up to 15 digits,
+	// read without strconv.
+	if len(raw) <= 15 {
+		var n uint64
+		for i := range len(raw) {
+			c := raw[i]
+			if c < '0' || c > '9' {
+				n = 1 << 63 // not a plain non-negative integer
+				break
+			}
+			n = n*10 + uint64(c-'0')
+		}
+		if n < 1<<63 {
+			return float64(n), true
+		}
 	}
 	f, err := strconv.ParseFloat(raw, 64)
 	return f, err == nil
@@ -441,10 +481,19 @@ func lookalike(name string, names []string) (string, bool) {
 	return "", false
 }
 
-// bytesOf views s as bytes without copying it, for functions that only
+// BytesOf views s as bytes without copying it, for functions that only
 // read their input (hashes): the view must never be written or kept.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+func BytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// stringOf views b as a string without copying it: b must never be written
+// StringOf views b as a string without copying it: b must never be written
 // afterwards.
-func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+func StringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// QuoteShort quotes a caller-chosen value for an error message, cut to 32
+// bytes: the message is logged, and a token must not fill logs.
+func QuoteShort(s string) string {
+	if len(s) > 32 {
+		return strconv.Quote(s[:32]) + "…"
+	}
+	return strconv.Quote(s)
+}
