@@ -195,7 +195,7 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 			// unknown user or app, which ones there are); the rest are
 			// Entra's trace IDs.
 			desc, _, _ := strings.Cut(re.ErrorDescription, "\r\n")
-			err = fmt.Errorf("token: the development identity provider refused: %s: %s", printable(re.ErrorCode), printable(desc))
+			err = fmt.Errorf("the development identity provider refused: %s: %s", printable(re.ErrorCode), printable(desc))
 		}
 		return tok, err
 	}), bearer.WithFetchTimeout(waitForUser))

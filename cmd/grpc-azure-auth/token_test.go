@@ -125,9 +125,9 @@ func TestTokenFailures(t *testing.T) {
 		args       []string
 	}{
 		{"a wrong password names the AADSTS code", "AADSTS50126", []string{"-server", url, "-password", "nope"}},
-		{"an unknown user is told the development users", "token: the development identity provider refused: invalid_grant: AADSTS50034: The user account 'carol' does not exist in this directory. The development users are alice, bob.",
+		{"an unknown user is told the development users", "the development identity provider refused: invalid_grant: AADSTS50034: The user account 'carol' does not exist in this directory. The development users are alice, bob.",
 			[]string{"-server", url, "-user", "carol"}},
-		{"an unknown app is told the development apps", "token: the development identity provider refused: invalid_client: AADSTS700016: Application with identifier 'backup-daemon' was not found in the directory. The development apps are reporting-daemon, admin-daemon.",
+		{"an unknown app is told the development apps", "the development identity provider refused: invalid_client: AADSTS700016: Application with identifier 'backup-daemon' was not found in the directory. The development apps are reporting-daemon, admin-daemon.",
 			[]string{"-server", url, "-app", "backup-daemon"}},
 		{"plaintext off loopback is refused", "token: -server http://dev.example.com:8000: http:// off loopback would send the development password or secret in plaintext",
 			[]string{"-server", "http://dev.example.com:8000"}},
