@@ -10,8 +10,9 @@ import (
 )
 
 // The token endpoint answers a sign-in as a user or app the provider does
-// not have with the ones it has, so that a typo or a missing WithUsers is a
-// one-step fix; a wrong password or secret lists nobody.
+// not have with the ones it has, and a scope the user may not have with
+// those the user has, so that a typo or a missing WithUsers is a one-step
+// fix; a wrong password or secret lists nobody.
 func TestUnknownAccountsListTheOnesTheProviderHas(t *testing.T) {
 	carol := devidp.User{Name: "Carol", Username: "carol", ObjectID: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", Password: "dev", Scopes: []string{"Notes.Read"}}
 	tests := []struct {
@@ -33,6 +34,12 @@ func TestUnknownAccountsListTheOnesTheProviderHas(t *testing.T) {
 		{"a known user with a wrong password is told nothing more", nil,
 			url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"Dev"}},
 			400, "invalid_grant", "AADSTS50126: Error validating credentials due to invalid username or password."},
+		{"a scope the user lacks is told the user's scopes", []devidp.Option{devidp.WithUsers(carol)},
+			url.Values{"grant_type": {"password"}, "username": {"carol"}, "password": {"dev"}, "scope": {"api://" + devidp.DefaultClientID + "/Notes.Write"}},
+			400, "invalid_scope", "AADSTS65001: The user has not consented to scope 'api://" + devidp.DefaultClientID + "/Notes.Write'. carol's scopes are Notes.Read."},
+		{"a user without scopes is told so", nil,
+			url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"dev"}},
+			400, "invalid_scope", "AADSTS70011: The provided request must include a scope of this API. bob has no scopes."},
 		{"an unknown app is told the default apps", nil,
 			url.Values{"grant_type": {"client_credentials"}, "client_id": {"backup-daemon"}, "client_secret": {"dev-secret"}},
 			401, "invalid_client", "AADSTS700016: Application with identifier 'backup-daemon' was not found in the directory. The development apps are reporting-daemon, admin-daemon."},
@@ -46,7 +53,9 @@ func TestUnknownAccountsListTheOnesTheProviderHas(t *testing.T) {
 			if tt.form.Get("client_id") == "" {
 				tt.form.Set("client_id", devidp.DefaultSPAClientID)
 			}
-			tt.form.Set("scope", p.AppIDURI()+"/.default")
+			if tt.form.Get("scope") == "" {
+				tt.form.Set("scope", p.AppIDURI()+"/.default")
+			}
 			resp, err := srv.Client().PostForm(p.TokenURL(), tt.form)
 			if err != nil {
 				t.Fatal(err)

@@ -346,15 +346,24 @@ func (p *Provider) grantedScopes(requested string, u *User) ([]string, *oauthErr
 		case short != "" && slices.Contains(u.Scopes, short):
 			out = append(out, short)
 		default:
-			return nil, &oauthError{"invalid_scope", "AADSTS65001: The user has not consented to scope '" + safe(s) + "'."}
+			return nil, &oauthError{"invalid_scope", "AADSTS65001: The user has not consented to scope '" + safe(s) + "'. " + scopesOf(u)}
 		}
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
 	if len(out) == 0 {
-		return nil, &oauthError{"invalid_scope", "AADSTS70011: The provided request must include a scope of this API."}
+		return nil, &oauthError{"invalid_scope", "AADSTS70011: The provided request must include a scope of this API. " + scopesOf(u)}
 	}
 	return out, nil
+}
+
+// scopesOf says which scopes a development user may be granted, for an
+// error description: "bob's scopes are Items.Read." or "bob has no scopes.".
+func scopesOf(u *User) string {
+	if len(u.Scopes) == 0 {
+		return u.Username + " has no scopes."
+	}
+	return u.Username + "'s scopes are " + strings.Join(u.Scopes, " ") + "."
 }
 
 // accountList lists the development users or apps for an error description:
