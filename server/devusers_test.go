@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -166,7 +167,7 @@ func TestDevelopmentAccountsSignInWithTheRulesPermissions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.form.Set("client_id", cmpOr(tt.form.Get("client_id"), devidp.DefaultSPAClientID))
+			tt.form.Set("client_id", cmp.Or(tt.form.Get("client_id"), devidp.DefaultSPAClientID))
 			resp, err := http.PostForm(idp.TokenURL(), tt.form)
 			if err != nil {
 				t.Fatal(err)
@@ -197,13 +198,6 @@ func TestDevelopmentAccountsSignInWithTheRulesPermissions(t *testing.T) {
 			}
 		})
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // WithDevIdentityProvider's users and apps replace those of the rules, and
