@@ -87,8 +87,8 @@ type Server struct {
 // running `make run` would hold). When the test ends, [Server.Close] stops
 // the server and a Serve error fails the test. Start calls tb.Fatalf if New
 // fails, if the client cannot be built, or if the server is not SERVING
-// within 30 seconds, with the reason: the last error of fetching the
-// signing keys.
+// within 30 seconds, with the reason: the error of fetching the signing
+// keys once more, as the server has been fetching them since.
 func Start(tb TB, cfg server.Config, opts ...server.Option) *Server {
 	tb.Helper()
 	return start(tb, servingTimeout, cfg, opts...)
