@@ -57,8 +57,21 @@ func stringsClaim(c map[string]any, name string) []string {
 	return out
 }
 
+// withPermissions gives the default users a scope and the default apps a
+// role, which they do not carry by themselves.
+func withPermissions() []devidp.Option {
+	users, apps := devidp.DefaultUsers(), devidp.DefaultApps()
+	for i := range users {
+		users[i].Scopes = []string{"Items.Read"}
+	}
+	for i := range apps {
+		apps[i].Roles = []string{"Items.Admin"}
+	}
+	return []devidp.Option{devidp.WithUsers(users...), devidp.WithApps(apps...)}
+}
+
 func TestTokenEndpointHonoursTheClaimsParameter(t *testing.T) {
-	p, srv := serve(t)
+	p, srv := serve(t, withPermissions()...)
 	user := func(claims string) url.Values {
 		return url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"},
 			"scope": {"api://" + devidp.DefaultClientID + "/.default"}, "claims": {claims}}
@@ -100,7 +113,7 @@ func TestTokenEndpointHonoursTheClaimsParameter(t *testing.T) {
 }
 
 func TestMalformedClaimsParameterIsInvalidRequest(t *testing.T) {
-	p, srv := serve(t)
+	p, srv := serve(t, withPermissions()...)
 	tests := []struct{ name, claims string }{
 		{"not JSON", `{"access_token":`},
 		{"not an object", `["access_token"]`},
@@ -142,7 +155,7 @@ func TestMalformedClaimsParameterIsInvalidRequest(t *testing.T) {
 }
 
 func TestDeviceCodeGrantHonoursTheClaimsParameter(t *testing.T) {
-	p, srv := serve(t)
+	p, srv := serve(t, withPermissions()...)
 	const claims = `{"access_token":{"xms_cc":{"values":["cp1"]},"acrs":{"essential":true,"value":"c1"}}}`
 	resp, err := srv.Client().PostForm(p.DeviceCodeURL(), url.Values{"client_id": {devidp.DefaultSPAClientID},
 		"scope": {"api://" + devidp.DefaultClientID + "/Items.Read"}, "claims": {claims}})

@@ -23,7 +23,7 @@ func Example() {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	idp, err := devidp.NewProvider(srv.URL + "/dev-idp")
+	idp, err := devidp.NewProvider(srv.URL+"/dev-idp", itemsAccounts()...)
 	if err != nil {
 		panic(err)
 	}
@@ -65,7 +65,7 @@ func Example() {
 // Issue makes development tokens without a round trip: each option
 // changes one thing of a valid token.
 func ExampleProvider_Issue() {
-	idp, err := devidp.NewProvider("http://localhost:8000/dev-idp")
+	idp, err := devidp.NewProvider("http://localhost:8000/dev-idp", itemsAccounts()...)
 	if err != nil {
 		panic(err)
 	}
@@ -84,7 +84,7 @@ func ExampleProvider_Issue() {
 	}
 	fmt.Println(claimsOf(idp.Issue())["iss"])
 	// Output:
-	// alice: scp=Items.Read Items.Write Items.Import Items.Sync roles=<nil>
+	// alice: scp=Items.Read Items.Write roles=<nil>
 	// bob: scp=Items.Read roles=<nil>
 	// alice: scp=Items.Write roles=[Items.Admin]
 	// app reporting-daemon: scp=<nil> roles=[Items.Export]
@@ -98,7 +98,7 @@ func ExampleProvider_ApproveDeviceCode() {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	idp, err := devidp.NewProvider(srv.URL)
+	idp, err := devidp.NewProvider(srv.URL, itemsAccounts()...)
 	if err != nil {
 		panic(err)
 	}
@@ -126,6 +126,19 @@ func ExampleProvider_ApproveDeviceCode() {
 	// Output:
 	// authorization_pending
 	// bob
+}
+
+// itemsAccounts gives devidp's users and apps, which have no permissions
+// of their own, those of an API: alice may read and write items, bob may
+// read them, reporting-daemon may export them. The serving kit's
+// development mode gives them those its rules name.
+func itemsAccounts() []devidp.Option {
+	users, apps := devidp.DefaultUsers(), devidp.DefaultApps()
+	users[0].Scopes = []string{"Items.Read", "Items.Write"}
+	users[1].Scopes = []string{"Items.Read"}
+	apps[0].Roles = []string{"Items.Export"}
+	apps[1].Roles = []string{"Items.Admin", "Items.Export"}
+	return []devidp.Option{devidp.WithUsers(users...), devidp.WithApps(apps...)}
 }
 
 // claimsOf decodes a token's claims without verifying it.

@@ -301,8 +301,13 @@ func (p *Provider) authenticateClient(r *http.Request) (*App, *oauthError) {
 		return nil, missingParameter("client_id")
 	}
 	app := p.configuredApp(id)
-	if app == nil || !equal(secret, app.ClientSecret) {
-		return nil, &oauthError{"invalid_client", "AADSTS7000215: Invalid client secret provided, or unknown client."}
+	if app == nil {
+		// Entra names no other app; a development provider lists its own,
+		// so that a typo or a missing WithApps is a one-step fix.
+		return nil, &oauthError{"invalid_client", "AADSTS700016: Application with identifier '" + safe(id) + "' was not found in the directory. " + accountList("apps", p.cfg.apps, func(a App) string { return a.ClientID })}
+	}
+	if !equal(secret, app.ClientSecret) {
+		return nil, &oauthError{"invalid_client", "AADSTS7000215: Invalid client secret provided."}
 	}
 	return app, nil
 }
@@ -313,7 +318,10 @@ func (p *Provider) password(r *http.Request) (string, *oauthError) {
 	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	user := p.configuredUser(name)
-	if user == nil || !equal(pw, user.Password) {
+	if user == nil {
+		return "", &oauthError{"invalid_grant", "AADSTS50034: The user account '" + safe(name) + "' does not exist in this directory. " + accountList("users", p.cfg.users, func(u User) string { return u.Username })}
+	}
+	if !equal(pw, user.Password) {
 		return "", &oauthError{"invalid_grant", "AADSTS50126: Error validating credentials due to invalid username or password."}
 	}
 	scopes, fail := p.grantedScopes(r.PostForm.Get("scope"), user)
@@ -342,15 +350,37 @@ func (p *Provider) grantedScopes(requested string, u *User) ([]string, *oauthErr
 		case short != "" && slices.Contains(u.Scopes, short):
 			out = append(out, short)
 		default:
-			return nil, &oauthError{"invalid_scope", "AADSTS65001: The user has not consented to scope '" + safe(s) + "'."}
+			return nil, &oauthError{"invalid_scope", "AADSTS65001: The user has not consented to scope '" + safe(s) + "'. " + scopesOf(u)}
 		}
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
 	if len(out) == 0 {
-		return nil, &oauthError{"invalid_scope", "AADSTS70011: The provided request must include a scope of this API."}
+		return nil, &oauthError{"invalid_scope", "AADSTS70011: The provided request must include a scope of this API. " + scopesOf(u)}
 	}
 	return out, nil
+}
+
+// scopesOf says which scopes a development user may be granted, for an
+// error description: "bob's scopes are Items.Read." or "bob has no scopes.".
+func scopesOf(u *User) string {
+	if len(u.Scopes) == 0 {
+		return u.Username + " has no scopes."
+	}
+	return u.Username + "'s scopes are " + strings.Join(u.Scopes, " ") + "."
+}
+
+// accountList lists the development users or apps for an error description:
+// "The development users are alice, bob.", or that there are none.
+func accountList[T any](kind string, all []T, name func(T) string) string {
+	if len(all) == 0 {
+		return "The development identity provider has no " + kind + "."
+	}
+	names := make([]string, len(all))
+	for i, a := range all {
+		names[i] = name(a)
+	}
+	return "The development " + kind + " are " + strings.Join(names, ", ") + "."
 }
 
 // openIDScope reports whether s is one of the OpenID Connect scopes, which

@@ -44,25 +44,24 @@ type App struct {
 	Roles []string
 }
 
-// DefaultUsers returns alice, who has every scope of the example API, and
-// bob, who may only read. Both have the password "dev".
+// DefaultUsers returns alice and bob, with the password "dev" and no
+// scopes or roles: a provider knows no API's permissions. The serving kit's
+// development mode gives them the scopes its rules name (alice every one,
+// bob the read-only ones); elsewhere, give users theirs with [WithUsers].
 func DefaultUsers() []User {
 	return []User{
-		{Name: "Alice Admin", Username: "alice", ObjectID: "1f0c2a3b-4d5e-4f60-8a71-b2c3d4e5f601", Password: "dev",
-			Scopes: []string{"Items.Read", "Items.Write", "Items.Import", "Items.Sync"}},
-		{Name: "Bob Reader", Username: "bob", ObjectID: "2a1b3c4d-5e6f-4a70-9b82-c3d4e5f60712", Password: "dev",
-			Scopes: []string{"Items.Read"}},
+		{Name: "Alice Admin", Username: "alice", ObjectID: "1f0c2a3b-4d5e-4f60-8a71-b2c3d4e5f601", Password: "dev"},
+		{Name: "Bob Reader", Username: "bob", ObjectID: "2a1b3c4d-5e6f-4a70-9b82-c3d4e5f60712", Password: "dev"},
 	}
 }
 
-// DefaultApps returns reporting-daemon, with the app role Items.Export, and
-// admin-daemon, with Items.Admin and Items.Export. Both have the secret
-// "dev-secret".
+// DefaultApps returns reporting-daemon and admin-daemon, with the secret
+// "dev-secret" and no app roles. The serving kit's development mode gives
+// them the app roles its rules name (admin-daemon every one); elsewhere,
+// give apps theirs with [WithApps].
 func DefaultApps() []App {
 	return []App{
-		{Name: "Reporting daemon", ClientID: "reporting-daemon", ClientSecret: "dev-secret", ObjectID: "3b2c4d5e-6f70-4a81-8c93-d4e5f6071823",
-			Roles: []string{"Items.Export"}},
-		{Name: "Admin daemon", ClientID: "admin-daemon", ClientSecret: "dev-secret", ObjectID: "4c3d5e6f-7081-4b92-9da4-e5f607182934",
-			Roles: []string{"Items.Admin", "Items.Export"}},
+		{Name: "Reporting daemon", ClientID: "reporting-daemon", ClientSecret: "dev-secret", ObjectID: "3b2c4d5e-6f70-4a81-8c93-d4e5f6071823"},
+		{Name: "Admin daemon", ClientID: "admin-daemon", ClientSecret: "dev-secret", ObjectID: "4c3d5e6f-7081-4b92-9da4-e5f607182934"},
 	}
 }

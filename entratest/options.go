@@ -46,12 +46,26 @@ var (
 	ErrDeviceCodeUser = devidp.ErrDeviceCodeUser
 )
 
-// DefaultUsers is [devidp.DefaultUsers]: alice, who has every scope of the
-// example API, and bob, who may only read.
-func DefaultUsers() []User { return devidp.DefaultUsers() }
+// DefaultUsers returns the test tenant's users: devidp's alice, who has
+// the scopes Items.Read, Items.Write, Items.Import and Items.Sync of the
+// repository's Items example, and bob, who has Items.Read. A provider of
+// this package has them unless WithUsers.
+func DefaultUsers() []User {
+	users := devidp.DefaultUsers()
+	users[0].Scopes = []string{"Items.Read", "Items.Write", "Items.Import", "Items.Sync"}
+	users[1].Scopes = []string{"Items.Read"}
+	return users
+}
 
-// DefaultApps is [devidp.DefaultApps]: reporting-daemon and admin-daemon.
-func DefaultApps() []App { return devidp.DefaultApps() }
+// DefaultApps returns the test tenant's apps: devidp's reporting-daemon,
+// with the app role Items.Export, and admin-daemon, with Items.Admin and
+// Items.Export. A provider of this package has them unless WithApps.
+func DefaultApps() []App {
+	apps := devidp.DefaultApps()
+	apps[0].Roles = []string{"Items.Export"}
+	apps[1].Roles = []string{"Items.Admin", "Items.Export"}
+	return apps
+}
 
 // WithTenantID is [devidp.WithTenantID].
 func WithTenantID(id string) Option { return devidp.WithTenantID(id) }

@@ -52,9 +52,11 @@ type Provider struct {
 
 // NewProvider returns a provider that serves under authority
 // (scheme://host[:port][/prefix], no trailing slash): the value resource
-// servers use as their authority host. See [devidp.NewProvider].
+// servers use as their authority host. See [devidp.NewProvider]. Its users
+// and apps are [DefaultUsers] and [DefaultApps] unless WithUsers and
+// WithApps.
 func NewProvider(authority string, opts ...Option) (*Provider, error) {
-	p, err := devidp.NewProvider(authority, opts...)
+	p, err := devidp.NewProvider(authority, append([]Option{WithUsers(DefaultUsers()...), WithApps(DefaultApps()...)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

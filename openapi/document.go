@@ -140,6 +140,11 @@ func toV31(swagger []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi: converting to OpenAPI 3: %w", err)
 	}
+	if v3.Paths == nil {
+		// A service without HTTP bindings: paths is an empty object, as in
+		// the 2.0 document, not null.
+		v3.Paths = openapi3.NewPaths()
+	}
 	// The structure is checked. Examples and defaults are documentation: one
 	// that does not match its schema (an int64 field, a JSON string, with
 	// the example 12) is the validators' to report, not a reason to refuse

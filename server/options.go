@@ -109,10 +109,14 @@ func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
 
 // WithDevIdentityProvider adds options to the embedded development identity
 // provider (package devidp), after the server's own, in development mode
-// only: typically devidp.WithUsers and devidp.WithApps, so that the
-// development users and daemons have the scopes and app roles of your
-// rules (by default they have those of the repository's Items example). An
-// invalid option is an error from [New] in development mode.
+// only: typically devidp.WithUsers and devidp.WithApps, which replace the
+// server's development users and daemons. By default those are devidp's
+// alice, bob, admin-daemon and reporting-daemon with the scopes and app
+// roles the rules name: alice every scope, bob the read-only ones (names
+// with Read but not Write), admin-daemon every app role, reporting-daemon
+// the roles a rule accepts in place of bob's scopes. A scope or role of
+// the rules that no development user or app has is a warning from [New].
+// An invalid option is an error from [New] in development mode.
 func WithDevIdentityProvider(opts ...devidp.Option) Option {
 	return func(o *options) { o.devIDPOpts = append(o.devIDPOpts, opts...) }
 }

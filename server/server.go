@@ -173,6 +173,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		s.close()
 		return nil, err
 	}
+	s.warnStartup(p)
 	return s, nil
 }
 
@@ -215,7 +216,8 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 		for _, host := range loopbackNames {
 			redirects = append(redirects, "http://"+host+":"+port+"/docs/oauth2-redirect.html")
 		}
-		idpOpts := append([]devidp.Option{devidp.WithSPA(devidp.DefaultSPAClientID, redirects...)}, s.o.devIDPOpts...)
+		users, apps := devAccounts(p)
+		idpOpts := append([]devidp.Option{devidp.WithSPA(devidp.DefaultSPAClientID, redirects...), devidp.WithUsers(users...), devidp.WithApps(apps...)}, s.o.devIDPOpts...)
 		idp, err := devidp.NewProvider(s.HTTPURL()+DevIDPPath, idpOpts...)
 		if err != nil {
 			return err

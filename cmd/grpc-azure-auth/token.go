@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
 	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/loopback"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 )
 
@@ -78,7 +80,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(fs.Output(), tokenUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.server, "server", "", "base URL of the running server's HTTP listener (default: HTTP_ADDR from the environment or .env, as make run reads it)")
+	fs.StringVar(&f.server, "server", "", "base URL of the running server's HTTP listener, http:// on loopback only (default: HTTP_ADDR from the environment or .env, as make run reads it)")
 	fs.StringVar(&f.user, "user", "alice", "development user to sign in as")
 	fs.StringVar(&f.password, "password", "dev", "the development user's password")
 	fs.StringVar(&f.app, "app", "", "client ID of the app to get an app-only token for (client credentials), instead of a user")
@@ -154,6 +156,9 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 		}
 		f.server = "http://" + cfg.HTTPAddr
 	}
+	if err := plaintextOnLoopback(f.server); err != nil {
+		return nil, err
+	}
 	if f.api == "" {
 		f.api = "api://" + devidp.DefaultClientID
 	}
@@ -207,8 +212,18 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 	return bearer.FromOAuth2Func(func(fctx context.Context, claims string) (*oauth2.Token, error) {
 		tok, err := fetch(context.WithValue(fctx, oauth2.HTTPClient, client), claims)
 		var re *oauth2.RetrieveError
-		if err != nil && !errors.As(err, &re) && ctx.Err() == nil {
-			err = fmt.Errorf("is the server running (make run)? %w", err)
+		switch {
+		case err == nil:
+		case !errors.As(err, &re):
+			if ctx.Err() == nil {
+				err = fmt.Errorf("is the server running (make run)? %w", err)
+			}
+		case re.ErrorCode != "":
+			// The description's first line says what failed (for an
+			// unknown user or app, which ones there are); the rest are
+			// Entra's trace IDs.
+			desc, _, _ := strings.Cut(re.ErrorDescription, "\r\n")
+			err = fmt.Errorf("the development identity provider refused: %s: %s", printable(re.ErrorCode), printable(desc))
 		}
 		return tok, err
 	}, bearer.WithFetchTimeout(waitForUser))
@@ -221,6 +236,35 @@ func claimsParam(claims string) url.Values {
 		v.Set("claims", claims)
 	}
 	return v
+}
+
+// plaintextOnLoopback refuses an http:// server off this machine: the
+// development password or client secret would cross the network in
+// plaintext.
+func plaintextOnLoopback(serverURL string) error {
+	u, err := url.Parse(serverURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("token: -server %q: want http://host:port on this machine, or https://", serverURL)
+	}
+	// No host (HTTP_ADDR=:8000) dials this machine.
+	if u.Scheme == "http" && u.Hostname() != "" && !loopback.Host(u.Hostname()) {
+		return fmt.Errorf("token: -server %s: http:// off loopback would send the development password or secret in plaintext; use https:// or a loopback address", u.Redacted())
+	}
+	return nil
+}
+
+// printable keeps the printable runes of what a server said, so that it
+// cannot drive the terminal, at most 500 bytes of it.
+func printable(s string) string {
+	if len(s) > 500 {
+		s = s[:500]
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // tenantSource gets tokens from an Entra ID tenant with the Azure SDK.

@@ -132,6 +132,14 @@ func TestTokenFailures(t *testing.T) {
 		args       []string
 	}{
 		{"a wrong password names the AADSTS code", "AADSTS50126", []string{"-server", url, "-password", "nope"}},
+		{"an unknown user is told the development users", "the development identity provider refused: invalid_grant: AADSTS50034: The user account 'carol' does not exist in this directory. The development users are alice, bob.",
+			[]string{"-server", url, "-user", "carol"}},
+		{"an unknown app is told the development apps", "the development identity provider refused: invalid_client: AADSTS700016: Application with identifier 'backup-daemon' was not found in the directory. The development apps are reporting-daemon, admin-daemon.",
+			[]string{"-server", url, "-app", "backup-daemon"}},
+		{"plaintext off loopback is refused", "token: -server http://dev.example.com:8000: http:// off loopback would send the development password or secret in plaintext",
+			[]string{"-server", "http://dev.example.com:8000"}},
+		{"plaintext to a private address is refused", "http:// off loopback", []string{"-server", "http://10.0.0.5:8000", "-app", "admin-daemon"}},
+		{"a server that is no URL is refused", "want http://host:port on this machine, or https://", []string{"-server", "localhost:8000"}},
 		{"no server says so", "is the server running", []string{"-server", "http://127.0.0.1:1"}},
 		{"a tenant without an API", "-api", []string{"-tenant", "contoso.onmicrosoft.com", "-azcli"}},
 		{"a tenant without a way to sign in", "-device, -azcli or -app", []string{"-tenant", "t", "-api", "api://x"}},

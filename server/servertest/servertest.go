@@ -1,15 +1,16 @@
 // Package servertest starts a serving-kit server for a test, as
-// net/http/httptest starts an HTTP server: in one line, on the
-// configuration's (loopback) addresses, stopped when the test ends.
+// net/http/httptest starts an HTTP server: in one line, on loopback ports
+// of its own (or the configuration's addresses), stopped when the test
+// ends.
 //
-//	srv := servertest.Start(t, server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"},
-//		server.WithServices(myService))
+//	srv := servertest.Start(t, server.Config{DevMode: true}, server.WithServices(myService))
 //	client := myv1.NewMyServiceClient(srv.Conn)
 //	resp, err := http.Get(srv.HTTPURL() + "/v1/things")
 //
 // Start returns once the server's signing keys are loaded (its gRPC health
 // service says SERVING), so the first call of the test is decided by the
-// rules, never answered Unavailable. Tokens come from the development
+// rules, never answered Unavailable; a server that never gets there fails
+// the test saying why, the error of fetching its signing keys. Tokens come from the development
 // identity provider (srv.DevIDP()) or, with a tenant configured, from an
 // entratest.Server.
 package servertest
@@ -44,6 +45,10 @@ import (
 // instead of hanging it.
 const servingTimeout = 30 * time.Second
 
+// keyFetchTimeout bounds the fetch of the signing keys that explains why a
+// server is not SERVING.
+const keyFetchTimeout = 10 * time.Second
+
 // stopTimeout bounds how long Close waits for Serve to return: the
 // server's own graceful shutdown, server.ShutdownTimeout, and a margin.
 const stopTimeout = server.ShutdownTimeout + 5*time.Second
@@ -76,12 +81,26 @@ type Server struct {
 }
 
 // Start builds a server with server.New(cfg, opts...), serves it until the
-// test ends, and returns once its gRPC health service says SERVING. When
-// the test ends, [Server.Close] stops the server and a Serve error fails the
-// test. Start calls tb.Fatalf if New fails, if the client cannot be built,
-// or if the server is not SERVING within 30 seconds.
+// test ends, and returns once its gRPC health service says SERVING. An
+// empty cfg.GRPCAddr or cfg.HTTPAddr is 127.0.0.1:0, a port of its own on
+// loopback (not the configuration's default, which a second test or a
+// running `make run` would hold). When the test ends, [Server.Close] stops
+// the server and a Serve error fails the test. Start calls tb.Fatalf if New
+// fails, if the client cannot be built, or if the server is not SERVING
+// within 30 seconds, with the reason: the error of fetching the signing
+// keys once more, as the server has been fetching them since.
 func Start(tb TB, cfg server.Config, opts ...server.Option) *Server {
 	tb.Helper()
+	return start(tb, servingTimeout, cfg, opts...)
+}
+
+func start(tb TB, timeout time.Duration, cfg server.Config, opts ...server.Option) *Server {
+	tb.Helper()
+	for _, addr := range []*string{&cfg.GRPCAddr, &cfg.HTTPAddr} {
+		if *addr == "" {
+			*addr = "127.0.0.1:0"
+		}
+	}
 	srv, err := server.New(cfg, opts...)
 	if err != nil {
 		tb.Fatalf("servertest: %v", err)
@@ -103,10 +122,26 @@ func Start(tb TB, cfg server.Config, opts ...server.Option) *Server {
 		tb.Fatalf("servertest: %v", err)
 	}
 	tb.Cleanup(func() { s.Conn.Close() }) // before Close: cleanups run last in, first out
-	if err := waitServing(s.Conn); err != nil {
-		tb.Fatalf("servertest: %v", err)
+	if err := waitServing(s.Conn, timeout); err != nil {
+		tb.Fatalf("servertest: %v", s.notServing(err, timeout))
 	}
 	return s
+}
+
+// notServing explains why the server did not say SERVING: unless its keys
+// loaded meanwhile, the error of fetching them once more, as the server has
+// been fetching them since Serve began.
+func (s *Server) notServing(watchErr error, timeout time.Duration) error {
+	if s.Validator().Ready() {
+		return fmt.Errorf("never SERVING within %v: %w", timeout, watchErr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), keyFetchTimeout)
+	defer cancel()
+	err := s.Validator().Preload(ctx)
+	if err == nil {
+		return fmt.Errorf("never SERVING within %v, though the signing keys load now: %w", timeout, watchErr)
+	}
+	return fmt.Errorf("never SERVING within %v: the signing keys did not load: %w", timeout, err)
 }
 
 // Close stops the server as the end of the test does: it cancels Serve's
@@ -131,8 +166,8 @@ func (s *Server) Close() error {
 
 // waitServing watches the health service until it says SERVING: the
 // signing keys are loaded.
-func waitServing(conn *grpc.ClientConn) error {
-	ctx, cancel := context.WithTimeout(context.Background(), servingTimeout)
+func waitServing(conn *grpc.ClientConn, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil {
@@ -141,7 +176,7 @@ func waitServing(conn *grpc.ClientConn) error {
 	for {
 		resp, err := watch.Recv()
 		if err != nil {
-			return fmt.Errorf("never SERVING: %w", err)
+			return fmt.Errorf("health watch: %w", err)
 		}
 		if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
 			return nil

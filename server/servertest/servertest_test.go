@@ -57,6 +57,19 @@ func (f *fatalTB) Fatalf(format string, args ...any) {
 	runtime.Goexit()
 }
 
+// Empty addresses are ports of the test's own on loopback, not the
+// configuration's defaults (localhost:50051, localhost:8000), which a
+// running development server or another test would hold.
+func TestEmptyAddressesAreLoopbackPortsOfTheTestsOwn(t *testing.T) {
+	srv := servertest.Start(t, server.Config{DevMode: true}, itemsService, quiet)
+	for _, addr := range []string{srv.GRPCAddr(), strings.TrimPrefix(srv.HTTPURL(), "http://")} {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || host != "127.0.0.1" || port == "50051" || port == "8000" {
+			t.Errorf("listening on %s, want 127.0.0.1 and a port of its own", addr)
+		}
+	}
+}
+
 func TestStartFailsTheTestWhenNewRefusesTheServer(t *testing.T) {
 	tb := &fatalTB{TB: t, fatal: make(chan string, 1)}
 	go func() {
