@@ -1,17 +1,29 @@
 package bearer_test
 
 import (
+	"maps"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
+	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 )
 
 // A proxy named by an unspecified address (0.0.0.0, ::) is reached on
@@ -66,5 +78,63 @@ func TestGRPCPlaintextDoesNotGoThroughAProxyNamedByAnUnspecifiedAddress(t *testi
 				t.Fatal("the proxy was asked for nothing: the test does not go through it")
 			}
 		})
+	}
+}
+
+// The on-behalf-of exchange posts the middle tier's secret and the user's
+// token to the token endpoint: a redirect from it (a 307 keeps the method
+// and the body) must not carry them to the host it names. azcore's HTTP
+// client follows redirects; OnBehalfOfSecret's credential must not.
+func TestOnBehalfOfExchangesDoNotFollowARedirect(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		received []string
+	)
+	elsewhere := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm() // what it would have: the form's names, not the secrets
+		mu.Lock()
+		received = append(received, r.Method+" "+r.URL.Path+" "+strings.Join(slices.Sorted(maps.Keys(r.PostForm)), ","))
+		mu.Unlock()
+		http.Error(w, "no", http.StatusBadRequest)
+	}))
+	t.Cleanup(elsewhere.Close)
+	// The identity provider, behind a front whose token endpoint redirects.
+	var idp *entratest.Provider
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") {
+			http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+			return
+		}
+		idp.ServeHTTP(w, r)
+	}))
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	idp, err := entratest.NewProvider(front.URL, entratest.WithApps(append(entratest.DefaultApps(), serviceA)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obo, err := bearer.NewOnBehalfOf(
+		bearer.OnBehalfOfSecret(idp.TenantID(), serviceA.ClientID, serviceA.ClientSecret,
+			&azidentity.OnBehalfOfCredentialOptions{
+				ClientOptions: azcore.ClientOptions{
+					Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: front.URL + "/"},
+					Transport: front.Client(), // trusts elsewhere's certificate too: httptest's
+					Retry:     policy.RetryOptions{MaxRetries: -1},
+				},
+				DisableInstanceDiscovery: true,
+			}),
+		[]string{idp.AppIDURI() + "/Items.Read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	userToA := idp.Issue(entratest.ForUser("bob"), entratest.Audience(serviceA.ClientID), entratest.Scopes("Items.Read"), entratest.ExpiresIn(time.Hour))
+	_, err = obo.Token(t.Context(), userToA, time.Now().Add(time.Hour))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(received) != 0 {
+		t.Errorf("the redirect's target received %d requests: %q", len(received), received)
+	}
+	if err == nil || !strings.Contains(err.Error(), "redirected a token request; not followed") {
+		t.Errorf("%v, want the redirect refused", err)
 	}
 }
