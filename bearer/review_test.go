@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -136,5 +137,63 @@ func TestOnBehalfOfExchangesDoNotFollowARedirect(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "redirected a token request; not followed") {
 		t.Errorf("%v, want the redirect refused", err)
+	}
+}
+
+// More redirect chains than the finding-1 test follows: a relative
+// redirect on the other origin, userinfo naming the first origin in front
+// of another host, and a different path on the first origin with 307.
+func TestReviewRedirectChainsKeepTheTokenWithItsOrigin(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		hops []hop
+	)
+	a, b := newRedirector(t, &mu, &hops), newRedirector(t, &mu, &hops)
+	aHost, bHost := a.Listener.Addr().String(), b.Listener.Addr().String()
+	src, err := bearer.FromOAuth2(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t", TokenType: "Bearer"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		code string
+		urls []string
+		want []hop
+	}{
+		{name: "A → B → relative /end: still B, no token",
+			urls: []string{a.URL + "/start", b.URL + "/hop1", "/end"},
+			want: []hop{{aHost + "/start", "Bearer t"}, {bHost + "/hop1", ""}, {bHost + "/end", ""}}},
+		{name: "A → A's host:port as userinfo @ B: B, no token",
+			urls: []string{a.URL + "/start", "http://" + aHost + "@" + bHost + "/hop1"},
+			want: []hop{{aHost + "/start", "Bearer t"}, {bHost + "/hop1", ""}}},
+		{name: "A → B → B with userinfo: no token, no Basic either",
+			urls: []string{a.URL + "/start", b.URL + "/hop1", "http://u:p@" + bHost + "/hop2"},
+			want: []hop{{aHost + "/start", "Bearer t"}, {bHost + "/hop1", ""}, {bHost + "/hop2", ""}}},
+		{name: "A → A/other with 307: the same origin keeps the token", code: "307",
+			urls: []string{a.URL + "/start", a.URL + "/other"},
+			want: []hop{{aHost + "/start", "Bearer t"}, {aHost + "/other", "Bearer t"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			hops = nil
+			mu.Unlock()
+			req, _ := http.NewRequest(http.MethodPost, chain(tt.code, tt.urls...), strings.NewReader("body"))
+			resp, err := (&http.Client{Transport: src.Transport(nil)}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(hops) != len(tt.want) {
+				t.Fatalf("hops %v, want %v", hops, tt.want)
+			}
+			for i, w := range tt.want {
+				if hops[i] != w {
+					t.Errorf("hop %d: %s saw %.20q, want %s with %q", i, hops[i].where, hops[i].auth, w.where, w.auth)
+				}
+			}
+		})
 	}
 }
