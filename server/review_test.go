@@ -34,6 +34,15 @@ func TestReviewIdentityLikeSettingsNeverStartDevelopmentMode(t *testing.T) {
 			"line 1: unknown variable"},
 		{"a variable set without =", []string{"AZUREAD_TENANT_ID"}, "", nil,
 			"AZUREAD_TENANT_ID is blank in the environment"},
+		// Values that read as unset are still identity settings someone gave.
+		{"a tenancy switch set to false", []string{"AZUREAD_ALLOW_GUESTS=false"}, "", nil,
+			"AZUREAD_ALLOW_GUESTS is set"},
+		{"a tenancy switch set to false in .env", nil, "AZUREAD_ALLOW_ANY_TENANT=false\n", nil,
+			"AZUREAD_ALLOW_ANY_TENANT is set"},
+		{"audiences that are only commas", []string{"AZUREAD_AUDIENCES=,"}, "", nil,
+			"AZUREAD_AUDIENCES is set"},
+		{"allowed tenants that are only commas and spaces", nil, "", []string{"-allowed-tenants", " , "},
+			"AZUREAD_ALLOWED_TENANTS is set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
