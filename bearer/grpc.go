@@ -38,8 +38,9 @@ var ErrInsecureTransport = errors.New("bearer: refusing to send a token unencryp
 // targets off loopback through the CONNECT proxy of HTTPS_PROXY, and the
 // proxy carries the call on to a target these credentials cannot see. So
 // a plaintext call is also refused when the environment names an HTTPS
-// proxy that its peer may be: one that is not an IP address off loopback,
-// on the peer's port (443 or 80 when it names none). Only
+// proxy that its peer may be: one that is not an IP address off loopback
+// (0.0.0.0 and :: are dialled on loopback), on the peer's port (443 or 80
+// when it names none). Only
 // [InsecureAllowPlaintext] lets a token through such a proxy in plaintext.
 func (s *Source) PerRPCCredentials() credentials.PerRPCCredentials {
 	return &perRPC{token: s.Token, plaintext: s.opts.plaintext}
@@ -96,7 +97,8 @@ func secureCall(ctx context.Context, uri []string) bool {
 // is only a name the caller chose (grpc.WithAuthority). grpc-go tunnels TCP
 // connections to targets that are not loopback (nor exempt by NO_PROXY)
 // through that proxy; the peer is then the proxy. A proxy given as an IP
-// address off loopback cannot be a loopback peer; otherwise the peer may
+// address off loopback (and not unspecified: a connection to 0.0.0.0 or ::
+// ends on loopback) cannot be a loopback peer; otherwise the peer may
 // be the proxy when their ports match: the proxy's own, or when it gives
 // none 443 (what grpc-go's resolver fills in) and 80 (the http scheme's),
 // or any port when the proxy cannot be read.
@@ -115,8 +117,11 @@ func mayBeProxy(a net.Addr) bool {
 	if err != nil || proxy.Host == "" {
 		return true
 	}
-	if ip, err := netip.ParseAddr(proxy.Hostname()); err == nil && !ip.Unmap().IsLoopback() {
-		return false
+	if ip, err := netip.ParseAddr(proxy.Hostname()); err == nil {
+		// An unspecified address (0.0.0.0, ::) is dialled on loopback.
+		if ip = ip.WithZone("").Unmap(); !ip.IsLoopback() && !ip.IsUnspecified() {
+			return false
+		}
 	}
 	_, port, err := net.SplitHostPort(a.String())
 	switch {

@@ -23,12 +23,16 @@ import (
 // (the user assertion): azidentity's OnBehalfOfCredential, for the
 // middle-tier application's client ID and secret, certificate or client
 // assertion. [OnBehalfOfSecret] and [OnBehalfOfCertificate] make the
-// usual ones.
+// usual ones; their credentials follow no redirect from the identity
+// provider (an *http.Client given as the Transport is copied without its
+// CheckRedirect), since an exchange carries the application's secret or
+// assertion and the user's token.
 type CredentialFunc func(assertion string) (azcore.TokenCredential, error)
 
 // OnBehalfOfSecret returns the CredentialFunc of an application
 // (tenantID, clientID) that authenticates with a client secret.
 func OnBehalfOfSecret(tenantID, clientID, secret string, options *azidentity.OnBehalfOfCredentialOptions) CredentialFunc {
+	options = withoutRedirects(options)
 	return func(assertion string) (azcore.TokenCredential, error) {
 		return azidentity.NewOnBehalfOfCredentialWithSecret(tenantID, clientID, assertion, secret, options)
 	}
@@ -37,9 +41,36 @@ func OnBehalfOfSecret(tenantID, clientID, secret string, options *azidentity.OnB
 // OnBehalfOfCertificate returns the CredentialFunc of an application
 // (tenantID, clientID) that authenticates with a certificate.
 func OnBehalfOfCertificate(tenantID, clientID string, certs []*x509.Certificate, key crypto.PrivateKey, options *azidentity.OnBehalfOfCredentialOptions) CredentialFunc {
+	options = withoutRedirects(options)
 	return func(assertion string) (azcore.TokenCredential, error) {
 		return azidentity.NewOnBehalfOfCredentialWithCertificate(tenantID, clientID, assertion, certs, key, options)
 	}
+}
+
+// errRedirected means the identity provider answered a token request with
+// a redirect, which is not followed.
+var errRedirected = errors.New("bearer: the identity provider redirected a token request; not followed")
+
+// withoutRedirects returns a copy of options whose transport follows no
+// redirect. An exchange posts the application's secret or assertion and
+// the user's token, and azcore's HTTP client follows redirects (a 307
+// keeps the body) to any host. A token endpoint answers; it does not
+// redirect. A Transport that is not an *http.Client is used as it is.
+func withoutRedirects(options *azidentity.OnBehalfOfCredentialOptions) *azidentity.OnBehalfOfCredentialOptions {
+	var o azidentity.OnBehalfOfCredentialOptions
+	if options != nil {
+		o = *options
+	}
+	refuse := func(*http.Request, []*http.Request) error { return errRedirected }
+	switch t := o.Transport.(type) {
+	case nil:
+		o.Transport = &http.Client{CheckRedirect: refuse}
+	case *http.Client:
+		c := *t
+		c.CheckRedirect = refuse
+		o.Transport = &c
+	}
+	return &o
 }
 
 // AssertionFunc returns the token the current call came with, to

@@ -128,6 +128,9 @@ type Config struct {
 	// Microsoft.Identity.Web's AzureAd__TenantId. Each looks like a tenant,
 	// so none starts development mode by itself.
 	blank, miscased, foreign []string
+	// given names the identity settings LoadConfig saw given a value, even
+	// one that reads as unset (false, a list of only commas).
+	given []string
 }
 
 // Setting declares a setting of the program's own, such as the address of
@@ -483,6 +486,9 @@ func loadConfig(environ []string, dotenv string, rows []*setting, args []string)
 			if err := s.read(&c, v); err != nil {
 				errs = append(errs, err)
 			}
+			if s.identity {
+				c.given = append(c.given, s.name)
+			}
 		case strings.HasPrefix(s.name, Prefix):
 			// strings.TrimSpace trims every Unicode space, NBSP included.
 			c.blank = append(c.blank, fmt.Sprintf("%s is blank in %s", s, from[s.name]))
@@ -689,7 +695,7 @@ func (c Config) noTenant() error {
 func (c Config) identitySettings() []string {
 	var out []string
 	for _, s := range settings {
-		if s.identity && s.isSet(c) {
+		if s.identity && (s.isSet(c) || slices.Contains(c.given, s.name)) {
 			out = append(out, s.name)
 		}
 	}
