@@ -30,7 +30,16 @@ type config struct {
 	customKey    bool
 	// publicClients may use the device code grant (WithPublicClient).
 	publicClients []string
+	// accessTokenLifetime is the lifetime of the tokens the provider
+	// issues (WithTokenLifetime).
+	accessTokenLifetime time.Duration
 }
+
+// WithTokenLifetime sets the lifetime of the access and ID tokens the
+// provider issues, an hour by default (Entra's are 60 to 90 minutes); at
+// least a minute, at most a day. A short lifetime shows how clients
+// renew their tokens.
+func WithTokenLifetime(d time.Duration) Option { return func(c *config) { c.accessTokenLifetime = d } }
 
 // WithTenantID sets the tenant ID, [DefaultTenantID] by default.
 func WithTenantID(id string) Option { return func(c *config) { c.tenantID = id } }
@@ -70,6 +79,7 @@ type Provider struct {
 	keyGen  int
 	codes   codes
 	devices devices
+	refresh refreshTokens
 }
 
 // NewProvider returns a provider that serves under authority
@@ -86,6 +96,8 @@ func NewProvider(authority string, opts ...Option) (*Provider, error) {
 		users:    DefaultUsers(),
 		apps:     DefaultApps(),
 		now:      time.Now,
+
+		accessTokenLifetime: time.Hour,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -186,6 +198,9 @@ func (c *config) check() error {
 	if c.now == nil {
 		return errors.New("WithClock(nil)")
 	}
+	if c.accessTokenLifetime < time.Minute || c.accessTokenLifetime > 24*time.Hour {
+		return fmt.Errorf("WithTokenLifetime(%v): want a minute to a day", c.accessTokenLifetime)
+	}
 	if c.key != nil && c.key.N.BitLen() < 2048 {
 		return fmt.Errorf("signing key of %d bits, want at least 2048", c.key.N.BitLen())
 	}
@@ -234,6 +249,7 @@ func cloneApps(apps []App) []App {
 	out := slices.Clone(apps)
 	for i := range out {
 		out[i].Roles = slices.Clone(out[i].Roles)
+		out[i].Certificates = slices.Clone(out[i].Certificates)
 	}
 	return out
 }

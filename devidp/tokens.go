@@ -103,7 +103,8 @@ func IssuerClaim(iss string) TokenOption { return func(t *tokenConfig) { t.iss =
 // makes the token whose tid and iss disagree.
 func Tenant(tid string) TokenOption { return func(t *tokenConfig) { t.tid = tid } }
 
-// ExpiresIn sets exp relative to iat, one hour by default. A negative d
+// ExpiresIn sets exp relative to iat: the provider's token lifetime by
+// default, an hour unless [WithTokenLifetime]. A negative d
 // makes a token that has already expired.
 func ExpiresIn(d time.Duration) TokenOption { return func(t *tokenConfig) { t.expiresIn = &d } }
 
@@ -178,7 +179,7 @@ func (p *Provider) claims(t *tokenConfig) map[string]any {
 	if t.notBefore != nil {
 		nbf = *t.notBefore
 	}
-	exp := iat.Add(time.Hour)
+	exp := iat.Add(p.cfg.accessTokenLifetime)
 	if t.expiresIn != nil {
 		exp = iat.Add(*t.expiresIn)
 	}

@@ -1,5 +1,7 @@
 package devidp
 
+import "crypto/x509"
+
 // Identifiers of the default tenant and applications. They are fixed so that
 // development tokens and configuration stay stable across restarts.
 const (
@@ -36,8 +38,13 @@ type App struct {
 	Name string
 	// ClientID is the app's client ID (azp claim).
 	ClientID string
-	// ClientSecret is checked by the client credentials grant.
+	// ClientSecret is checked by the client credentials grant; "" means the
+	// app has no secret.
 	ClientSecret string
+	// Certificates are the app's registered certificates: a client
+	// assertion signed with the key of one of them (RSA, within its
+	// validity) authenticates the app, and its tokens have azpacr "2".
+	Certificates []*x509.Certificate
 	// ObjectID is the oid of the app's service principal.
 	ObjectID string
 	// Roles are the application permissions granted to the app.

@@ -83,8 +83,12 @@ func TestMetadataOfEachTenant(t *testing.T) {
 			if d["issuer"] != tt.issuer || d["jwks_uri"] != tt.jwks {
 				t.Fatalf("issuer %v, jwks_uri %v; want %s, %s", d["issuer"], d["jwks_uri"], tt.issuer, tt.jwks)
 			}
-			// The provider serves only its own tenant's sign-in endpoints.
-			if own := strings.HasPrefix(tt.path, "/"+tid+"/v2.0/"); (d["token_endpoint"] != nil) != own {
+			// The provider's own tenant and the multi-tenant authorities
+			// (which sign its users in) list v2 sign-in endpoints under
+			// the tenant asked for.
+			tenant := strings.Split(tt.path, "/")[1]
+			signsIn := strings.Contains(tt.path, "/v2.0/") && tenant != "consumers"
+			if want := a + "/" + tenant + "/oauth2/v2.0/token"; signsIn && d["token_endpoint"] != want || !signsIn && d["token_endpoint"] != nil {
 				t.Fatalf("token_endpoint %v", d["token_endpoint"])
 			}
 		})
