@@ -152,7 +152,7 @@ func (p *Provider) serveDeviceCode(w http.ResponseWriter, r *http.Request) {
 		"user_code":        a.userCode,
 		"verification_uri": verify,
 		"expires_in":       int(deviceCodeLifetime / time.Second),
-		"interval":         deviceCodeInterval,
+		"interval":         int(p.cfg.devicePollInterval / time.Second),
 		"message":          "To sign in, use a web browser to open the page " + verify + " and enter the code " + a.userCode + " to authenticate.",
 	})
 }

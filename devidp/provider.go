@@ -33,6 +33,17 @@ type config struct {
 	// accessTokenLifetime is the lifetime of the tokens the provider
 	// issues (WithTokenLifetime).
 	accessTokenLifetime time.Duration
+	// devicePollInterval is the interval device code clients are asked to
+	// poll at (WithDevicePollInterval).
+	devicePollInterval time.Duration
+}
+
+// WithDevicePollInterval sets how often clients of the device code grant
+// are asked to poll the token endpoint (the interval of the device code
+// answer), in whole seconds from 1 to 60; Entra's 5 seconds by default.
+// Tests that approve a device code make their clients poll sooner.
+func WithDevicePollInterval(d time.Duration) Option {
+	return func(c *config) { c.devicePollInterval = d }
 }
 
 // WithTokenLifetime sets the lifetime of the access and ID tokens the
@@ -98,6 +109,7 @@ func NewProvider(authority string, opts ...Option) (*Provider, error) {
 		now:      time.Now,
 
 		accessTokenLifetime: time.Hour,
+		devicePollInterval:  deviceCodeInterval * time.Second,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -200,6 +212,9 @@ func (c *config) check() error {
 	}
 	if c.accessTokenLifetime < time.Minute || c.accessTokenLifetime > 24*time.Hour {
 		return fmt.Errorf("WithTokenLifetime(%v): want a minute to a day", c.accessTokenLifetime)
+	}
+	if c.devicePollInterval < time.Second || c.devicePollInterval > time.Minute || c.devicePollInterval%time.Second != 0 {
+		return fmt.Errorf("WithDevicePollInterval(%v): want whole seconds from 1 to 60", c.devicePollInterval)
 	}
 	if c.key != nil && c.key.N.BitLen() < 2048 {
 		return fmt.Errorf("signing key of %d bits, want at least 2048", c.key.N.BitLen())

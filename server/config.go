@@ -36,6 +36,11 @@ type Config struct {
 	// listeners must then be on loopback, and TenantID must be empty.
 	// LoadConfig turns it on when no AZUREAD_ identity setting is given.
 	DevMode bool
+	// DevTLS is AZUREAD_DEV_TLS (-dev-tls): in development mode, serve both
+	// listeners (and so the development provider) over TLS with a
+	// certificate the server makes for localhost, 127.0.0.1 and ::1 and
+	// keeps beside the development signing key (see [WithDevStateDir]).
+	DevTLS bool
 	// TenantID is AZUREAD_TENANT_ID: the Entra tenant (GUID or domain) whose
 	// tokens are accepted.
 	TenantID string
@@ -118,6 +123,7 @@ type setting struct {
 // them.
 var settings = []setting{
 	{name: "AZUREAD_DEV_MODE", flag: "dev", boolean: true, usage: "run on the embedded development identity provider (loopback only); the default when no AZUREAD_ identity setting is given"},
+	{name: "AZUREAD_DEV_TLS", flag: "dev-tls", boolean: true, usage: "development mode over HTTPS (and gRPC over TLS) with a certificate it makes for loopback; the startup help names the file to trust (SSL_CERT_FILE)"},
 	{name: "AZUREAD_TENANT_ID", flag: "tenant-id", identity: true, usage: "the Entra tenant whose tokens are accepted (GUID or domain; organizations, common or consumers with an allow-list or the opt-in)"},
 	{name: "AZUREAD_CLIENT_ID", flag: "client-id", identity: true, usage: "the API's app registration (application ID): the audience of v2 tokens"},
 	{name: "AZUREAD_CLIENT_SECRET", flag: "client-secret", identity: true, usage: "the API's client secret, for its handlers' on-behalf-of calls to downstream APIs (set it in the environment or .env: a flag shows in the process list)"},
@@ -228,7 +234,7 @@ func LoadConfig(environ []string, dotenv string, args ...string) (Config, error)
 	}
 	devSet := strings.TrimSpace(vars["AZUREAD_DEV_MODE"]) != ""
 	for name, dst := range map[string]*bool{
-		"AZUREAD_DEV_MODE":         &c.DevMode,
+		"AZUREAD_DEV_MODE": &c.DevMode, "AZUREAD_DEV_TLS": &c.DevTLS,
 		"AZUREAD_ALLOW_ANY_TENANT": &c.AllowAnyTenant, "AZUREAD_ALLOW_GUESTS": &c.AllowGuests, "AZUREAD_APP_SPECIFIC_KEYS": &c.AppSpecificKeys,
 	} {
 		if v := strings.TrimSpace(vars[name]); v != "" {
@@ -271,6 +277,9 @@ func (c Config) check() []error {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s=%q: want host:port: %w", a.name, a.addr, err))
 		}
+	}
+	if c.DevTLS && !c.DevMode {
+		errs = append(errs, errors.New("AZUREAD_DEV_TLS=true is for development mode: with a tenant, set TLS_CERT_FILE and TLS_KEY_FILE"))
 	}
 	if c.DevMode {
 		// The development provider signs anyone in: nothing off this

@@ -45,7 +45,7 @@ func Main(opts ...Option) {
 // until ctx ends. -h prints the flags to standard error and returns an
 // error that wraps flag.ErrHelp.
 func Run(ctx context.Context, args []string, opts ...Option) error {
-	return run(ctx, args, os.Environ(), ".env", os.Stderr, opts...)
+	return run(ctx, args, os.Environ(), ".env", os.Stderr, append([]Option{withDefaultDevStateDir()}, opts...)...)
 }
 
 func run(ctx context.Context, args, environ []string, dotenv string, stderr io.Writer, opts ...Option) error {
@@ -84,10 +84,19 @@ func (s *Server) writeDevHelp(w io.Writer) {
 	}
 	if users := idp.Users(); len(users) > 0 {
 		u := users[0] // WithDevIdentityProvider may have replaced alice
-		fmt.Fprintf(w, "Get a token (here %s's, with every scope that user has):\n  TOKEN=$(curl -s %s -d grant_type=password -d client_id=%s -d username=%s -d password=%s -d scope=%s/.default | jq -r .access_token)\n",
-			u.Username, idp.TokenURL(), devidp.DefaultSPAClientID, u.Username, u.Password, idp.AppIDURI())
+		cacert := ""
+		if s.dev.certFile != "" {
+			cacert = "--cacert " + s.dev.certFile + " "
+		}
+		fmt.Fprintf(w, "Get a token (here %s's, with every scope that user has):\n  TOKEN=$(curl -s %s%s -d grant_type=password -d client_id=%s -d username=%s -d password=%s -d scope=%s/.default | jq -r .access_token)\n",
+			u.Username, cacert, idp.TokenURL(), devidp.DefaultSPAClientID, u.Username, u.Password, idp.AppIDURI())
 	}
-	fmt.Fprintf(w, "Call the API:\n  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" %s list\n", s.GRPCAddr())
+	if s.dev.certFile != "" {
+		fmt.Fprintf(w, "TLS with a development certificate; trust this file (also as REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS, curl --cacert):\nSSL_CERT_FILE=%s\n", s.dev.certFile)
+		fmt.Fprintf(w, "Call the API:\n  grpcurl -cacert %s -H \"authorization: Bearer $TOKEN\" %s list\n", s.dev.certFile, s.GRPCAddr())
+	} else {
+		fmt.Fprintf(w, "Call the API:\n  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" %s list\n", s.GRPCAddr())
+	}
 	if s.o.spec != nil {
 		fmt.Fprintf(w, "  or sign in on %s/docs\n", s.HTTPURL())
 	}

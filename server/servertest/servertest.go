@@ -76,15 +76,30 @@ type Server struct {
 }
 
 // Start builds a server with server.New(cfg, opts...), serves it until the
-// test ends, and returns once its gRPC health service says SERVING. When
-// the test ends, [Server.Close] stops the server and a Serve error fails the
+// test ends, and returns once its gRPC health service says SERVING. With
+// cfg.DevTLS, the development certificate is kept in a temporary
+// directory (server.WithDevStateDir) and Conn trusts it. When the test
+// ends, [Server.Close] stops the server and a Serve error fails the
 // test. Start calls tb.Fatalf if New fails, if the client cannot be built,
 // or if the server is not SERVING within 30 seconds.
 func Start(tb TB, cfg server.Config, opts ...server.Option) *Server {
 	tb.Helper()
+	if cfg.DevTLS {
+		// The development certificate and key go to a directory of the
+		// test, never the user's cache.
+		dir, err := os.MkdirTemp("", "servertest-dev-*")
+		if err != nil {
+			tb.Fatalf("servertest: %v", err)
+		}
+		tb.Cleanup(func() { os.RemoveAll(dir) })
+		opts = append([]server.Option{server.WithDevStateDir(dir)}, opts...)
+	}
 	srv, err := server.New(cfg, opts...)
 	if err != nil {
 		tb.Fatalf("servertest: %v", err)
+	}
+	if cfg.DevTLS {
+		cfg.TLSCertFile = srv.DevCertFile()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{Server: srv, cancel: cancel, done: make(chan error, 1)}
