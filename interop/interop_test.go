@@ -255,4 +255,3 @@ func withoutProxies(environ []string) []string {
 		return strings.HasSuffix(strings.ToUpper(k), "_PROXY")
 	})
 }
-
