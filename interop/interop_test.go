@@ -83,6 +83,9 @@ func TestMicrosoftClients(t *testing.T) {
 		{flow: "msal-secret", check: func(t *testing.T, r result) {
 			wantClaims(t, r, map[string]any{"azp": "reporting-daemon", "azpacr": "1", "idtyp": "app"})
 		}},
+		{flow: "msal-instance-discovery", check: func(t *testing.T, r result) {
+			wantClaims(t, r, map[string]any{"azp": "reporting-daemon"})
+		}},
 		{flow: "msal-certificate", check: func(t *testing.T, r result) {
 			wantClaims(t, r, map[string]any{"azp": "admin-daemon", "azpacr": "2", "idtyp": "app"})
 		}},

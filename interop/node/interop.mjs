@@ -82,6 +82,22 @@ const flows = {
       denied: await call("GET", "/v1/items", r.accessToken),
     };
   },
+  // MSAL told the provider's own instance discovery answer
+  // (cloudDiscoveryMetadata) instead of knownAuthorities.
+  async "msal-instance-discovery"() {
+    const authority = `${authorityHost}/${tenant}`;
+    const resp = await fetch(`${authorityHost}/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(authority + "/oauth2/v2.0/authorize")}`);
+    const metadata = await resp.text();
+    const app = new msal.ConfidentialClientApplication({
+      auth: { clientId: "reporting-daemon", clientSecret: "dev-secret", authority, cloudDiscoveryMetadata: metadata },
+    });
+    const r = await app.acquireTokenByClientCredential({ scopes: [`${api}/.default`] });
+    return {
+      claims: claims(r.accessToken),
+      allowed: await call("GET", "/v1/items:export", r.accessToken),
+      denied: await call("GET", "/v1/items", r.accessToken),
+    };
+  },
   // MSAL's confidential client with a certificate (a client assertion).
   async "msal-certificate"() {
     const pem = fs.readFileSync(env("CERT_FILE"), "utf8");
