@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -141,6 +144,9 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 			return nil, err
 		}
 		f.server = "http://" + cfg.HTTPAddr
+		if cfg.DevTLS {
+			f.server = "https://" + cfg.HTTPAddr
+		}
 	}
 	if f.api == "" {
 		f.api = "api://" + devidp.DefaultClientID
@@ -152,6 +158,15 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 		AuthStyle:     oauth2.AuthStyleInParams,
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
+	if strings.HasPrefix(f.server, "https://") {
+		// A server in development TLS mode (AZUREAD_DEV_TLS) serves the
+		// certificate it keeps in the user's cache directory.
+		roots, err := devRoots()
+		if err != nil {
+			return nil, err
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 	var fetch func() (*oauth2.Token, error)
 	switch {
@@ -182,6 +197,28 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 		return tok, err
 	}), bearer.WithFetchTimeout(waitForUser))
 	return src, err
+}
+
+// devRoots are the system's roots (SSL_CERT_FILE included) and the
+// development certificate, when development mode has made one.
+func devRoots() (*x509.CertPool, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	dir, err := devidp.DefaultStateDir()
+	if err != nil {
+		return roots, nil
+	}
+	pemBytes, err := os.ReadFile(filepath.Join(dir, devidp.TLSCertFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("token: the development certificate: %w", err)
+	case !roots.AppendCertsFromPEM(pemBytes):
+		return nil, fmt.Errorf("token: %s holds no certificate", filepath.Join(dir, devidp.TLSCertFile))
+	}
+	return roots, nil
 }
 
 // tenantSource gets tokens from an Entra ID tenant with the Azure SDK.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 )
@@ -154,4 +156,40 @@ func TestTokenFailures(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Against a server in development TLS mode, the token command trusts the
+// development certificate kept in the user's cache directory.
+func TestTokenOverDevelopmentTLS(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	t.Setenv("HOME", cache) // macOS: ~/Library/Caches
+	dir, err := devidp.DefaultStateDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, err := devidp.LoadOrCreateTLSCertificate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	p, err := entratest.NewProvider("https://" + srv.Listener.Addr().String() + server.DevIDPPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = p
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	var stdout, stderr strings.Builder
+	if err := runToken([]string{"-server", srv.URL, "-user", "bob"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if c := claims(t, stdout.String()); c["preferred_username"] != "bob" {
+		t.Fatalf("claims %v", c)
+	}
 }
