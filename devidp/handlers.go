@@ -203,7 +203,8 @@ func (p *Provider) serveJWKS(w http.ResponseWriter, tenant string, v1, b2c bool,
 }
 
 // jwkEntry is a key set entry as Entra publishes it: RSA, use "sig", kid
-// and x5t the thumbprint, no alg; issuer when not "".
+// and x5t the thumbprint, the key's certificate in x5c, no alg; issuer
+// when not "".
 func jwkEntry(k signingKey, issuer string) map[string]any {
 	pub := &k.priv.PublicKey
 	e := map[string]any{
@@ -213,6 +214,7 @@ func jwkEntry(k signingKey, issuer string) map[string]any {
 		"x5t": k.kid,
 		"n":   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
 		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		"x5c": []string{x5c(k)},
 	}
 	if issuer != "" {
 		e["issuer"] = issuer

@@ -376,3 +376,41 @@ func TestTLSCertificateIsForLoopbackOnly(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// Key set entries carry the key's certificate in x5c, as Entra's do: a
+// certificate of the very key, the same for the same key.
+func TestKeySetEntriesCarryTheKeysCertificate(t *testing.T) {
+	p, srv := serve(t)
+	fetch := func() map[string]any {
+		resp, err := srv.Client().Get(p.JWKSURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var set struct{ Keys []map[string]any }
+		if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || len(set.Keys) == 0 {
+			t.Fatalf("key set: %v", err)
+		}
+		return set.Keys[0]
+	}
+	entry := fetch()
+	chain, _ := entry["x5c"].([]any)
+	if len(chain) != 1 {
+		t.Fatalf("x5c %v", entry["x5c"])
+	}
+	der, err := base64.StdEncoding.DecodeString(chain[0].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := p.Unsigned()
+	if !u.Key.Public().(*rsa.PublicKey).Equal(cert.PublicKey) || entry["kid"] != u.KeyID {
+		t.Fatal("x5c is not the certificate of the signing key")
+	}
+	if again := fetch(); again["x5c"].([]any)[0] != chain[0] {
+		t.Fatal("the certificate changed between two fetches")
+	}
+}
