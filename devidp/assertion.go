@@ -4,11 +4,16 @@ import (
 	"crypto/rsa"
 	"net/http"
 	"strings"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
+
+// assertionSkew is the clock skew allowed on an assertion's nbf: MSAL
+// rounds the current second, so its nbf can be half a second ahead.
+const assertionSkew = 5 * time.Minute
 
 // clientAssertionType is the only client_assertion_type Entra takes: a
 // JWT signed with the app's certificate key.
@@ -72,7 +77,7 @@ verify:
 		return nil, &oauthError{"invalid_client", "AADSTS700023: Client assertion's iss and sub must be the client ID."}
 	case c.Aud != endpoint && c.Aud != p.TokenURL():
 		return nil, &oauthError{"invalid_client", "AADSTS700212: Client assertion's aud must be the token endpoint."}
-	case c.Exp == 0 || c.Exp <= t || c.Nbf > t:
+	case c.Exp == 0 || c.Exp <= t || c.Nbf > t+assertionSkew.Seconds():
 		return nil, &oauthError{"invalid_client", "AADSTS700024: Client assertion is not within its valid time range."}
 	}
 	return app, nil

@@ -87,7 +87,7 @@ func ExampleProvider_Issue() {
 	// alice: scp=Items.Read Items.Write Items.Import Items.Sync roles=<nil>
 	// bob: scp=Items.Read roles=<nil>
 	// alice: scp=Items.Write roles=[Items.Admin]
-	// app reporting-daemon: scp=<nil> roles=[Items.Export]
+	// app 7e1d2c3b-4a5f-4b6c-8d7e-9f0a1b2c3d4e: scp=<nil> roles=[Items.Export]
 	// http://localhost:8000/dev-idp/8b5fd8f4-6f3b-4c7e-9d1a-2f0e3c4b5a69/v2.0
 }
 

@@ -252,6 +252,8 @@ func TestCertificateClientCredentials(t *testing.T) {
 		{"an assertion for another audience is refused", sign(key, jwa.RS256, with("aud", "https://login.microsoftonline.com/x/oauth2/v2.0/token")), "daemon", 401},
 		{"an assertion naming another client is refused", sign(key, jwa.RS256, with("sub", "admin")), "daemon", 401},
 		{"an expired assertion is refused", sign(key, jwa.RS256, with("exp", now-1)), "daemon", 401},
+		{"an assertion valid a moment from now is accepted (MSAL rounds the second)", sign(key, jwa.RS256, with("nbf", now+1)), "daemon", 200},
+		{"an assertion valid only in an hour is refused", sign(key, jwa.RS256, with("nbf", now+3600)), "daemon", 401},
 		{"an assertion for an unknown client is refused", sign(key, jwa.RS256, good), "stranger", 401},
 		{"an HS256 assertion is refused", func() string {
 			out, _ := jws.Sign([]byte(`{}`), jws.WithKey(jwa.HS256, []byte("secret")))

@@ -48,7 +48,8 @@ type tokenConfig struct {
 func ForUser(username string) TokenOption { return func(t *tokenConfig) { t.user = username } }
 
 // ForApp issues an app-only token (client credentials) to the configured
-// app with that client ID: idtyp "app", azp the client ID, azpacr "1", oid
+// app with that client ID, or else with that display name (ForApp("admin-daemon")
+// names [AdminDaemonClientID]): idtyp "app", azp the client ID, azpacr "1", oid
 // and sub the app's object ID, roles the app's roles unless [Roles] says
 // otherwise, and no scp unless [Scopes] asks for one. An unknown client ID
 // gets a made-up app with no roles.
@@ -285,10 +286,11 @@ func (p *Provider) user(username string) User {
 	return User{Name: username, Username: username, ObjectID: guid("user:" + username)}
 }
 
-// app returns the configured app with that client ID, or a made-up app.
+// app returns the configured app with that client ID or else that
+// display name, or a made-up app.
 func (p *Provider) app(clientID string) App {
-	if a := p.configuredApp(clientID); a != nil {
-		return *a
+	if id, ok := AppNamed(p.cfg.apps, clientID); ok {
+		return *p.configuredApp(id)
 	}
 	return App{Name: clientID, ClientID: clientID, ObjectID: guid("app:" + clientID)}
 }

@@ -144,7 +144,7 @@ func TestTenancyTokenOptions(t *testing.T) {
 			"upn": "bob", "unique_name": "bob", "name": "Bob Reader", "appid": entratest.DefaultSPAClientID, "appidacr": "0", "scp": "Items.Read",
 		}, []string{"azp", "azpacr", "preferred_username"}},
 		{"V1Token makes a v1 app token", opts(entratest.V1Token(), entratest.ForApp("admin-daemon")), map[string]any{
-			"ver": "1.0", "appid": "admin-daemon", "appidacr": "1", "idtyp": "app", "roles": []any{"Items.Admin", "Items.Export"},
+			"ver": "1.0", "appid": entratest.AdminDaemonClientID, "appidacr": "1", "idtyp": "app", "roles": []any{"Items.Admin", "Items.Export"},
 		}, []string{"azp", "upn", "unique_name", "scp"}},
 		{"V1Token with FromTenant names the other tenant's v1 issuer", opts(entratest.V1Token(), entratest.FromTenant(partner)), map[string]any{
 			"iss": a + "/sts/" + partner + "/", "tid": partner,

@@ -59,7 +59,7 @@ func TestMicrosoftClients(t *testing.T) {
 	certFile, keyFile, cert := clientCertificate(t)
 	apps := devidp.DefaultApps()
 	for i := range apps {
-		if apps[i].ClientID == "admin-daemon" {
+		if apps[i].ClientID == devidp.AdminDaemonClientID {
 			apps[i].Certificates = []*x509.Certificate{cert}
 		}
 	}
@@ -72,6 +72,7 @@ func TestMicrosoftClients(t *testing.T) {
 		"API_URL="+srv.HTTPURL(),
 		"API_SCOPE_PREFIX="+idp.AppIDURI(),
 		"PUBLIC_CLIENT_ID="+devidp.DefaultSPAClientID,
+		"REPORTING_DAEMON="+devidp.ReportingDaemonClientID, "ADMIN_DAEMON="+devidp.AdminDaemonClientID,
 		"CERT_FILE="+certFile, "KEY_FILE="+keyFile,
 	)
 	tests := []struct {
@@ -81,13 +82,13 @@ func TestMicrosoftClients(t *testing.T) {
 		check    func(t *testing.T, r result)
 	}{
 		{flow: "msal-secret", check: func(t *testing.T, r result) {
-			wantClaims(t, r, map[string]any{"azp": "reporting-daemon", "azpacr": "1", "idtyp": "app"})
+			wantClaims(t, r, map[string]any{"azp": devidp.ReportingDaemonClientID, "azpacr": "1", "idtyp": "app"})
 		}},
 		{flow: "msal-instance-discovery", check: func(t *testing.T, r result) {
-			wantClaims(t, r, map[string]any{"azp": "reporting-daemon"})
+			wantClaims(t, r, map[string]any{"azp": devidp.ReportingDaemonClientID})
 		}},
 		{flow: "msal-certificate", check: func(t *testing.T, r result) {
-			wantClaims(t, r, map[string]any{"azp": "admin-daemon", "azpacr": "2", "idtyp": "app"})
+			wantClaims(t, r, map[string]any{"azp": devidp.AdminDaemonClientID, "azpacr": "2", "idtyp": "app"})
 		}},
 		{flow: "msal-password", check: func(t *testing.T, r result) {
 			wantClaims(t, r, map[string]any{"preferred_username": "bob", "azp": devidp.DefaultSPAClientID, "scp": "Items.Read"})
@@ -105,7 +106,7 @@ func TestMicrosoftClients(t *testing.T) {
 			}
 		}},
 		{flow: "identity-secret", check: func(t *testing.T, r result) {
-			wantClaims(t, r, map[string]any{"azp": "reporting-daemon", "idtyp": "app"})
+			wantClaims(t, r, map[string]any{"azp": devidp.ReportingDaemonClientID, "idtyp": "app"})
 		}},
 		{flow: "identity-device", approver: "bob", check: func(t *testing.T, r result) {
 			wantClaims(t, r, map[string]any{"preferred_username": "bob", "scp": "Items.Read"})

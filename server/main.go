@@ -80,7 +80,7 @@ func (s *Server) writeDevHelp(w io.Writer) {
 		fmt.Fprintf(w, "  user %-8s scopes: %s; roles: %s\n", u.Username, strings.Join(u.Scopes, " "), strings.Join(u.Roles, " "))
 	}
 	for _, a := range idp.Apps() {
-		fmt.Fprintf(w, "  app  %-18s roles: %s\n", a.ClientID, strings.Join(a.Roles, " "))
+		fmt.Fprintf(w, "  app  %-18s client ID %s; roles: %s\n", a.Name, a.ClientID, strings.Join(a.Roles, " "))
 	}
 	if users := idp.Users(); len(users) > 0 {
 		u := users[0] // WithDevIdentityProvider may have replaced alice

@@ -76,7 +76,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.server, "server", "", "base URL of the running server's HTTP listener (default: HTTP_ADDR from the environment or .env, as make run reads it)")
 	fs.StringVar(&f.user, "user", "alice", "development user to sign in as")
 	fs.StringVar(&f.password, "password", "dev", "the development user's password")
-	fs.StringVar(&f.app, "app", "", "client ID of the app to get an app-only token for (client credentials), instead of a user")
+	fs.StringVar(&f.app, "app", "", "the app to get an app-only token for (client credentials), instead of a user: a development app's name (admin-daemon) or client ID")
 	fs.StringVar(&f.secret, "secret", "dev-secret", "the development app's client secret (for a tenant: $AZURE_CLIENT_SECRET)")
 	fs.StringVar(&f.scopes, "scopes", "", "space-separated short scope names (default: every scope the user may have)")
 	fs.BoolVar(&f.device, "device", false, "sign a user in with a device code (the prompt goes to stderr)")
@@ -171,7 +171,12 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 	var fetch func() (*oauth2.Token, error)
 	switch {
 	case f.app != "":
-		cc := clientcredentials.Config{ClientID: f.app, ClientSecret: f.secret, TokenURL: endpoint.TokenURL,
+		// A development app by its name (admin-daemon) or client ID.
+		clientID, ok := devidp.AppNamed(devidp.DefaultApps(), f.app)
+		if !ok {
+			clientID = f.app
+		}
+		cc := clientcredentials.Config{ClientID: clientID, ClientSecret: f.secret, TokenURL: endpoint.TokenURL,
 			Scopes: f.fullScopes(), AuthStyle: oauth2.AuthStyleInParams}
 		fetch = func() (*oauth2.Token, error) { return cc.Token(ctx) }
 	case f.device:

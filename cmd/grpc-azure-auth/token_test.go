@@ -60,7 +60,7 @@ func TestTokenFromTheDevelopmentProvider(t *testing.T) {
 		{"alice gets all her scopes by default", nil,
 			map[string]any{"preferred_username": "alice", "scp": "Items.Import Items.Read Items.Sync Items.Write"}},
 		{"an app gets an app-only token", []string{"-app", "admin-daemon"},
-			map[string]any{"azp": "admin-daemon", "idtyp": "app"}},
+			map[string]any{"azp": devidp.AdminDaemonClientID, "idtyp": "app"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,8 @@
 //
 // Environment: AUTHORITY_HOST (https://127.0.0.1:PORT/dev-idp), TENANT,
 // API_URL (https://127.0.0.1:PORT), API_SCOPE_PREFIX (api://CLIENT_ID),
-// PUBLIC_CLIENT_ID, and for the certificate flow CERT_FILE and KEY_FILE.
+// PUBLIC_CLIENT_ID, REPORTING_DAEMON and ADMIN_DAEMON (client IDs), and for
+// the certificate flow CERT_FILE and KEY_FILE.
 //
 // No connection leaves loopback: every TCP connection is checked before it
 // is made, one to another host is refused, and the hosts contacted are
@@ -74,7 +75,7 @@ const deviceCodePrompt = (code) => console.log(`USER_CODE ${code}`);
 const flows = {
   // MSAL's confidential client with a secret: app-only token, app roles.
   async "msal-secret"() {
-    const app = new msal.ConfidentialClientApplication(msalAuth(tenant, { clientId: "reporting-daemon", clientSecret: "dev-secret" }));
+    const app = new msal.ConfidentialClientApplication(msalAuth(tenant, { clientId: env("REPORTING_DAEMON"), clientSecret: "dev-secret" }));
     const r = await app.acquireTokenByClientCredential({ scopes: [`${api}/.default`] });
     return {
       claims: claims(r.accessToken),
@@ -89,7 +90,7 @@ const flows = {
     const resp = await fetch(`${authorityHost}/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(authority + "/oauth2/v2.0/authorize")}`);
     const metadata = await resp.text();
     const app = new msal.ConfidentialClientApplication({
-      auth: { clientId: "reporting-daemon", clientSecret: "dev-secret", authority, cloudDiscoveryMetadata: metadata },
+      auth: { clientId: env("REPORTING_DAEMON"), clientSecret: "dev-secret", authority, cloudDiscoveryMetadata: metadata },
     });
     const r = await app.acquireTokenByClientCredential({ scopes: [`${api}/.default`] });
     return {
@@ -103,7 +104,7 @@ const flows = {
     const pem = fs.readFileSync(env("CERT_FILE"), "utf8");
     const x509 = new crypto.X509Certificate(pem);
     const app = new msal.ConfidentialClientApplication(msalAuth(tenant, {
-      clientId: "admin-daemon",
+      clientId: env("ADMIN_DAEMON"),
       clientCertificate: {
         thumbprintSha256: x509.fingerprint256.replaceAll(":", ""),
         privateKey: fs.readFileSync(env("KEY_FILE"), "utf8"),
@@ -150,7 +151,7 @@ const flows = {
   },
   // Azure Identity's client secret credential.
   async "identity-secret"() {
-    const cred = new identity.ClientSecretCredential(tenant, "reporting-daemon", "dev-secret", {
+    const cred = new identity.ClientSecretCredential(tenant, env("REPORTING_DAEMON"), "dev-secret", {
       authorityHost, disableInstanceDiscovery: true,
     });
     const t = await cred.getToken(`${api}/.default`);
@@ -185,6 +186,6 @@ try {
   console.log(`RESULT ${JSON.stringify({ ...result, hosts: [...contacted] })}`);
 } catch (e) {
   console.error(e);
-  console.log(`RESULT ${JSON.stringify({ error: String(e?.errorCode ?? e?.message ?? e), hosts: [...contacted] })}`);
+  console.log(`RESULT ${JSON.stringify({ error: [e?.errorCode, e?.errorMessage ?? e?.message ?? String(e)].filter(Boolean).join(": "), hosts: [...contacted] })}`);
   process.exitCode = 1;
 }
