@@ -77,7 +77,7 @@ func ExampleProvider_Issue() {
 	} {
 		c := claimsOf(tok)
 		who := c["preferred_username"]
-		if c["idtyp"] == "app" {
+		if c["preferred_username"] == nil { // an app: no user, no scp
 			who = "app " + c["azp"].(string)
 		}
 		fmt.Printf("%v: scp=%v roles=%v\n", who, c["scp"], c["roles"])

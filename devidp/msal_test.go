@@ -416,3 +416,25 @@ func TestKeySetEntriesCarryTheKeysCertificate(t *testing.T) {
 		t.Fatal("the certificate changed between two fetches")
 	}
 }
+
+// idtyp is an optional claim in Entra: app tokens carry it only when the
+// API's registration asks for it.
+func TestIDTypOnlyWhenConfigured(t *testing.T) {
+	plain, err := devidp.NewProvider("http://127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withClaim, err := devidp.NewProvider("http://127.0.0.1", devidp.WithIDTypClaim())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := payload(t, plain.Issue(devidp.ForApp("admin-daemon"))); c["idtyp"] != nil || c["azp"] != devidp.AdminDaemonClientID {
+		t.Errorf("by default: idtyp %v, azp %v", c["idtyp"], c["azp"])
+	}
+	if c := payload(t, withClaim.Issue(devidp.ForApp("admin-daemon"))); c["idtyp"] != "app" {
+		t.Errorf("WithIDTypClaim: idtyp %v", c["idtyp"])
+	}
+	if c := payload(t, withClaim.Issue(devidp.ForUser("bob"))); c["idtyp"] != nil {
+		t.Errorf("a user token with idtyp %v", c["idtyp"])
+	}
+}

@@ -36,7 +36,16 @@ type config struct {
 	// devicePollInterval is the interval device code clients are asked to
 	// poll at (WithDevicePollInterval).
 	devicePollInterval time.Duration
+	// idtyp: the API's registration asks for the optional claim idtyp
+	// (WithIDTypClaim).
+	idtyp bool
 }
+
+// WithIDTypClaim gives app-only tokens the claim idtyp "app", as Entra does
+// when the API's app registration lists idtyp among its optional claims;
+// without it they carry none, as by default in Entra (validators then
+// tell app tokens by their lack of scp).
+func WithIDTypClaim() Option { return func(c *config) { c.idtyp = true } }
 
 // WithDevicePollInterval sets how often clients of the device code grant
 // are asked to poll the token endpoint (the interval of the device code

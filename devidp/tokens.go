@@ -49,7 +49,8 @@ func ForUser(username string) TokenOption { return func(t *tokenConfig) { t.user
 
 // ForApp issues an app-only token (client credentials) to the configured
 // app with that client ID, or else with that display name (ForApp("admin-daemon")
-// names [AdminDaemonClientID]): idtyp "app", azp the client ID, azpacr "1", oid
+// names [AdminDaemonClientID]): azp the client ID, azpacr "1", idtyp
+// "app" with [WithIDTypClaim], oid
 // and sub the app's object ID, roles the app's roles unless [Roles] says
 // otherwise, and no scp unless [Scopes] asks for one. An unknown client ID
 // gets a made-up app with no roles.
@@ -213,7 +214,10 @@ func (p *Provider) claims(t *tokenConfig) map[string]any {
 	if t.app != "" {
 		app := p.app(t.app)
 		c["oid"], c["sub"] = app.ObjectID, app.ObjectID
-		c[azp], c[azpacr], c["idtyp"] = app.ClientID, "1", "app"
+		c[azp], c[azpacr] = app.ClientID, "1"
+		if p.cfg.idtyp {
+			c["idtyp"] = "app"
+		}
 		roles = app.Roles
 	} else {
 		u := p.user(t.user)

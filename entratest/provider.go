@@ -52,9 +52,12 @@ type Provider struct {
 
 // NewProvider returns a provider that serves under authority
 // (scheme://host[:port][/prefix], no trailing slash): the value resource
-// servers use as their authority host. See [devidp.NewProvider].
+// servers use as their authority host. See [devidp.NewProvider]. Unlike
+// development mode's provider, its app-only tokens carry idtyp "app"
+// ([devidp.WithIDTypClaim]), the optional claim an API's registration
+// should ask for, so that tests see app tokens told apart by it.
 func NewProvider(authority string, opts ...Option) (*Provider, error) {
-	p, err := devidp.NewProvider(authority, opts...)
+	p, err := devidp.NewProvider(authority, append([]Option{devidp.WithIDTypClaim()}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -82,13 +82,13 @@ func TestMicrosoftClients(t *testing.T) {
 		check    func(t *testing.T, r result)
 	}{
 		{flow: "msal-secret", check: func(t *testing.T, r result) {
-			wantClaims(t, r, map[string]any{"azp": devidp.ReportingDaemonClientID, "azpacr": "1", "idtyp": "app"})
+			wantClaims(t, r, map[string]any{"azp": devidp.ReportingDaemonClientID, "azpacr": "1", "idtyp": nil})
 		}},
 		{flow: "msal-instance-discovery", check: func(t *testing.T, r result) {
-			wantClaims(t, r, map[string]any{"azp": devidp.ReportingDaemonClientID})
+			wantClaims(t, r, map[string]any{"azp": devidp.ReportingDaemonClientID, "idtyp": nil})
 		}},
 		{flow: "msal-certificate", check: func(t *testing.T, r result) {
-			wantClaims(t, r, map[string]any{"azp": devidp.AdminDaemonClientID, "azpacr": "2", "idtyp": "app"})
+			wantClaims(t, r, map[string]any{"azp": devidp.AdminDaemonClientID, "azpacr": "2", "idtyp": nil})
 		}},
 		{flow: "msal-password", check: func(t *testing.T, r result) {
 			wantClaims(t, r, map[string]any{"preferred_username": "bob", "azp": devidp.DefaultSPAClientID, "scp": "Items.Read"})
@@ -106,7 +106,7 @@ func TestMicrosoftClients(t *testing.T) {
 			}
 		}},
 		{flow: "identity-secret", check: func(t *testing.T, r result) {
-			wantClaims(t, r, map[string]any{"azp": devidp.ReportingDaemonClientID, "idtyp": "app"})
+			wantClaims(t, r, map[string]any{"azp": devidp.ReportingDaemonClientID, "idtyp": nil})
 		}},
 		{flow: "identity-device", approver: "bob", check: func(t *testing.T, r result) {
 			wantClaims(t, r, map[string]any{"preferred_username": "bob", "scp": "Items.Read"})
