@@ -39,6 +39,9 @@ type issued struct {
 	scopes []string
 	// nonce is the nonce of the authorization request, "" when none.
 	nonce string
+	// onBehalfOf marks a token for a middle tier: no ID token, refresh
+	// token or client_info, which belong to a client that signs users in.
+	onBehalfOf bool
 }
 
 // tokenResponse is the successful token response for what a grant issued,
@@ -55,18 +58,11 @@ func (p *Provider) tokenResponse(r *http.Request, it *issued) map[string]any {
 	if it.user == nil {
 		return out
 	}
-	requested := strings.Fields(it.requested)
-	var scope []string
-	for _, s := range it.scopes {
-		scope = append(scope, p.cfg.appIDURI+"/"+s)
+	out["scope"] = strings.Join(p.responseScope(it), " ")
+	if it.onBehalfOf {
+		return out
 	}
-	for _, s := range []string{"openid", "profile", "email", "offline_access"} {
-		if slices.Contains(requested, s) {
-			scope = append(scope, s)
-		}
-	}
-	out["scope"] = strings.Join(scope, " ")
-	tid := p.cfg.tenantID
+	requested, tid := strings.Fields(it.requested), p.cfg.tenantID
 	if slices.Contains(requested, "openid") {
 		opts := []TokenOption{ForUser(it.user.Username), IDToken(), Audience(it.clientID), WithoutClaim("nonce")}
 		if it.nonce != "" {
@@ -198,4 +194,32 @@ func (p *Provider) baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + host + p.prefix
+}
+
+// responseScope is the scope of a user's token response: the requested
+// scopes of this API that were granted, as the client wrote them ("{api}/.default"
+// included: MSAL compares them with what it asked for, and takes any it
+// does not find as declined), then the full names of the granted scopes
+// it did not name so, then the OpenID scopes asked for.
+func (p *Provider) responseScope(it *issued) []string {
+	requested := strings.Fields(it.requested)
+	var out []string
+	for _, s := range requested {
+		for _, prefix := range []string{p.cfg.appIDURI + "/", p.cfg.clientID + "/"} {
+			if short, ok := strings.CutPrefix(s, prefix); ok && (short == ".default" || slices.Contains(it.scopes, short)) && !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, short := range it.scopes {
+		if s := p.cfg.appIDURI + "/" + short; !slices.Contains(out, s) && !slices.Contains(out, p.cfg.clientID+"/"+short) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range []string{"openid", "profile", "email", "offline_access"} {
+		if slices.Contains(requested, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

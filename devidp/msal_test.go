@@ -438,3 +438,24 @@ func TestIDTypOnlyWhenConfigured(t *testing.T) {
 		t.Errorf("a user token with idtyp %v", c["idtyp"])
 	}
 }
+
+// The answer's scope names what was asked for as the client wrote it,
+// {api}/.default included, with the granted scopes' full names: MSAL (Go)
+// takes a requested scope it does not find there as declined.
+func TestResponseScopeEchoesWhatWasAskedFor(t *testing.T) {
+	p, srv := serve(t)
+	api := p.AppIDURI()
+	tests := []struct{ requested, want string }{
+		{api + "/.default", api + "/.default " + api + "/Items.Read"},
+		{p.ClientID() + "/Items.Read openid", p.ClientID() + "/Items.Read openid"},
+		{api + "/Items.Read offline_access", api + "/Items.Read offline_access"},
+	}
+	for _, tt := range tests {
+		status, body := postForm(t, srv.Client(), p.TokenURL(), url.Values{
+			"grant_type": {"password"}, "client_id": {devidp.DefaultSPAClientID}, "username": {"bob"}, "password": {"dev"}, "scope": {tt.requested},
+		})
+		if status != http.StatusOK || body["scope"] != tt.want {
+			t.Errorf("asked for %q: %d, scope %q, want %q", tt.requested, status, body["scope"], tt.want)
+		}
+	}
+}

@@ -46,10 +46,8 @@ func (p *Provider) onBehalfOf(r *http.Request) (*issued, *oauthError) {
 	if fail != nil {
 		return nil, fail
 	}
-	// Entra gives on-behalf-of tokens no ID or refresh token: the
-	// middle tier asks for them on its own (tokenResponse needs openid).
 	it := p.userGrant(user, app.ClientID, acr, r.PostForm.Get("scope"), scopes, "")
-	it.requested = ""
+	it.onBehalfOf = true
 	return it, nil
 }
 
