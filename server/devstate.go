@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -9,7 +10,12 @@ import (
 	"os"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 )
 
 // devState is what development mode keeps between runs (see
@@ -45,6 +51,18 @@ func (s *Server) setupDevState() error {
 	if keyErr != nil {
 		s.logger.Warn("development signing key not kept: tokens issued now end when this process does", "error", keyErr)
 	}
+	if !s.dev.keyKept {
+		// Run after the user's interceptors, before the server's own: they
+		// see the authorization's answer.
+		s.o.grpcOpts = append(s.o.grpcOpts,
+			grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+				resp, err := h(ctx, req)
+				return resp, restartHint(err)
+			}),
+			grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+				return restartHint(h(srv, ss))
+			}))
+	}
 	if !s.cfg.DevTLS {
 		return nil
 	}
@@ -61,6 +79,24 @@ func (s *Server) setupDevState() error {
 	// The listeners serve it as they serve TLS_CERT_FILE (setupTransport).
 	s.cfg.TLSCertFile, s.cfg.TLSKeyFile, s.dev.certFile = certFile, keyFile, certFile
 	return nil
+}
+
+// unknownKeyMessage is the interceptor's message for a token signed by a
+// key the provider does not publish.
+var unknownKeyMessage = "invalid token: " + entra.ErrUnknownKey.Error()
+
+// restartHint adds, to the 401 of a token signed by an unknown key, that
+// the development server restarted without its kept key: the likely
+// reason in development, where tokens come from this server. The status's
+// code and details stay; REST answers carry it in error_description.
+func restartHint(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unauthenticated || st.Message() != unknownKeyMessage {
+		return err
+	}
+	p := st.Proto()
+	p.Message += " (the development server restarted and could not keep its signing key, so tokens from before the restart are void: get a new token)"
+	return status.ErrorProto(p)
 }
 
 // DevCertFile is the development TLS certificate both listeners serve with

@@ -2,13 +2,17 @@ package server_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -16,6 +20,7 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
+	"github.com/grpc-azure-auth/grpc-azure-auth/server/servertest"
 )
 
 // runDev serves a development server keeping its state in dir until the
@@ -141,5 +146,53 @@ func TestDevTLSNeedsAStateDirectory(t *testing.T) {
 	_, err := server.New(server.Config{DevMode: true, DevTLS: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}, example()...)
 	if err == nil {
 		t.Fatal("New accepted DevTLS without WithDevStateDir")
+	}
+}
+
+// A token signed by a key the development provider does not publish (the
+// key of a run before a restart that could not keep it) gets a 401 whose
+// description says so; with the key kept, the plain description.
+func TestUnknownKeySaysTheServerRestarted(t *testing.T) {
+	old, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		keepKey  bool
+		wantHint bool
+	}{
+		{"without a kept key the 401 says the server restarted", false, true},
+		{"with the key kept the 401 says only what failed", true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := append(example(), server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+			if tt.keepKey {
+				opts = append(opts, server.WithDevStateDir(t.TempDir()))
+			}
+			srv := servertest.Start(t, server.Config{DevMode: true, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}, opts...)
+			u := srv.DevIDP().Unsigned(devidp.ForUser("alice"))
+			payload, _ := json.Marshal(u.Claims)
+			h := jws.NewHeaders()
+			_ = h.Set(jws.KeyIDKey, "key-of-a-previous-run")
+			tok, err := jws.Sign(payload, jws.WithKey(jwa.RS256, old, jws.WithProtectedHeaders(h)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest(http.MethodGet, srv.HTTPURL()+"/v1/items", nil)
+			req.Header.Set("Authorization", "Bearer "+string(tok))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			challenge := resp.Header.Get("WWW-Authenticate")
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(challenge, "signing key not found") {
+				t.Fatalf("%s, WWW-Authenticate %q", resp.Status, challenge)
+			}
+			if got := strings.Contains(challenge, "development server restarted"); got != tt.wantHint {
+				t.Fatalf("WWW-Authenticate %q: restart hint %v, want %v", challenge, got, tt.wantHint)
+			}
+		})
 	}
 }
