@@ -176,15 +176,31 @@ func (p *Provider) userGrant(user *User, clientID, acr, requested string, scopes
 // Issuers do not follow the request: they name the authority tokens are
 // validated against.
 func (p *Provider) baseURL(r *http.Request) string {
-	host := r.Host
-	name := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		name = h
-	}
-	name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
-	ip := net.ParseIP(name)
-	if host == "" || !(strings.EqualFold(name, "localhost") || ip != nil && ip.IsLoopback()) || strings.ContainsAny(host, "/?#@\\") {
+	name, port, err := net.SplitHostPort(r.Host)
+	switch {
+	case err == nil:
+	case strings.HasPrefix(r.Host, "[") && strings.HasSuffix(r.Host, "]"):
+		name, port = r.Host[1:len(r.Host)-1], ""
+	case strings.Contains(r.Host, ":"):
 		return p.authority
+	default:
+		name, port = r.Host, ""
+	}
+	ip := net.ParseIP(name)
+	loopback := strings.EqualFold(name, "localhost") || ip != nil && ip.IsLoopback()
+	if !loopback || strings.Trim(port, "0123456789") != "" || len(port) > 5 || (err == nil && port == "") {
+		return p.authority
+	}
+	// The host is rebuilt from its checked parts, never echoed.
+	host := name
+	if ip != nil {
+		host = ip.String()
+		if ip.To4() == nil {
+			host = "[" + host + "]"
+		}
+	}
+	if port != "" {
+		host += ":" + port
 	}
 	scheme := "http"
 	switch {

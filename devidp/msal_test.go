@@ -193,7 +193,7 @@ func TestAdvertisedURLsFollowTheRequest(t *testing.T) {
 }
 
 // certificateApp is an app whose certificate is cert (key priv).
-func certificateApp(t *testing.T, notAfter time.Time) (*rsa.PrivateKey, *x509.Certificate) {
+func certificateApp(t testing.TB, notAfter time.Time) (*rsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
