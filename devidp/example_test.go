@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
@@ -141,4 +142,37 @@ func claimsOf(token string) map[string]any {
 		panic(err)
 	}
 	return c
+}
+
+// Development mode keeps its signing key in a directory (the user's cache
+// directory by default, devidp.DefaultStateDir): a provider given the
+// same key after a restart still publishes the key of tokens issued
+// before it.
+func ExampleLoadOrCreateSigningKey() {
+	dir, err := os.MkdirTemp("", "devidp-example-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	key, err := devidp.LoadOrCreateSigningKey(dir) // made and kept, mode 0600
+	if err != nil {
+		panic(err)
+	}
+	before, _ := devidp.NewProvider("http://127.0.0.1:8000/dev-idp", devidp.WithKey(key))
+	token := before.Issue(devidp.ForUser("bob"))
+
+	// The next run reads the same key.
+	again, _ := devidp.LoadOrCreateSigningKey(dir)
+	after, _ := devidp.NewProvider("http://127.0.0.1:8000/dev-idp", devidp.WithKey(again))
+	fmt.Println(after.Unsigned().KeyID == headerOf(token)["kid"])
+	// Output: true
+}
+
+// headerOf returns a token's protected header.
+func headerOf(tok string) map[string]any {
+	h, _, _ := strings.Cut(tok, ".")
+	b, _ := base64.RawURLEncoding.DecodeString(h)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
 }
