@@ -34,7 +34,7 @@ token: ## Print a dev bearer token from the running server: make token AS=bob SC
 	@$(GO) run ./cmd/grpc-azure-auth token $(if $(APP),-app '$(APP)',-user '$(if $(filter default undefined,$(origin AS)),alice,$(AS))') $(if $(SCOPES),-scopes '$(SCOPES)')
 
 .PHONY: test
-test: checkgenerate lint browser-deps openapi-validators ## Check generated code and lint, then run every test with the race detector (fuzz targets run their seed corpus).
+test: checkgenerate lint browser-deps openapi-validators interop-deps ## Check generated code and lint, then run every test with the race detector (fuzz targets run their seed corpus).
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/grpc-azure-auth
 	$(GO) test -race -count=1 ./...
 	$(MAKE) -C $(NOTES) test
@@ -65,6 +65,16 @@ OPENAPI_TOOLS := tools/openapi
 openapi-validators: $(OPENAPI_TOOLS)/node_modules/.ok ## Install the pinned OpenAPI validators (npm ci in tools/openapi).
 $(OPENAPI_TOOLS)/node_modules/.ok: $(OPENAPI_TOOLS)/package.json $(OPENAPI_TOOLS)/package-lock.json
 	cd $(OPENAPI_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# Microsoft's Node clients (MSAL, Azure Identity) for the interop tests,
+# pinned by interop/node/package-lock.json; npm ci installs exactly that.
+INTEROP_NODE := interop/node
+
+.PHONY: interop-deps
+interop-deps: $(INTEROP_NODE)/node_modules/.ok ## Install the pinned MSAL for Node and Azure Identity for the interop tests (npm ci).
+$(INTEROP_NODE)/node_modules/.ok: $(INTEROP_NODE)/package.json $(INTEROP_NODE)/package-lock.json
+	cd $(INTEROP_NODE) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 .PHONY: fuzz

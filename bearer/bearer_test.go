@@ -62,7 +62,7 @@ func tokenEndpoint(t *testing.T, idp *entratest.Server) oauth2.TokenSource {
 // on the real clock (now + expires_in).
 func tokenEndpointOn(t *testing.T, idp *entratest.Server, clk *clock) oauth2.TokenSource {
 	cfg := clientcredentials.Config{
-		ClientID: "reporting-daemon", ClientSecret: "dev-secret", TokenURL: idp.TokenURL(),
+		ClientID: entratest.ReportingDaemonClientID, ClientSecret: "dev-secret", TokenURL: idp.TokenURL(),
 		Scopes: []string{idp.AppIDURI() + "/.default"}, AuthStyle: oauth2.AuthStyleInParams,
 	}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, idp.Client())

@@ -41,7 +41,7 @@ func ExampleSource_PerRPCCredentials() {
 	tb := new(exampletb.TB)
 	defer tb.Close()
 	idp := entratest.NewServerAt(tb, "https://login.microsoftonline.us")
-	cred, err := azidentity.NewClientSecretCredential(idp.TenantID(), "reporting-daemon", "dev-secret",
+	cred, err := azidentity.NewClientSecretCredential(idp.TenantID(), entratest.ReportingDaemonClientID, "dev-secret",
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{
 			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: idp.Authority() + "/"},
 			Transport: idp.Client(), // trusts the test provider's certificate
@@ -68,7 +68,7 @@ func ExampleSource_PerRPCCredentials() {
 		panic(err)
 	}
 	fmt.Println(who.GetValue())
-	// Output: reporting-daemon roles=Items.Export
+	// Output: 7e1d2c3b-4a5f-4b6c-8d7e-9f0a1b2c3d4e roles=Items.Export
 }
 
 // An HTTP client calls a protected REST API with a token from x/oauth2's
@@ -78,7 +78,7 @@ func ExampleSource_Transport() {
 	defer tb.Close()
 	idp := entratest.NewServer(tb)
 	cfg := clientcredentials.Config{
-		ClientID: "admin-daemon", ClientSecret: "dev-secret", TokenURL: idp.TokenURL(),
+		ClientID: entratest.AdminDaemonClientID, ClientSecret: "dev-secret", TokenURL: idp.TokenURL(),
 		Scopes: []string{idp.AppIDURI() + "/.default"},
 	}
 	src, err := bearer.FromOAuth2(cfg.TokenSource(context.Background()))
@@ -98,7 +98,7 @@ func ExampleSource_Transport() {
 	fmt.Println(resp.Header.Get("Caller"))
 	// Output:
 	// 200 OK
-	// admin-daemon roles=Items.Admin Items.Export
+	// 9a8b7c6d-5e4f-4a3b-9c2d-1e0f2a3b4c5d roles=Items.Admin Items.Export
 }
 
 // Service A, called by a user, calls service B on behalf of that user:

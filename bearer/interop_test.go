@@ -231,11 +231,11 @@ func TestAzureSDKErrorsCarryTheAADSTSCode(t *testing.T) {
 		scope      string
 	}{
 		{"a wrong client secret", "AADSTS7000215", func() (azcore.TokenCredential, error) {
-			return azidentity.NewClientSecretCredential(idp.TenantID(), "admin-daemon", "wrong",
+			return azidentity.NewClientSecretCredential(idp.TenantID(), entratest.AdminDaemonClientID, "wrong",
 				&azidentity.ClientSecretCredentialOptions{ClientOptions: azOptions(idp)})
 		}, idp.AppIDURI() + "/.default"},
 		{"a named scope with client credentials", "AADSTS1002012", func() (azcore.TokenCredential, error) {
-			return azidentity.NewClientSecretCredential(idp.TenantID(), "admin-daemon", "dev-secret",
+			return azidentity.NewClientSecretCredential(idp.TenantID(), entratest.AdminDaemonClientID, "dev-secret",
 				&azidentity.ClientSecretCredentialOptions{ClientOptions: azOptions(idp)})
 		}, idp.AppIDURI() + "/Items.Read"},
 		{"an on-behalf-of assertion for another audience", "AADSTS50013", func() (azcore.TokenCredential, error) {
@@ -268,7 +268,7 @@ func TestAnAuthorityTheAzureSDKDoesNotKnowNeedsDisableInstanceDiscovery(t *testi
 	idp := entratest.NewServerAt(t, "https://idp.example.test")
 	scope := []string{idp.AppIDURI() + "/.default"}
 	for _, disable := range []bool{false, true} {
-		cred, err := azidentity.NewClientSecretCredential(idp.TenantID(), "admin-daemon", "dev-secret",
+		cred, err := azidentity.NewClientSecretCredential(idp.TenantID(), entratest.AdminDaemonClientID, "dev-secret",
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: azOptions(idp), DisableInstanceDiscovery: disable})
 		if err != nil {
 			t.Fatal(err)

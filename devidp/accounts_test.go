@@ -36,7 +36,7 @@ func TestUnknownAccountsListTheOnesTheProviderHas(t *testing.T) {
 			400, "invalid_grant", "AADSTS50126: Error validating credentials due to invalid username or password."},
 		{"a scope the user lacks is told the user's scopes", []devidp.Option{devidp.WithUsers(carol)},
 			url.Values{"grant_type": {"password"}, "username": {"carol"}, "password": {"dev"}, "scope": {"api://" + devidp.DefaultClientID + "/Notes.Write"}},
-			400, "invalid_scope", "AADSTS65001: The user has not consented to scope 'api://" + devidp.DefaultClientID + "/Notes.Write'. carol's scopes are Notes.Read."},
+			400, "invalid_grant", "AADSTS65001: The user or administrator has not consented to use the application with scope 'api://" + devidp.DefaultClientID + "/Notes.Write'. carol's scopes are Notes.Read."},
 		{"a user without scopes is told so", nil,
 			url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"dev"}},
 			400, "invalid_scope", "AADSTS70011: The provided request must include a scope of this API. bob has no scopes."},
@@ -44,7 +44,7 @@ func TestUnknownAccountsListTheOnesTheProviderHas(t *testing.T) {
 			url.Values{"grant_type": {"client_credentials"}, "client_id": {"backup-daemon"}, "client_secret": {"dev-secret"}},
 			401, "invalid_client", "AADSTS700016: Application with identifier 'backup-daemon' was not found in the directory. The development apps are reporting-daemon, admin-daemon."},
 		{"a known app with a wrong secret is told nothing more", nil,
-			url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"nope"}},
+			url.Values{"grant_type": {"client_credentials"}, "client_id": {devidp.AdminDaemonClientID}, "client_secret": {"nope"}},
 			401, "invalid_client", "AADSTS7000215: Invalid client secret provided."},
 	}
 	for _, tt := range tests {

@@ -36,6 +36,7 @@ func WithSPA(clientID string, redirectURIs ...string) Option {
 // authCode is an issued, not yet redeemed authorization code.
 type authCode struct {
 	clientID, redirectURI, challenge, username string
+	scope, nonce                               string
 	scopes                                     []string
 	expires                                    time.Time
 }
@@ -82,7 +83,7 @@ func (c *codes) take(id string) *authCode {
 
 // authRequest is a validated authorization request.
 type authRequest struct {
-	ClientID, RedirectURI, Scope, State, Challenge string
+	ClientID, RedirectURI, Scope, State, Challenge, Nonce string
 }
 
 // parseAuthRequest checks an authorization request. A request with an
@@ -92,7 +93,7 @@ type authRequest struct {
 func (p *Provider) parseAuthRequest(q url.Values) (req authRequest, pageErr string, redirectErr *oauthError) {
 	req = authRequest{
 		ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), Scope: q.Get("scope"),
-		State: q.Get("state"), Challenge: q.Get("code_challenge"),
+		State: q.Get("state"), Challenge: q.Get("code_challenge"), Nonce: q.Get("nonce"),
 	}
 	uris, ok := p.cfg.spas[req.ClientID]
 	switch {
@@ -156,7 +157,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodGet {
 		fields := map[string]string{}
-		for _, k := range []string{"client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "response_type"} {
+		for _, k := range []string{"client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "response_type", "nonce"} {
 			fields[k] = params.Get(k)
 		}
 		type userView struct{ Name, Username, Scopes string }
@@ -174,7 +175,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 			formAction += " " + u.Scheme + "://" + u.Host
 		}
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'")
-		_ = signInPage.Execute(w, map[string]any{"Tenant": p.cfg.tenantID, "Action": p.AuthorizeURL(), "Fields": fields, "Users": users})
+		_ = signInPage.Execute(w, map[string]any{"Tenant": p.cfg.tenantID, "Action": p.baseURL(r) + "/" + p.cfg.tenantID + "/oauth2/v2.0/authorize", "Fields": fields, "Users": users})
 		return
 	}
 	user := p.configuredUser(params.Get("username"))
@@ -191,6 +192,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	id := p.codes.put(&authCode{
 		clientID: req.ClientID, redirectURI: req.RedirectURI, challenge: req.Challenge,
 		username: user.Username, scopes: scopes, expires: now.Add(codeLifetime),
+		scope: req.Scope, nonce: req.Nonce,
 	}, now)
 	u, _ := url.Parse(req.RedirectURI)
 	q := u.Query()
@@ -225,24 +227,28 @@ func (p *Provider) consentedScopes(requested string, u *User) []string {
 // authorizationCode redeems a code: single use, before it expires, by the
 // client it was issued to, with the same redirect URI and the verifier
 // whose S256 challenge it was issued for.
-func (p *Provider) authorizationCode(r *http.Request) (string, *oauthError) {
+func (p *Provider) authorizationCode(r *http.Request) (*issued, *oauthError) {
 	f := r.PostForm
 	code := p.codes.take(f.Get("code"))
 	invalid := &oauthError{"invalid_grant", "AADSTS70008: The provided authorization code is invalid, expired or already redeemed."}
 	switch {
 	case code == nil || !p.cfg.now().Before(code.expires):
-		return "", invalid
+		return nil, invalid
 	case f.Get("client_id") != code.clientID:
-		return "", &oauthError{"invalid_grant", "AADSTS70000: The code was issued to another client."}
+		return nil, &oauthError{"invalid_grant", "AADSTS70000: The code was issued to another client."}
 	case f.Get("redirect_uri") != code.redirectURI:
-		return "", &oauthError{"invalid_grant", "AADSTS50148: The redirect_uri does not match the one of the authorization request."}
+		return nil, &oauthError{"invalid_grant", "AADSTS50148: The redirect_uri does not match the one of the authorization request."}
 	}
 	sum := sha256.Sum256([]byte(f.Get("code_verifier")))
 	if v := f.Get("code_verifier"); len(v) < 43 || len(v) > 128 ||
 		subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.challenge)) != 1 {
-		return "", &oauthError{"invalid_grant", "AADSTS501481: The code_verifier does not match the code_challenge of the authorization request."}
+		return nil, &oauthError{"invalid_grant", "AADSTS501481: The code_verifier does not match the code_challenge of the authorization request."}
 	}
-	return p.Issue(ForUser(code.username), Scopes(code.scopes...), Claim("azp", code.clientID), requested(r, true)), nil
+	user := p.configuredUser(code.username)
+	if user == nil {
+		return nil, &oauthError{"invalid_grant", "AADSTS50034: The user account does not exist in this directory."}
+	}
+	return p.userGrant(user, code.clientID, "0", code.scope, code.scopes, code.nonce, requested(r, true)), nil
 }
 
 // allowCORS answers cross-origin calls to the token endpoint from the

@@ -1,7 +1,6 @@
 package devidp_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -26,24 +25,6 @@ func tokenRequest(t *testing.T, c *http.Client, p *devidp.Provider, form url.Val
 		t.Fatal(err)
 	}
 	return resp.StatusCode, body
-}
-
-// payload decodes the claims of a token the provider issued.
-func payload(t *testing.T, tok string) map[string]any {
-	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("token of %d parts", len(parts))
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c map[string]any
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // stringsClaim is the array of strings claim name of c, or nil.
@@ -73,11 +54,11 @@ func withPermissions() []devidp.Option {
 func TestTokenEndpointHonoursTheClaimsParameter(t *testing.T) {
 	p, srv := serve(t, withPermissions()...)
 	user := func(claims string) url.Values {
-		return url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"},
+		return url.Values{"grant_type": {"password"}, "client_id": {devidp.DefaultSPAClientID}, "username": {"alice"}, "password": {"dev"},
 			"scope": {"api://" + devidp.DefaultClientID + "/.default"}, "claims": {claims}}
 	}
 	app := func(claims string) url.Values {
-		return url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"dev-secret"},
+		return url.Values{"grant_type": {"client_credentials"}, "client_id": {devidp.AdminDaemonClientID}, "client_secret": {"dev-secret"},
 			"scope": {"api://" + devidp.DefaultClientID + "/.default"}, "claims": {claims}}
 	}
 	tests := []struct {

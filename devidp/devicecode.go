@@ -150,13 +150,13 @@ func (p *Provider) serveDeviceCode(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("AADSTS90033: %d device codes are waiting for their users; try again later.", maxDeviceCodes)})
 		return
 	}
-	verify := p.DeviceLoginURL()
+	verify := p.baseURL(r) + "/" + p.cfg.tenantID + "/" + deviceLoginPath
 	writeJSON(w, http.StatusOK, map[string]any{
 		"device_code":      a.deviceCode,
 		"user_code":        a.userCode,
 		"verification_uri": verify,
 		"expires_in":       int(deviceCodeLifetime / time.Second),
-		"interval":         deviceCodeInterval,
+		"interval":         int(p.cfg.devicePollInterval / time.Second),
 		"message":          "To sign in, use a web browser to open the page " + verify + " and enter the code " + a.userCode + " to authenticate.",
 	})
 }
@@ -183,9 +183,9 @@ func userCode() string {
 
 // deviceCodeToken answers a client polling with its device code: pending
 // until a user approves or declines, then the token once.
-func (p *Provider) deviceCodeToken(r *http.Request) (string, *oauthError) {
+func (p *Provider) deviceCodeToken(r *http.Request) (*issued, *oauthError) {
 	if fail := missing(r, "device_code", "client_id"); fail != nil {
-		return "", fail
+		return nil, fail
 	}
 	now := p.cfg.now()
 	d := &p.devices
@@ -194,22 +194,26 @@ func (p *Provider) deviceCodeToken(r *http.Request) (string, *oauthError) {
 	a := d.byCode[r.PostForm.Get("device_code")]
 	switch {
 	case a == nil:
-		return "", &oauthError{"bad_verification_code", "AADSTS70000: The device code is not valid, or was already used."}
+		return nil, &oauthError{"bad_verification_code", "AADSTS70000: The device code is not valid, or was already used."}
 	case a.clientID != r.PostForm.Get("client_id"):
-		return "", &oauthError{"invalid_grant", "AADSTS70000: The device code was issued to another client."}
+		return nil, &oauthError{"invalid_grant", "AADSTS70000: The device code was issued to another client."}
 	case !now.Before(a.expires):
 		delete(d.byCode, a.deviceCode)
 		delete(d.byUser, a.userCode)
-		return "", &oauthError{"expired_token", "AADSTS70019: Verification code expired."}
+		return nil, &oauthError{"expired_token", "AADSTS70019: Verification code expired."}
 	case a.state == devicePending:
-		return "", &oauthError{"authorization_pending", "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling."}
+		return nil, &oauthError{"authorization_pending", "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling."}
 	}
 	delete(d.byCode, a.deviceCode)
 	delete(d.byUser, a.userCode)
 	if a.state == deviceDeclined {
-		return "", &oauthError{"authorization_declined", "AADSTS70020: The user declined to sign in on the device."}
+		return nil, &oauthError{"authorization_declined", "AADSTS70020: The user declined to sign in on the device."}
 	}
-	return p.Issue(ForUser(a.username), Scopes(a.scopes...), Claim("azp", a.clientID), requested(r, true)), nil
+	user := p.configuredUser(a.username)
+	if user == nil {
+		return nil, &oauthError{"invalid_grant", "AADSTS50034: The user account does not exist in this directory."}
+	}
+	return p.userGrant(user, a.clientID, "0", a.scope, a.scopes, "", requested(r, true)), nil
 }
 
 // ApproveDeviceCode signs username in on the device that shows userCode,
@@ -281,7 +285,7 @@ func (p *Provider) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 	status, message, code := http.StatusOK, "", r.URL.Query().Get("user_code")
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		u, _ := url.Parse(p.authority) // checked by NewProvider
+		u, _ := url.Parse(p.baseURL(r)) // checked by NewProvider, or made of a checked Host
 		own := u.Scheme + "://" + u.Host
 		if err := r.ParseForm(); err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
@@ -315,7 +319,7 @@ func (p *Provider) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	_ = deviceLoginPage.Execute(w, map[string]any{
-		"Tenant": p.cfg.tenantID, "Action": p.DeviceLoginURL(), "Code": safe(code), "Message": message, "Users": users,
+		"Tenant": p.cfg.tenantID, "Action": p.baseURL(r) + "/" + p.cfg.tenantID + "/" + deviceLoginPath, "Code": safe(code), "Message": message, "Users": users,
 	})
 }
 

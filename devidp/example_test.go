@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
@@ -77,7 +78,7 @@ func ExampleProvider_Issue() {
 	} {
 		c := claimsOf(tok)
 		who := c["preferred_username"]
-		if c["idtyp"] == "app" {
+		if c["preferred_username"] == nil { // an app: no user, no scp
 			who = "app " + c["azp"].(string)
 		}
 		fmt.Printf("%v: scp=%v roles=%v\n", who, c["scp"], c["roles"])
@@ -87,7 +88,7 @@ func ExampleProvider_Issue() {
 	// alice: scp=Items.Read Items.Write roles=<nil>
 	// bob: scp=Items.Read roles=<nil>
 	// alice: scp=Items.Write roles=[Items.Admin]
-	// app reporting-daemon: scp=<nil> roles=[Items.Export]
+	// app 7e1d2c3b-4a5f-4b6c-8d7e-9f0a1b2c3d4e: scp=<nil> roles=[Items.Export]
 	// http://localhost:8000/dev-idp/8b5fd8f4-6f3b-4c7e-9d1a-2f0e3c4b5a69/v2.0
 }
 
@@ -154,4 +155,37 @@ func claimsOf(token string) map[string]any {
 		panic(err)
 	}
 	return c
+}
+
+// Development mode keeps its signing key in a directory (the user's cache
+// directory by default, devidp.DefaultStateDir): a provider given the
+// same key after a restart still publishes the key of tokens issued
+// before it.
+func ExampleLoadOrCreateSigningKey() {
+	dir, err := os.MkdirTemp("", "devidp-example-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	key, err := devidp.LoadOrCreateSigningKey(dir) // made and kept, mode 0600
+	if err != nil {
+		panic(err)
+	}
+	before, _ := devidp.NewProvider("http://127.0.0.1:8000/dev-idp", devidp.WithKey(key))
+	token := before.Issue(devidp.ForUser("bob"))
+
+	// The next run reads the same key.
+	again, _ := devidp.LoadOrCreateSigningKey(dir)
+	after, _ := devidp.NewProvider("http://127.0.0.1:8000/dev-idp", devidp.WithKey(again))
+	fmt.Println(after.Unsigned().KeyID == headerOf(token)["kid"])
+	// Output: true
+}
+
+// headerOf returns a token's protected header.
+func headerOf(tok string) map[string]any {
+	h, _, _ := strings.Cut(tok, ".")
+	b, _ := base64.RawURLEncoding.DecodeString(h)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
 }

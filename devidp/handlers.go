@@ -67,7 +67,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case tenant != p.cfg.tenantID:
+	case tenant != p.cfg.tenantID && !(p.cfg.b2cName == "" && multiTenant(tenant)):
 		invalidTenant(w, r, tenant)
 	case !slices.Contains(methods, r.Method):
 		notAllowed(w, methods)
@@ -102,17 +102,22 @@ func (p *Provider) serveMetadata(w http.ResponseWriter, r *http.Request, tenant,
 		notAllowed(w, []string{http.MethodGet, http.MethodHead})
 		return
 	}
-	base := p.authority + "/" + tenant
+	base := p.baseURL(r) + "/" + tenant
 	if policy != "" {
 		base += "/" + policy
 	}
 	appID := r.URL.Query().Get("appid")
 	if path == discoveryV2Path || path == discoveryV1Path {
-		p.serveDiscovery(w, tenant, base, v1, appID)
+		p.serveDiscovery(w, r, tenant, base, v1, appID)
 		return
 	}
 	p.serveJWKS(w, tenant, v1, policy != "", appID)
 }
+
+// multiTenant reports whether tenant is organizations or common: the
+// authorities of multi-tenant apps, whose token endpoint signs users in
+// to their own tenant (here, the provider's).
+func multiTenant(tenant string) bool { return tenant == "organizations" || tenant == "common" }
 
 // servesTenant reports whether the provider has metadata for tenant (a
 // B2C provider serves its user flows' only).
@@ -138,7 +143,7 @@ func (p *Provider) issuerTenant(tenant string) string {
 	return p.cfg.tenantID
 }
 
-func (p *Provider) serveDiscovery(w http.ResponseWriter, tenant, base string, v1 bool, appID string) {
+func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request, tenant, base string, v1 bool, appID string) {
 	query := ""
 	if appID != "" {
 		query = "?appid=" + url.QueryEscape(appID)
@@ -161,13 +166,17 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, tenant, base string, v1
 	if v1 {
 		doc["jwks_uri"] = base + "/" + keysV1Path + query
 	}
-	// Only the provider's own tenant has sign-in endpoints to list.
-	if tenant == p.cfg.tenantID && !v1 && p.cfg.b2cName == "" {
-		t := p.tenantURL()
-		doc["authorization_endpoint"] = p.AuthorizeURL()
-		doc["token_endpoint"] = p.TokenURL()
-		doc["device_authorization_endpoint"] = p.DeviceCodeURL()
-		doc["end_session_endpoint"] = t + "/oauth2/v2.0/logout"
+	// The provider's own tenant, and organizations and common (whose
+	// token endpoint signs users of this tenant in), list sign-in
+	// endpoints, at the scheme and host the request came with.
+	if (tenant == p.cfg.tenantID || multiTenant(tenant)) && !v1 && p.cfg.b2cName == "" {
+		t := p.baseURL(r) + "/" + tenant + "/oauth2/v2.0/"
+		doc["authorization_endpoint"] = t + "authorize"
+		doc["token_endpoint"] = t + "token"
+		doc["device_authorization_endpoint"] = t + "devicecode"
+		doc["end_session_endpoint"] = t + "logout"
+		doc["token_endpoint_auth_methods_supported"] = []string{"client_secret_post", "client_secret_basic", "private_key_jwt"}
+		doc["grant_types_supported"] = []string{"authorization_code", "refresh_token", "client_credentials", "password", deviceCodeGrant, oboGrant}
 	}
 	writeJSON(w, http.StatusOK, doc)
 }
@@ -194,7 +203,8 @@ func (p *Provider) serveJWKS(w http.ResponseWriter, tenant string, v1, b2c bool,
 }
 
 // jwkEntry is a key set entry as Entra publishes it: RSA, use "sig", kid
-// and x5t the thumbprint, no alg; issuer when not "".
+// and x5t the thumbprint, the key's certificate in x5c, no alg; issuer
+// when not "".
 func jwkEntry(k signingKey, issuer string) map[string]any {
 	pub := &k.priv.PublicKey
 	e := map[string]any{
@@ -204,6 +214,7 @@ func jwkEntry(k signingKey, issuer string) map[string]any {
 		"x5t": k.kid,
 		"n":   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
 		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		"x5c": []string{x5c(k)},
 	}
 	if issuer != "" {
 		e["issuer"] = issuer
@@ -242,19 +253,21 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, fail)
 		return
 	}
-	var token string
+	var it *issued
 	var fail *oauthError
 	switch r.PostForm.Get("grant_type") {
 	case "client_credentials":
-		token, fail = p.clientCredentials(r)
+		it, fail = p.clientCredentials(r)
 	case "password":
-		token, fail = p.password(r)
+		it, fail = p.password(r)
 	case "authorization_code":
-		token, fail = p.authorizationCode(r)
+		it, fail = p.authorizationCode(r)
+	case refreshGrant:
+		it, fail = p.refreshToken(r)
 	case oboGrant:
-		token, fail = p.onBehalfOf(r)
+		it, fail = p.onBehalfOf(r)
 	case deviceCodeGrant, deviceCodeGrantShort:
-		token, fail = p.deviceCodeToken(r)
+		it, fail = p.deviceCodeToken(r)
 	case "":
 		fail = missingParameter("grant_type")
 	default:
@@ -268,67 +281,88 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, status, fail)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token,
-	})
+	writeJSON(w, http.StatusOK, p.tokenResponse(r, it))
 }
 
-func (p *Provider) clientCredentials(r *http.Request) (string, *oauthError) {
+func (p *Provider) clientCredentials(r *http.Request) (*issued, *oauthError) {
 	if fail := missing(r, "scope"); fail != nil {
-		return "", fail
+		return nil, fail
 	}
-	app, fail := p.authenticateClient(r)
+	app, acr, fail := p.authenticateClient(r)
 	if fail != nil {
-		return "", fail
+		return nil, fail
 	}
 	// The OpenID scopes MSAL adds to every request are ignored, as Entra
 	// ignores them; what is left must be the API's .default.
 	scopes := slices.DeleteFunc(strings.Fields(r.PostForm.Get("scope")), openIDScope)
 	if len(scopes) != 1 || (scopes[0] != p.cfg.appIDURI+"/.default" && scopes[0] != p.cfg.clientID+"/.default") {
-		return "", &oauthError{"invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
+		return nil, &oauthError{"invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
 	}
-	return p.Issue(ForApp(app.ClientID), requested(r, false)), nil
+	return &issued{accessToken: p.Issue(ForApp(app.ClientID), Claim("azpacr", acr), requested(r, false))}, nil
 }
 
 // authenticateClient returns the confidential client application the
-// request authenticates as, with its secret in HTTP Basic or the form.
-func (p *Provider) authenticateClient(r *http.Request) (*App, *oauthError) {
+// request authenticates as, and how, as azpacr says it: "1" with its
+// secret (in HTTP Basic or the form), "2" with a client assertion signed
+// with one of its certificates.
+func (p *Provider) authenticateClient(r *http.Request) (*App, string, *oauthError) {
+	if r.PostForm.Has("client_assertion") || r.PostForm.Has("client_assertion_type") {
+		app, fail := p.clientAssertion(r)
+		return app, "2", fail
+	}
 	id, secret, ok := r.BasicAuth()
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	if id == "" {
-		return nil, missingParameter("client_id")
+		return nil, "", missingParameter("client_id")
 	}
 	app := p.configuredApp(id)
 	if app == nil {
 		// Entra names no other app; a development provider lists its own,
 		// so that a typo or a missing WithApps is a one-step fix.
-		return nil, &oauthError{"invalid_client", "AADSTS700016: Application with identifier '" + safe(id) + "' was not found in the directory. " + accountList("apps", p.cfg.apps, func(a App) string { return a.ClientID })}
+		return nil, "", &oauthError{"invalid_client", "AADSTS700016: Application with identifier '" + safe(id) + "' was not found in the directory. " + accountList("apps", p.cfg.apps, func(a App) string { return a.Name })}
 	}
-	if !equal(secret, app.ClientSecret) {
-		return nil, &oauthError{"invalid_client", "AADSTS7000215: Invalid client secret provided."}
+	if app.ClientSecret == "" || !equal(secret, app.ClientSecret) {
+		return nil, "", &oauthError{"invalid_client", "AADSTS7000215: Invalid client secret provided."}
 	}
-	return app, nil
+	return app, "1", nil
 }
 
-func (p *Provider) password(r *http.Request) (string, *oauthError) {
-	if fail := missing(r, "username", "password", "scope"); fail != nil {
-		return "", fail
+// password answers the resource-owner password grant, for a registered
+// client: a public client, or a confidential one that authenticates.
+func (p *Provider) password(r *http.Request) (*issued, *oauthError) {
+	if fail := missing(r, "client_id", "username", "password", "scope"); fail != nil {
+		return nil, fail
+	}
+	clientID, acr := r.PostForm.Get("client_id"), "0"
+	switch {
+	case p.configuredApp(clientID) != nil:
+		var fail *oauthError
+		if _, acr, fail = p.authenticateClient(r); fail != nil {
+			return nil, fail
+		}
+	case !p.isPublicClient(clientID):
+		return nil, unknownClient(clientID)
 	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	user := p.configuredUser(name)
 	if user == nil {
-		return "", &oauthError{"invalid_grant", "AADSTS50034: The user account '" + safe(name) + "' does not exist in this directory. " + accountList("users", p.cfg.users, func(u User) string { return u.Username })}
+		return nil, &oauthError{"invalid_grant", "AADSTS50034: The user account '" + safe(name) + "' does not exist in this directory. " + accountList("users", p.cfg.users, func(u User) string { return u.Username })}
 	}
 	if !equal(pw, user.Password) {
-		return "", &oauthError{"invalid_grant", "AADSTS50126: Error validating credentials due to invalid username or password."}
+		return nil, &oauthError{"invalid_grant", "AADSTS50126: Error validating credentials due to invalid username or password."}
 	}
 	scopes, fail := p.grantedScopes(r.PostForm.Get("scope"), user)
 	if fail != nil {
-		return "", fail
+		return nil, fail
 	}
-	return p.Issue(ForUser(user.Username), Scopes(scopes...), requested(r, true)), nil
+	return p.userGrant(user, clientID, acr, r.PostForm.Get("scope"), scopes, "", requested(r, true)), nil
+}
+
+// unknownClient is Entra's answer to a client ID it does not know.
+func unknownClient(clientID string) *oauthError {
+	return &oauthError{"unauthorized_client", "AADSTS700016: Application with identifier '" + safe(clientID) + "' was not found in the directory."}
 }
 
 // grantedScopes turns the requested full scope names into the short names
@@ -350,7 +384,7 @@ func (p *Provider) grantedScopes(requested string, u *User) ([]string, *oauthErr
 		case short != "" && slices.Contains(u.Scopes, short):
 			out = append(out, short)
 		default:
-			return nil, &oauthError{"invalid_scope", "AADSTS65001: The user has not consented to scope '" + safe(s) + "'. " + scopesOf(u)}
+			return nil, &oauthError{"invalid_grant", "AADSTS65001: The user or administrator has not consented to use the application with scope '" + safe(s) + "'. " + scopesOf(u)}
 		}
 	}
 	slices.Sort(out)

@@ -4,7 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"math/big"
 	"sync"
+	"time"
 )
 
 // keyPool holds the process's development keys. Generating a 2048-bit RSA
@@ -75,4 +80,32 @@ func newSigningKey(priv *rsa.PrivateKey) signingKey {
 func thumbprint(pub *rsa.PublicKey) string {
 	sum := sha1.Sum(publicKeyDER(pub))
 	return b64(sum[:])
+}
+
+// keyCerts caches the certificate of each signing key (x5c).
+var keyCerts sync.Map // *rsa.PrivateKey → string (base64 DER)
+
+// x5c is the base64 (standard, padded) DER of a self-signed certificate
+// of k, as Entra's key sets carry each key's certificate in x5c. It is
+// made from the key alone (serial from the key's thumbprint, fixed
+// validity, deterministic RSA PKCS #1 v1.5 signature), so a kept key
+// publishes the same certificate after a restart.
+func x5c(k signingKey) string {
+	if v, ok := keyCerts.Load(k.priv); ok {
+		return v.(string)
+	}
+	sum := sha1.Sum(publicKeyDER(&k.priv.PublicKey))
+	tmpl := &x509.Certificate{
+		SerialNumber: new(big.Int).SetBytes(sum[:]),
+		Subject:      pkix.Name{CommonName: "grpc-azure-auth development signing key " + k.kid},
+		NotBefore:    time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:     time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.priv.PublicKey, k.priv)
+	if err != nil {
+		panic("devidp: making a signing key's certificate: " + err.Error())
+	}
+	v, _ := keyCerts.LoadOrStore(k.priv, base64.StdEncoding.EncodeToString(der))
+	return v.(string)
 }

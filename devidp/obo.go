@@ -23,30 +23,32 @@ const maxAssertionBytes = 16 << 10
 // must be one of this provider's user tokens (signed with its key, its
 // issuer and tenant), for the presenting app (aud its client ID or
 // api://{client ID}), and not expired.
-func (p *Provider) onBehalfOf(r *http.Request) (string, *oauthError) {
+func (p *Provider) onBehalfOf(r *http.Request) (*issued, *oauthError) {
 	if fail := missing(r, "assertion", "requested_token_use", "scope"); fail != nil {
-		return "", fail
+		return nil, fail
 	}
 	if r.PostForm.Get("requested_token_use") != "on_behalf_of" {
-		return "", &oauthError{"invalid_request", "AADSTS50027: requested_token_use must be on_behalf_of."}
+		return nil, &oauthError{"invalid_request", "AADSTS50027: requested_token_use must be on_behalf_of."}
 	}
-	app, fail := p.authenticateClient(r)
+	app, acr, fail := p.authenticateClient(r)
 	if fail != nil {
-		return "", fail
+		return nil, fail
 	}
 	oid, fail := p.readAssertion(r.PostForm.Get("assertion"), app.ClientID)
 	if fail != nil {
-		return "", fail
+		return nil, fail
 	}
 	user := p.userByObjectID(oid)
 	if user == nil {
-		return "", &oauthError{"invalid_grant", "AADSTS50034: The user account does not exist in this directory."}
+		return nil, &oauthError{"invalid_grant", "AADSTS50034: The user account does not exist in this directory."}
 	}
 	scopes, fail := p.grantedScopes(r.PostForm.Get("scope"), user)
 	if fail != nil {
-		return "", fail
+		return nil, fail
 	}
-	return p.Issue(ForUser(user.Username), Scopes(scopes...), Claim("azp", app.ClientID), Claim("azpacr", "1")), nil
+	it := p.userGrant(user, app.ClientID, acr, r.PostForm.Get("scope"), scopes, "", requested(r, true))
+	it.onBehalfOf = true
+	return it, nil
 }
 
 // readAssertion checks an on-behalf-of assertion and returns the user's
@@ -130,7 +132,8 @@ func (p *Provider) serveInstanceDiscovery(w http.ResponseWriter, r *http.Request
 		notAllowed(w, []string{http.MethodGet})
 		return
 	}
-	own, _ := url.Parse(p.authority)
+	base := p.baseURL(r)
+	own, _ := url.Parse(base)
 	u, err := url.Parse(r.URL.Query().Get("authorization_endpoint"))
 	if err != nil || u.Scheme != own.Scheme || u.Host != own.Host {
 		writeError(w, r, http.StatusBadRequest, &oauthError{"invalid_instance",
@@ -144,7 +147,7 @@ func (p *Provider) serveInstanceDiscovery(w http.ResponseWriter, r *http.Request
 	}
 	host := own.Host
 	writeJSON(w, http.StatusOK, map[string]any{
-		"tenant_discovery_endpoint": p.authority + "/" + tenant + "/" + discoveryV2Path,
+		"tenant_discovery_endpoint": base + "/" + tenant + "/" + discoveryV2Path,
 		"api-version":               "1.1",
 		"metadata": []map[string]any{
 			{"preferred_network": host, "preferred_cache": host, "aliases": []string{host}},

@@ -30,7 +30,36 @@ type config struct {
 	customKey    bool
 	// publicClients may use the device code grant (WithPublicClient).
 	publicClients []string
+	// accessTokenLifetime is the lifetime of the tokens the provider
+	// issues (WithTokenLifetime).
+	accessTokenLifetime time.Duration
+	// devicePollInterval is the interval device code clients are asked to
+	// poll at (WithDevicePollInterval).
+	devicePollInterval time.Duration
+	// idtyp: the API's registration asks for the optional claim idtyp
+	// (WithIDTypClaim).
+	idtyp bool
 }
+
+// WithIDTypClaim gives app-only tokens the claim idtyp "app", as Entra does
+// when the API's app registration lists idtyp among its optional claims;
+// without it they carry none, as by default in Entra (validators then
+// tell app tokens by their lack of scp).
+func WithIDTypClaim() Option { return func(c *config) { c.idtyp = true } }
+
+// WithDevicePollInterval sets how often clients of the device code grant
+// are asked to poll the token endpoint (the interval of the device code
+// answer), in whole seconds from 1 to 60; Entra's 5 seconds by default.
+// Tests that approve a device code make their clients poll sooner.
+func WithDevicePollInterval(d time.Duration) Option {
+	return func(c *config) { c.devicePollInterval = d }
+}
+
+// WithTokenLifetime sets the lifetime of the access and ID tokens the
+// provider issues, an hour by default (Entra's are 60 to 90 minutes); at
+// least a minute, at most a day. A short lifetime shows how clients
+// renew their tokens.
+func WithTokenLifetime(d time.Duration) Option { return func(c *config) { c.accessTokenLifetime = d } }
 
 // WithTenantID sets the tenant ID, [DefaultTenantID] by default.
 func WithTenantID(id string) Option { return func(c *config) { c.tenantID = id } }
@@ -70,6 +99,7 @@ type Provider struct {
 	keyGen  int
 	codes   codes
 	devices devices
+	refresh refreshTokens
 }
 
 // NewProvider returns a provider that serves under authority
@@ -86,6 +116,9 @@ func NewProvider(authority string, opts ...Option) (*Provider, error) {
 		users:    DefaultUsers(),
 		apps:     DefaultApps(),
 		now:      time.Now,
+
+		accessTokenLifetime: time.Hour,
+		devicePollInterval:  deviceCodeInterval * time.Second,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -186,6 +219,12 @@ func (c *config) check() error {
 	if c.now == nil {
 		return errors.New("WithClock(nil)")
 	}
+	if c.accessTokenLifetime < time.Minute || c.accessTokenLifetime > 24*time.Hour {
+		return fmt.Errorf("WithTokenLifetime(%v): want a minute to a day", c.accessTokenLifetime)
+	}
+	if c.devicePollInterval < time.Second || c.devicePollInterval > time.Minute || c.devicePollInterval%time.Second != 0 {
+		return fmt.Errorf("WithDevicePollInterval(%v): want whole seconds from 1 to 60", c.devicePollInterval)
+	}
 	if c.key != nil && c.key.N.BitLen() < 2048 {
 		return fmt.Errorf("signing key of %d bits, want at least 2048", c.key.N.BitLen())
 	}
@@ -234,6 +273,7 @@ func cloneApps(apps []App) []App {
 	out := slices.Clone(apps)
 	for i := range out {
 		out[i].Roles = slices.Clone(out[i].Roles)
+		out[i].Certificates = slices.Clone(out[i].Certificates)
 	}
 	return out
 }

@@ -49,7 +49,9 @@ type tokenConfig struct {
 func ForUser(username string) TokenOption { return func(t *tokenConfig) { t.user = username } }
 
 // ForApp issues an app-only token (client credentials) to the configured
-// app with that client ID: idtyp "app", azp the client ID, azpacr "1", oid
+// app with that client ID, or else with that display name (ForApp("admin-daemon")
+// names [AdminDaemonClientID]): azp the client ID, azpacr "1", idtyp
+// "app" with [WithIDTypClaim], oid
 // and sub the app's object ID, roles the app's roles unless [Roles] says
 // otherwise, and no scp unless [Scopes] asks for one. An unknown client ID
 // gets a made-up app with no roles.
@@ -104,7 +106,8 @@ func IssuerClaim(iss string) TokenOption { return func(t *tokenConfig) { t.iss =
 // makes the token whose tid and iss disagree.
 func Tenant(tid string) TokenOption { return func(t *tokenConfig) { t.tid = tid } }
 
-// ExpiresIn sets exp relative to iat, one hour by default. A negative d
+// ExpiresIn sets exp relative to iat: the provider's token lifetime by
+// default, an hour unless [WithTokenLifetime]. A negative d
 // makes a token that has already expired.
 func ExpiresIn(d time.Duration) TokenOption { return func(t *tokenConfig) { t.expiresIn = &d } }
 
@@ -179,7 +182,7 @@ func (p *Provider) claims(t *tokenConfig) map[string]any {
 	if t.notBefore != nil {
 		nbf = *t.notBefore
 	}
-	exp := iat.Add(time.Hour)
+	exp := iat.Add(p.cfg.accessTokenLifetime)
 	if t.expiresIn != nil {
 		exp = iat.Add(*t.expiresIn)
 	}
@@ -212,7 +215,10 @@ func (p *Provider) claims(t *tokenConfig) map[string]any {
 	if t.app != "" {
 		app := p.app(t.app)
 		c["oid"], c["sub"] = app.ObjectID, app.ObjectID
-		c[azp], c[azpacr], c["idtyp"] = app.ClientID, "1", "app"
+		c[azp], c[azpacr] = app.ClientID, "1"
+		if p.cfg.idtyp {
+			c["idtyp"] = "app"
+		}
 		roles = app.Roles
 	} else {
 		u := p.user(t.user)
@@ -291,10 +297,11 @@ func (p *Provider) user(username string) User {
 	return User{Name: username, Username: username, ObjectID: guid("user:" + username)}
 }
 
-// app returns the configured app with that client ID, or a made-up app.
+// app returns the configured app with that client ID or else that
+// display name, or a made-up app.
 func (p *Provider) app(clientID string) App {
-	if a := p.configuredApp(clientID); a != nil {
-		return *a
+	if id, ok := AppNamed(p.cfg.apps, clientID); ok {
+		return *p.configuredApp(id)
 	}
 	return App{Name: clientID, ClientID: clientID, ObjectID: guid("app:" + clientID)}
 }

@@ -135,7 +135,7 @@ func TestClaimsOfEachTenancy(t *testing.T) {
 		{"a v1 app token gives appid as the client", idp,
 			[]entra.Option{entra.WithTokenVersions(entra.V1)}, []entratest.TokenOption{entratest.V1Token(), entratest.ForApp("admin-daemon")},
 			func(c *entra.Claims) bool {
-				return c.ClientID() == "admin-daemon" && c.IsAppOnly() && c.HasRole("Items.Admin") && c.UPN == ""
+				return c.ClientID() == entratest.AdminDaemonClientID && c.IsAppOnly() && c.HasRole("Items.Admin") && c.UPN == ""
 			}},
 		{"a partner tenant's token gives its tenant and issuer", idp,
 			[]entra.Option{entra.WithTenant("organizations"), entra.WithAllowedTenants(partnerTenant)}, []entratest.TokenOption{entratest.FromTenant(partnerTenant)},

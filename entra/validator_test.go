@@ -62,7 +62,7 @@ func TestValidTokenGivesTheCaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !app.IsAppOnly() || !app.HasRole("Items.Admin") || app.ClientID() != "admin-daemon" || app.Audience != idp.AppIDURI() {
+	if !app.IsAppOnly() || !app.HasRole("Items.Admin") || app.ClientID() != entratest.AdminDaemonClientID || app.Audience != idp.AppIDURI() {
 		t.Fatalf("app claims %+v", app)
 	}
 }

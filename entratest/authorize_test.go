@@ -197,3 +197,32 @@ func TestTokenEndpointCORSForTheSPA(t *testing.T) {
 		t.Fatalf("other origin allowed: %v", r.Header)
 	}
 }
+
+// The authorization code flow answers an ID token for the SPA with the
+// nonce the authorization request sent, as MSAL checks it, and none when
+// none was sent.
+func TestAuthorizationCodeIDTokenCarriesTheNonce(t *testing.T) {
+	idp := entratest.NewServer(t, entratest.WithSPA(spa, redirect))
+	for _, nonce := range []string{"n-0S6_WzA2Mj", ""} {
+		loc := signIn(t, idp, "alice", authParams(idp, func(q url.Values) {
+			if nonce != "" {
+				q.Set("nonce", nonce)
+			}
+		}))
+		status, body := redeem(t, idp, loc.Query().Get("code"), verifier, redirect)
+		if status != http.StatusOK {
+			t.Fatalf("%d %v", status, body)
+		}
+		idTok, _ := body["id_token"].(string)
+		if idTok == "" {
+			t.Fatal("no id_token for openid")
+		}
+		_, c := parts(t, idTok)
+		if got, _ := c["nonce"].(string); got != nonce || c["aud"] != spa || c["preferred_username"] != "alice" {
+			t.Fatalf("id_token nonce %q aud %v user %v, want nonce %q", got, c["aud"], c["preferred_username"], nonce)
+		}
+		if _, c := parts(t, body["access_token"].(string)); c["azp"] != spa {
+			t.Fatalf("access token azp %v", c["azp"])
+		}
+	}
+}

@@ -138,7 +138,7 @@ func TestDeviceCodeGrant(t *testing.T) {
 			form         url.Values
 			error, aadst string
 		}{
-			{url.Values{"client_id": {"admin-daemon"}, "scope": {api + "/Items.Read"}}, "unauthorized_client", "AADSTS700016"},
+			{url.Values{"client_id": {entratest.AdminDaemonClientID}, "scope": {api + "/Items.Read"}}, "unauthorized_client", "AADSTS700016"},
 			{url.Values{"client_id": {"my-cli"}, "scope": {"openid profile"}}, "invalid_scope", "AADSTS70011"},
 			{url.Values{"client_id": {"my-cli"}}, "invalid_request", "AADSTS900144"},
 		} {

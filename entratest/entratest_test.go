@@ -257,7 +257,7 @@ func TestIssueClaims(t *testing.T) {
 			"roles": []any{"Items.Admin"},
 		}, []string{"scp"}},
 		{"ForApp makes an app-only token", []entratest.TokenOption{entratest.ForApp("admin-daemon")}, map[string]any{
-			"idtyp": "app", "azp": "admin-daemon", "azpacr": "1", "oid": admin.ObjectID, "sub": admin.ObjectID,
+			"idtyp": "app", "azp": entratest.AdminDaemonClientID, "azpacr": "1", "oid": admin.ObjectID, "sub": admin.ObjectID,
 			"roles": []any{"Items.Admin", "Items.Export"},
 		}, []string{"scp", "name", "preferred_username"}},
 		{"Roles replaces an app's roles", []entratest.TokenOption{entratest.ForApp("admin-daemon"), entratest.Roles("Items.Read")}, map[string]any{
@@ -429,47 +429,56 @@ func TestTokenEndpoint(t *testing.T) {
 		claims map[string]any
 	}{
 		{name: "client credentials give an app-only token",
-			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"dev-secret"}, "scope": {api + "/.default"}},
-			code: 200, claims: map[string]any{"idtyp": "app", "azp": "admin-daemon", "roles": "[Items.Admin Items.Export]", "scp": nil}},
+			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {entratest.AdminDaemonClientID}, "client_secret": {"dev-secret"}, "scope": {api + "/.default"}},
+			code: 200, claims: map[string]any{"idtyp": "app", "azp": entratest.AdminDaemonClientID, "roles": "[Items.Admin Items.Export]", "scp": nil}},
 		{name: "client credentials accept HTTP Basic and the client ID as resource",
 			form:  url.Values{"grant_type": {"client_credentials"}, "scope": {idp.ClientID() + "/.default"}},
-			basic: [2]string{"reporting-daemon", "dev-secret"},
-			code:  200, claims: map[string]any{"azp": "reporting-daemon", "roles": "[Items.Export]"}},
+			basic: [2]string{entratest.ReportingDaemonClientID, "dev-secret"},
+			code:  200, claims: map[string]any{"azp": entratest.ReportingDaemonClientID, "roles": "[Items.Export]"}},
 		{name: "a wrong client secret is invalid_client with 401",
-			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"nope"}, "scope": {api + "/.default"}},
+			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {entratest.AdminDaemonClientID}, "client_secret": {"nope"}, "scope": {api + "/.default"}},
 			code: 401, error: "invalid_client"},
 		{name: "an unknown client is invalid_client with 401",
 			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {"stranger"}, "client_secret": {"dev-secret"}, "scope": {api + "/.default"}},
 			code: 401, error: "invalid_client"},
 		{name: "client credentials without .default are invalid_scope",
-			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"dev-secret"}, "scope": {api + "/Items.Read"}},
+			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {entratest.AdminDaemonClientID}, "client_secret": {"dev-secret"}, "scope": {api + "/Items.Read"}},
 			code: 400, error: "invalid_scope"},
 		{name: "client credentials for another API are invalid_scope",
-			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"dev-secret"}, "scope": {"https://graph.microsoft.com/.default"}},
+			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {entratest.AdminDaemonClientID}, "client_secret": {"dev-secret"}, "scope": {"https://graph.microsoft.com/.default"}},
 			code: 400, error: "invalid_scope"},
 		{name: "client credentials without a scope are invalid_request",
-			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"dev-secret"}},
+			form: url.Values{"grant_type": {"client_credentials"}, "client_id": {entratest.AdminDaemonClientID}, "client_secret": {"dev-secret"}},
 			code: 400, error: "invalid_request"},
 		{name: "the password grant gives the requested scopes as short names",
-			form: url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"}, "scope": {"openid profile offline_access " + api + "/Items.Write " + idp.ClientID() + "/Items.Read"}},
+			form: url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"alice"}, "password": {"dev"}, "scope": {"openid profile offline_access " + api + "/Items.Write " + idp.ClientID() + "/Items.Read"}},
 			code: 200, claims: map[string]any{"scp": "Items.Read Items.Write", "preferred_username": "alice", "idtyp": nil}},
 		{name: "the password grant with .default gives all the user's scopes",
-			form: url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"dev"}, "scope": {api + "/.default"}},
+			form: url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"bob"}, "password": {"dev"}, "scope": {api + "/.default"}},
 			code: 200, claims: map[string]any{"scp": "Items.Read", "preferred_username": "bob"}},
 		{name: "a wrong password is invalid_grant",
-			form: url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"Dev"}, "scope": {api + "/.default"}},
+			form: url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"bob"}, "password": {"Dev"}, "scope": {api + "/.default"}},
 			code: 400, error: "invalid_grant"},
 		{name: "an unknown user is invalid_grant",
-			form: url.Values{"grant_type": {"password"}, "username": {"mallory"}, "password": {"dev"}, "scope": {api + "/.default"}},
+			form: url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"mallory"}, "password": {"dev"}, "scope": {api + "/.default"}},
 			code: 400, error: "invalid_grant"},
-		{name: "a scope the user may not have is invalid_scope",
-			form: url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"dev"}, "scope": {api + "/Items.Read " + api + "/Items.Write"}},
-			code: 400, error: "invalid_scope"},
-		{name: "a scope of another API is invalid_scope",
-			form: url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"dev"}, "scope": {"api://other/Items.Read"}},
-			code: 400, error: "invalid_scope"},
+		{name: "a scope the user may not have is invalid_grant (AADSTS65001, no consent)",
+			form: url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"bob"}, "password": {"dev"}, "scope": {api + "/Items.Read " + api + "/Items.Write"}},
+			code: 400, error: "invalid_grant"},
+		{name: "a scope of another API is invalid_grant (AADSTS65001, no consent)",
+			form: url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"bob"}, "password": {"dev"}, "scope": {"api://other/Items.Read"}},
+			code: 400, error: "invalid_grant"},
+		{name: "the password grant without a client ID is invalid_request",
+			form: url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"dev"}, "scope": {api + "/.default"}},
+			code: 400, error: "invalid_request"},
+		{name: "the password grant for an unknown client is unauthorized_client",
+			form: url.Values{"grant_type": {"password"}, "client_id": {"stranger"}, "username": {"bob"}, "password": {"dev"}, "scope": {api + "/.default"}},
+			code: 400, error: "unauthorized_client"},
+		{name: "the password grant for a confidential client needs its secret",
+			form: url.Values{"grant_type": {"password"}, "client_id": {entratest.AdminDaemonClientID}, "username": {"bob"}, "password": {"dev"}, "scope": {api + "/.default"}},
+			code: 401, error: "invalid_client"},
 		{name: "only OpenID scopes are invalid_scope",
-			form: url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"dev"}, "scope": {"openid profile"}},
+			form: url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"bob"}, "password": {"dev"}, "scope": {"openid profile"}},
 			code: 400, error: "invalid_scope"},
 		{name: "an unknown grant is unsupported_grant_type",
 			form: url.Values{"grant_type": {"implicit"}},
@@ -554,7 +563,7 @@ func TestRouting(t *testing.T) {
 		{"the discovery document is served", http.MethodGet, "/" + idp.TenantID() + "/v2.0/.well-known/openid-configuration", 200, ""},
 		{"the key set is served", http.MethodGet, "/" + idp.TenantID() + "/discovery/v2.0/keys", 200, ""},
 		{"an unknown tenant is invalid_tenant", http.MethodGet, "/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration", 400, "invalid_tenant"},
-		{"an unknown tenant's token endpoint is invalid_tenant", http.MethodPost, "/common/oauth2/v2.0/token", 400, "invalid_tenant"},
+		{"an unknown tenant's token endpoint is invalid_tenant", http.MethodPost, "/contoso.example/oauth2/v2.0/token", 400, "invalid_tenant"},
 		{"the v1 discovery document is served", http.MethodGet, "/" + idp.TenantID() + "/.well-known/openid-configuration", 200, ""},
 		{"the v1 key set is served", http.MethodGet, "/" + idp.TenantID() + "/discovery/keys", 200, ""},
 		{"the organizations discovery document is served", http.MethodGet, "/organizations/v2.0/.well-known/openid-configuration", 200, ""},
@@ -563,7 +572,8 @@ func TestRouting(t *testing.T) {
 		{"there is no v1 consumers discovery document", http.MethodGet, "/consumers/.well-known/openid-configuration", 400, "invalid_tenant"},
 		{"an unknown tenant's v1 discovery document is invalid_tenant", http.MethodGet, "/contoso.onmicrosoft.com/.well-known/openid-configuration", 400, "invalid_tenant"},
 		{"there are no B2C user flows outside B2C", http.MethodGet, "/" + idp.TenantID() + "/B2C_1_susi/v2.0/.well-known/openid-configuration", 404, ""},
-		{"the organizations token endpoint is invalid_tenant", http.MethodPost, "/organizations/oauth2/v2.0/token", 400, "invalid_tenant"},
+		{"the organizations token endpoint answers (an empty request is invalid_request)", http.MethodPost, "/organizations/oauth2/v2.0/token", 400, ""},
+		{"the consumers token endpoint is invalid_tenant", http.MethodPost, "/consumers/oauth2/v2.0/token", 400, "invalid_tenant"},
 		{"an unknown path is not found", http.MethodGet, "/nowhere", 404, ""},
 		{"the root is not found", http.MethodGet, "/", 404, ""},
 		{"posting to the key set is not allowed", http.MethodPost, "/" + idp.TenantID() + "/discovery/v2.0/keys", 405, ""},
@@ -596,7 +606,7 @@ func TestRouting(t *testing.T) {
 func TestSetDown(t *testing.T) {
 	idp := entratest.NewServer(t)
 	idp.SetDown(true)
-	tokenForm := url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"dev-secret"}, "scope": {idp.AppIDURI() + "/.default"}}
+	tokenForm := url.Values{"grant_type": {"client_credentials"}, "client_id": {entratest.AdminDaemonClientID}, "client_secret": {"dev-secret"}, "scope": {idp.AppIDURI() + "/.default"}}
 	tests := []struct {
 		name string
 		do   func() (*http.Response, error)
@@ -654,8 +664,8 @@ func TestFetches(t *testing.T) {
 	get(t, idp.Client(), idp.DiscoveryURL(), nil)
 	get(t, idp.Client(), idp.JWKSURL(), nil)
 	get(t, idp.Client(), idp.Authority()+"/wrong-tenant/discovery/v2.0/keys", nil)
-	post(t, idp.Client(), idp.TokenURL(), url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"dev"}, "scope": {idp.AppIDURI() + "/.default"}})
-	post(t, idp.Client(), idp.TokenURL(), url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"wrong"}, "scope": {idp.AppIDURI() + "/.default"}})
+	post(t, idp.Client(), idp.TokenURL(), url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"bob"}, "password": {"dev"}, "scope": {idp.AppIDURI() + "/.default"}})
+	post(t, idp.Client(), idp.TokenURL(), url.Values{"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"bob"}, "password": {"wrong"}, "scope": {idp.AppIDURI() + "/.default"}})
 	idp.Issue() // not a fetch
 	if got, want := idp.Fetches(), (entratest.Fetches{Discovery: 2, JWKS: 1, Token: 1}); got != want {
 		t.Fatalf("fetches %+v, want %+v", got, want)
@@ -807,7 +817,7 @@ func TestWithKey(t *testing.T) {
 func TestUsersAndApps(t *testing.T) {
 	t.Run("the defaults are alice, bob and two daemons", func(t *testing.T) {
 		users, apps := entratest.DefaultUsers(), entratest.DefaultApps()
-		got := fmt.Sprintf("%s %v %s %v %s %v %s %v", users[0].Username, users[0].Scopes, users[1].Username, users[1].Scopes, apps[0].ClientID, apps[0].Roles, apps[1].ClientID, apps[1].Roles)
+		got := fmt.Sprintf("%s %v %s %v %s %v %s %v", users[0].Username, users[0].Scopes, users[1].Username, users[1].Scopes, apps[0].Name, apps[0].Roles, apps[1].Name, apps[1].Roles)
 		want := "alice [Items.Read Items.Write Items.Import Items.Sync] bob [Items.Read] reporting-daemon [Items.Export] admin-daemon [Items.Admin Items.Export]"
 		if len(users) != 2 || len(apps) != 2 || got != want {
 			t.Fatalf("got %s, want %s", got, want)
@@ -829,7 +839,7 @@ func TestUsersAndApps(t *testing.T) {
 	})
 	t.Run("WithApps replaces the apps", func(t *testing.T) {
 		idp := entratest.NewServer(t, entratest.WithApps(entratest.App{ClientID: "only", ClientSecret: "s", ObjectID: "o", Roles: []string{"R"}}))
-		code, _ := post(t, idp.Client(), idp.TokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"dev-secret"}, "scope": {idp.AppIDURI() + "/.default"}})
+		code, _ := post(t, idp.Client(), idp.TokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {entratest.AdminDaemonClientID}, "client_secret": {"dev-secret"}, "scope": {idp.AppIDURI() + "/.default"}})
 		if len(idp.Apps()) != 1 || code != http.StatusUnauthorized {
 			t.Fatalf("apps %v, default app's token request %d", idp.Apps(), code)
 		}

@@ -45,7 +45,7 @@ func Example() {
 	// An app-only token, fetched from the token endpoint as a daemon would.
 	resp, err := http.PostForm(idp.TokenURL(), url.Values{
 		"grant_type":    {"client_credentials"},
-		"client_id":     {"admin-daemon"},
+		"client_id":     {entratest.AdminDaemonClientID},
 		"client_secret": {"dev-secret"},
 		"scope":         {"api://" + idp.ClientID() + "/.default"},
 	})
@@ -69,7 +69,7 @@ func Example() {
 	fmt.Println(errors.Is(err, entra.ErrAlgorithm))
 	// Output:
 	// bob Items.Read <nil>
-	// admin-daemon app Items.Admin Items.Export <nil>
+	// 9a8b7c6d-5e4f-4a3b-9c2d-1e0f2a3b4c5d app Items.Admin Items.Export <nil>
 	// true
 	// true
 }

@@ -33,6 +33,10 @@ const (
 	DefaultClientID = devidp.DefaultClientID
 	// DefaultSPAClientID is the client application (azp) of user tokens.
 	DefaultSPAClientID = devidp.DefaultSPAClientID
+	// ReportingDaemonClientID is the client ID of reporting-daemon.
+	ReportingDaemonClientID = devidp.ReportingDaemonClientID
+	// AdminDaemonClientID is the client ID of admin-daemon.
+	AdminDaemonClientID = devidp.AdminDaemonClientID
 	// ConsumersTenantID is the tenant of personal Microsoft accounts.
 	ConsumersTenantID = devidp.ConsumersTenantID
 )

@@ -54,9 +54,12 @@ type Provider struct {
 // (scheme://host[:port][/prefix], no trailing slash): the value resource
 // servers use as their authority host. See [devidp.NewProvider]. Its users
 // and apps are [DefaultUsers] and [DefaultApps] unless WithUsers and
-// WithApps.
+// WithApps. Unlike development mode's provider, its app-only tokens carry
+// idtyp "app" ([devidp.WithIDTypClaim]), the optional claim an API's
+// registration should ask for, so that tests see app tokens told apart by
+// it.
 func NewProvider(authority string, opts ...Option) (*Provider, error) {
-	p, err := devidp.NewProvider(authority, append([]Option{WithUsers(DefaultUsers()...), WithApps(DefaultApps()...)}, opts...)...)
+	p, err := devidp.NewProvider(authority, append([]Option{devidp.WithIDTypClaim(), WithUsers(DefaultUsers()...), WithApps(DefaultApps()...)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ func TestStepUpClaims(t *testing.T) {
 	})
 	t.Run("the token endpoint completes a requested step-up", func(t *testing.T) {
 		status, body := post(t, idp.Client(), idp.TokenURL(), url.Values{
-			"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"}, "scope": {idp.AppIDURI() + "/.default"},
+			"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"alice"}, "password": {"dev"}, "scope": {idp.AppIDURI() + "/.default"},
 			"claims": {`{"access_token":{"xms_cc":{"values":["cp1"]},"acrs":{"essential":true,"value":"c1"}}}`},
 		})
 		if status != 200 {

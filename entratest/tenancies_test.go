@@ -83,8 +83,12 @@ func TestMetadataOfEachTenant(t *testing.T) {
 			if d["issuer"] != tt.issuer || d["jwks_uri"] != tt.jwks {
 				t.Fatalf("issuer %v, jwks_uri %v; want %s, %s", d["issuer"], d["jwks_uri"], tt.issuer, tt.jwks)
 			}
-			// The provider serves only its own tenant's sign-in endpoints.
-			if own := strings.HasPrefix(tt.path, "/"+tid+"/v2.0/"); (d["token_endpoint"] != nil) != own {
+			// The provider's own tenant and the multi-tenant authorities
+			// (which sign its users in) list v2 sign-in endpoints under
+			// the tenant asked for.
+			tenant := strings.Split(tt.path, "/")[1]
+			signsIn := strings.Contains(tt.path, "/v2.0/") && tenant != "consumers"
+			if want := a + "/" + tenant + "/oauth2/v2.0/token"; signsIn && d["token_endpoint"] != want || !signsIn && d["token_endpoint"] != nil {
 				t.Fatalf("token_endpoint %v", d["token_endpoint"])
 			}
 		})
@@ -140,7 +144,7 @@ func TestTenancyTokenOptions(t *testing.T) {
 			"upn": "bob", "unique_name": "bob", "name": "Bob Reader", "appid": entratest.DefaultSPAClientID, "appidacr": "0", "scp": "Items.Read",
 		}, []string{"azp", "azpacr", "preferred_username"}},
 		{"V1Token makes a v1 app token", opts(entratest.V1Token(), entratest.ForApp("admin-daemon")), map[string]any{
-			"ver": "1.0", "appid": "admin-daemon", "appidacr": "1", "idtyp": "app", "roles": []any{"Items.Admin", "Items.Export"},
+			"ver": "1.0", "appid": entratest.AdminDaemonClientID, "appidacr": "1", "idtyp": "app", "roles": []any{"Items.Admin", "Items.Export"},
 		}, []string{"azp", "upn", "unique_name", "scp"}},
 		{"V1Token with FromTenant names the other tenant's v1 issuer", opts(entratest.V1Token(), entratest.FromTenant(partner)), map[string]any{
 			"iss": a + "/sts/" + partner + "/", "tid": partner,

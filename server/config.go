@@ -42,6 +42,11 @@ type Config struct {
 	// loopback, and TenantID must be empty. LoadConfig turns it on only
 	// when nothing in the configuration looks like a tenant.
 	DevMode bool
+	// DevTLS serves, in development mode, both listeners (and so the
+	// development provider) over TLS with a certificate the server makes
+	// for localhost, 127.0.0.1 and ::1 and keeps beside the development
+	// signing key (see [WithDevStateDir]).
+	DevTLS bool
 	// TenantID is the Entra tenant (GUID or domain) whose tokens are
 	// accepted.
 	TenantID string
@@ -174,6 +179,9 @@ var (
 	envDevMode = &setting{name: "AZUREAD_DEV_MODE", flag: "dev",
 		field: func(c *Config) any { return &c.DevMode },
 		usage: "run on the embedded development identity provider (loopback only); the default when nothing looks like a tenant (no AZUREAD_ setting, no AZURE_TENANT_ID or AZURE_CLIENT_ID)"}
+	envDevTLS = &setting{name: "AZUREAD_DEV_TLS", flag: "dev-tls",
+		field: func(c *Config) any { return &c.DevTLS },
+		usage: "development mode over HTTPS (and gRPC over TLS) with a certificate it makes for loopback; the startup help names the file to trust (SSL_CERT_FILE)"}
 	envTenantID = &setting{name: "AZUREAD_TENANT_ID", flag: "tenant-id", identity: true, renamed: true, option: "WithTenant",
 		field: func(c *Config) any { return &c.TenantID },
 		entra: func(c Config) []entra.Option { return []entra.Option{entra.WithTenant(c.TenantID)} },
@@ -258,7 +266,7 @@ var (
 		usage: "Prometheus metrics listen address, plain HTTP at /metrics (default: no metrics)"}
 
 	settings = []*setting{
-		envDevMode, envTenantID, envClientID, envClientSecret, envAudiences, envAuthorityHost,
+		envDevMode, envDevTLS, envTenantID, envClientID, envClientSecret, envAudiences, envAuthorityHost,
 		envTokenVersions, envAllowedTenants, envAllowAnyTenant, envB2CPolicy, envAllowGuests, envAppSpecificKeys,
 		envGRPCAddr, envHTTPAddr, envLogLevel, envOpenAPIClientID, envOpenAPIScopes, envOpenAPIAuthorizationParams, envCORSOrigins,
 		envTLSCertFile, envTLSKeyFile, envInsecurePlaintext, envMetricsAddr,
@@ -540,6 +548,9 @@ func (c Config) check() []error {
 		}
 	}
 	errs = append(errs, c.checkTransport()...)
+	if c.DevTLS && !c.DevMode {
+		errs = append(errs, fmt.Errorf("%s=true is for development mode: with a tenant, set %s and %s", envDevTLS, envTLSCertFile, envTLSKeyFile))
+	}
 	if c.DevMode {
 		// The development provider signs anyone in: nothing off this
 		// machine may reach a server that trusts it.

@@ -21,7 +21,7 @@ func TestDevIdentityProviderSignsInTheServicesOwnUsers(t *testing.T) {
 
 	passwordToken(t, srv.Server, "carol", "Items.Write")
 	resp, err := http.PostForm(srv.DevIDP().TokenURL(), url.Values{
-		"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"},
+		"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"alice"}, "password": {"dev"},
 		"scope": {srv.DevIDP().AppIDURI() + "/Items.Read"},
 	})
 	if err != nil {

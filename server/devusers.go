@@ -60,9 +60,9 @@ func devAccounts(p *policy.Policy) ([]devidp.User, []devidp.App) {
 	users[1].Scopes = slices.Clone(read)
 	for i := range apps {
 		switch apps[i].ClientID {
-		case "admin-daemon":
+		case devidp.AdminDaemonClientID:
 			apps[i].Roles = slices.Clone(roles)
-		case "reporting-daemon":
+		case devidp.ReportingDaemonClientID:
 			apps[i].Roles = readRoles
 		}
 	}

@@ -88,7 +88,7 @@ func accounts(idp *devidp.Provider) string {
 		parts = append(parts, fmt.Sprintf("%s %v", u.Username, u.Scopes))
 	}
 	for _, a := range idp.Apps() {
-		parts = append(parts, fmt.Sprintf("%s %v", a.ClientID, a.Roles))
+		parts = append(parts, fmt.Sprintf("%s %v", a.Name, a.Roles))
 	}
 	return strings.Join(parts, " ")
 }
@@ -162,7 +162,7 @@ func TestDevelopmentAccountsSignInWithTheRulesPermissions(t *testing.T) {
 			400, ""},
 		{"alice gets every scope with .default", url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"}, "scope": {idp.AppIDURI() + "/.default"}},
 			200, "scp=Items.Import Items.Read Items.Sync Items.Write"},
-		{"admin-daemon gets every role", url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-daemon"}, "client_secret": {"dev-secret"}, "scope": {idp.AppIDURI() + "/.default"}},
+		{"admin-daemon gets every role", url.Values{"grant_type": {"client_credentials"}, "client_id": {devidp.AdminDaemonClientID}, "client_secret": {"dev-secret"}, "scope": {idp.AppIDURI() + "/.default"}},
 			200, "roles=[Items.Admin Items.Export]"},
 	}
 	for _, tt := range tests {
@@ -205,7 +205,7 @@ func TestDevelopmentAccountsSignInWithTheRulesPermissions(t *testing.T) {
 // startup naming the methods that need it.
 func TestDevelopmentAccountsMissingAScopeOrRoleAreAWarning(t *testing.T) {
 	ann := devidp.User{Name: "Ann", Username: "ann", ObjectID: "5d4e6f70-8192-4ca3-8eb5-f60718293a45", Password: "dev", Scopes: []string{"Notes.Read", "Notes.ReadWrite"}}
-	backup := devidp.App{Name: "Backup", ClientID: "backup-daemon", ClientSecret: "dev-secret", ObjectID: "7f608192-a3b4-4ec5-a0d7-18293a4b5c67", Roles: []string{"Notes.Export"}}
+	backup := devidp.App{Name: "backup-daemon", ClientID: "backup-daemon", ClientSecret: "dev-secret", ObjectID: "7f608192-a3b4-4ec5-a0d7-18293a4b5c67", Roles: []string{"Notes.Export"}}
 	tests := []struct {
 		name          string
 		opts          []devidp.Option

@@ -48,7 +48,7 @@ func TestDevServerAnswersLoopbackHostsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	signIn := url.Values{
-		"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"},
+		"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {"alice"}, "password": {"dev"},
 		"scope": {idp.AppIDURI() + "/Items.Read"},
 	}.Encode()
 	endpoints := []endpoint{

@@ -102,7 +102,7 @@ func run(ctx context.Context, args, environ []string, dotenv string, stderr io.W
 	if err != nil {
 		return err
 	}
-	srv, err := New(cfg, opts...)
+	srv, err := New(cfg, append([]Option{withDefaultDevStateDir()}, opts...)...)
 	if err != nil {
 		return err
 	}
@@ -125,14 +125,23 @@ func (s *Server) writeDevHelp(w io.Writer) {
 		fmt.Fprintf(w, "  user %-8s scopes: %s; roles: %s\n", u.Username, strings.Join(u.Scopes, " "), strings.Join(u.Roles, " "))
 	}
 	for _, a := range idp.Apps() {
-		fmt.Fprintf(w, "  app  %-18s roles: %s\n", a.ClientID, strings.Join(a.Roles, " "))
+		fmt.Fprintf(w, "  app  %-18s client ID %s; roles: %s\n", a.Name, a.ClientID, strings.Join(a.Roles, " "))
 	}
 	if users := idp.Users(); len(users) > 0 {
 		u := users[0] // WithDevIdentityProvider may have replaced alice
-		fmt.Fprintf(w, "Get a token (here %s's, with every scope that user has):\n  TOKEN=$(curl -s %s -d grant_type=password -d client_id=%s -d username=%s -d password=%s -d scope=%s/.default | jq -r .access_token)\n",
-			u.Username, idp.TokenURL(), devidp.DefaultSPAClientID, u.Username, u.Password, idp.AppIDURI())
+		cacert := ""
+		if s.dev.certFile != "" {
+			cacert = "--cacert " + s.dev.certFile + " "
+		}
+		fmt.Fprintf(w, "Get a token (here %s's, with every scope that user has):\n  TOKEN=$(curl -s %s%s -d grant_type=password -d client_id=%s -d username=%s -d password=%s -d scope=%s/.default | jq -r .access_token)\n",
+			u.Username, cacert, idp.TokenURL(), devidp.DefaultSPAClientID, u.Username, u.Password, idp.AppIDURI())
 	}
-	fmt.Fprintf(w, "Call the API:\n  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" %s list\n", s.GRPCAddr())
+	if s.dev.certFile != "" {
+		fmt.Fprintf(w, "TLS with a development certificate; trust this file (also as REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS, curl --cacert):\nSSL_CERT_FILE=%s\n", s.dev.certFile)
+		fmt.Fprintf(w, "Call the API:\n  grpcurl -cacert %s -H \"authorization: Bearer $TOKEN\" %s list\n", s.dev.certFile, s.GRPCAddr())
+	} else {
+		fmt.Fprintf(w, "Call the API:\n  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" %s list\n", s.GRPCAddr())
+	}
 	if s.o.spec != nil {
 		fmt.Fprintf(w, "  or sign in on %s/docs\n", s.HTTPURL())
 	}

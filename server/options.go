@@ -44,6 +44,11 @@ type options struct {
 	devIDPOpts    []devidp.Option
 	idpClient     *http.Client
 	idpClientSet  bool
+	// devStateDir is where development mode keeps its key and
+	// certificate (WithDevStateDir); devStateDirErr says why Run found
+	// none.
+	devStateDir    string
+	devStateDirErr error
 }
 
 type handler struct {
@@ -119,6 +124,23 @@ func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
 // An invalid option is an error from [New] in development mode.
 func WithDevIdentityProvider(opts ...devidp.Option) Option {
 	return func(o *options) { o.devIDPOpts = append(o.devIDPOpts, opts...) }
+}
+
+// WithDevStateDir sets the directory where development mode keeps its
+// signing key and, in development TLS mode, its TLS certificate (see
+// devidp.LoadOrCreateSigningKey and devidp.LoadOrCreateTLSCertificate),
+// so that development tokens and the trusted certificate survive a
+// restart. [Main] and [Run] use devidp.DefaultStateDir, in the user's
+// cache directory; without this option, [New] keeps nothing (tokens end
+// with the process) and refuses development TLS mode.
+func WithDevStateDir(dir string) Option {
+	return func(o *options) { o.devStateDir, o.devStateDirErr = dir, nil }
+}
+
+// withDefaultDevStateDir is WithDevStateDir(devidp.DefaultStateDir()),
+// remembering why there is none when the user has no cache directory.
+func withDefaultDevStateDir() Option {
+	return func(o *options) { o.devStateDir, o.devStateDirErr = devidp.DefaultStateDir() }
 }
 
 // WithIdentityProviderClient sets the HTTP client that fetches the

@@ -71,6 +71,7 @@ type Server struct {
 
 	// TLS and metrics (tls.go, metrics.go).
 	certs       *certReloader // nil without TLS
+	dev         devState      // development mode's kept key and certificate (devstate.go)
 	metrics     *metrics.Metrics
 	metricsLis  net.Listener
 	metricsHTTP *http.Server
@@ -165,6 +166,10 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		}
 	}
 	s.inProcess = newInProcessListener()
+	if err := s.setupDevState(); err != nil {
+		s.close()
+		return nil, err
+	}
 	if err := s.setupTransport(); err != nil {
 		s.close()
 		return nil, err
@@ -214,7 +219,7 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 		_, port, _ := net.SplitHostPort(s.httpLis.Addr().String())
 		var redirects []string
 		for _, host := range loopbackNames {
-			redirects = append(redirects, "http://"+host+":"+port+"/docs/oauth2-redirect.html")
+			redirects = append(redirects, s.scheme()+"://"+host+":"+port+"/docs/oauth2-redirect.html")
 		}
 		users, apps := devAccounts(p)
 		idpOpts := append([]devidp.Option{devidp.WithSPA(devidp.DefaultSPAClientID, redirects...), devidp.WithUsers(users...), devidp.WithApps(apps...)}, s.o.devIDPOpts...)
@@ -223,6 +228,13 @@ func (s *Server) build(p *policy.Policy, regs []registration) error {
 			return err
 		}
 		s.devIDP = idp
+		client, err := s.devIDPClient()
+		if err != nil {
+			return err
+		}
+		if client != nil {
+			opts = append(opts, entra.WithHTTPClient(client))
+		}
 		opts = append(opts,
 			entra.WithAuthorityHost(idp.Authority()),
 			entra.WithTenant(idp.TenantID()),

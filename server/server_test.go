@@ -75,7 +75,7 @@ func passwordToken(t *testing.T, srv *server.Server, user, scope string) string 
 	t.Helper()
 	idp := srv.DevIDP()
 	resp, err := http.PostForm(idp.TokenURL(), url.Values{
-		"grant_type": {"password"}, "username": {user}, "password": {"dev"},
+		"grant_type": {"password"}, "client_id": {entratest.DefaultSPAClientID}, "username": {user}, "password": {"dev"},
 		"scope": {idp.AppIDURI() + "/" + scope},
 	})
 	if err != nil {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode"
@@ -83,7 +86,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.server, "server", "", "base URL of the running server's HTTP listener, http:// on loopback only (default: HTTP_ADDR from the environment or .env, as make run reads it)")
 	fs.StringVar(&f.user, "user", "alice", "development user to sign in as")
 	fs.StringVar(&f.password, "password", "dev", "the development user's password")
-	fs.StringVar(&f.app, "app", "", "client ID of the app to get an app-only token for (client credentials), instead of a user")
+	fs.StringVar(&f.app, "app", "", "the app to get an app-only token for (client credentials), instead of a user: a development app's name (admin-daemon) or client ID")
 	fs.StringVar(&f.secret, "secret", "dev-secret", "the development app's client secret (for a tenant: $AZURE_CLIENT_SECRET)")
 	fs.StringVar(&f.scopes, "scopes", "", "space-separated short scope names (default: every scope the user may have)")
 	fs.BoolVar(&f.device, "device", false, "sign a user in with a device code (the prompt goes to stderr)")
@@ -155,6 +158,9 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 			return nil, err
 		}
 		f.server = "http://" + cfg.HTTPAddr
+		if cfg.DevTLS {
+			f.server = "https://" + cfg.HTTPAddr
+		}
 	}
 	if err := plaintextOnLoopback(f.server); err != nil {
 		return nil, err
@@ -173,11 +179,25 @@ func devSource(ctx context.Context, f tokenFlags, prompt io.Writer) (*bearer.Sou
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return errors.New("the identity provider redirected the request, which is not followed")
 	}}
+	if strings.HasPrefix(f.server, "https://") {
+		// A server in development TLS mode (AZUREAD_DEV_TLS) serves the
+		// certificate it keeps in the user's cache directory.
+		roots, err := devRoots()
+		if err != nil {
+			return nil, err
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	}
 	var fetch bearer.TokenFunc
 	switch {
 	case f.app != "":
+		// A development app by its name (admin-daemon) or client ID.
+		clientID, ok := devidp.AppNamed(devidp.DefaultApps(), f.app)
+		if !ok {
+			clientID = f.app
+		}
 		fetch = func(ctx context.Context, claims string) (*oauth2.Token, error) {
-			cc := clientcredentials.Config{ClientID: f.app, ClientSecret: f.secret, TokenURL: endpoint.TokenURL,
+			cc := clientcredentials.Config{ClientID: clientID, ClientSecret: f.secret, TokenURL: endpoint.TokenURL,
 				Scopes: f.fullScopes(), AuthStyle: oauth2.AuthStyleInParams, EndpointParams: claimsParam(claims)}
 			return cc.Token(ctx)
 		}
@@ -265,6 +285,28 @@ func printable(s string) string {
 		}
 		return -1
 	}, s)
+}
+
+// devRoots are the system's roots (SSL_CERT_FILE included) and the
+// development certificate, when development mode has made one.
+func devRoots() (*x509.CertPool, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	dir, err := devidp.DefaultStateDir()
+	if err != nil {
+		return roots, nil
+	}
+	pemBytes, err := os.ReadFile(filepath.Join(dir, devidp.TLSCertFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("token: the development certificate: %w", err)
+	case !roots.AppendCertsFromPEM(pemBytes):
+		return nil, fmt.Errorf("token: %s holds no certificate", filepath.Join(dir, devidp.TLSCertFile))
+	}
+	return roots, nil
 }
 
 // tenantSource gets tokens from an Entra ID tenant with the Azure SDK.

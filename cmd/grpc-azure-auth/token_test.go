@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/server"
 )
@@ -61,7 +63,7 @@ func TestTokenFromTheDevelopmentProvider(t *testing.T) {
 		{"alice gets all her scopes by default", nil,
 			map[string]any{"preferred_username": "alice", "scp": "Items.Import Items.Read Items.Sync Items.Write"}},
 		{"an app gets an app-only token", []string{"-app", "admin-daemon"},
-			map[string]any{"azp": "admin-daemon", "idtyp": "app"}},
+			map[string]any{"azp": devidp.AdminDaemonClientID, "idtyp": "app"}},
 		{"-claims completes a step-up", []string{"-claims", `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
 			map[string]any{"preferred_username": "alice", "acrs": "[c1]", "xms_cc": "<nil>"}},
 		{"-claims declares cp1", []string{"-user", "bob", "-claims", `{"access_token":{"xms_cc":{"values":["cp1"]}}}`},
@@ -191,4 +193,40 @@ func TestTokenFailures(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Against a server in development TLS mode, the token command trusts the
+// development certificate kept in the user's cache directory.
+func TestTokenOverDevelopmentTLS(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	t.Setenv("HOME", cache) // macOS: ~/Library/Caches
+	dir, err := devidp.DefaultStateDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, err := devidp.LoadOrCreateTLSCertificate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	p, err := entratest.NewProvider("https://" + srv.Listener.Addr().String() + server.DevIDPPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = p
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	var stdout, stderr strings.Builder
+	if err := runToken([]string{"-server", srv.URL, "-user", "bob"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if c := claims(t, stdout.String()); c["preferred_username"] != "bob" {
+		t.Fatalf("claims %v", c)
+	}
 }

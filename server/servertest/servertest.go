@@ -84,11 +84,13 @@ type Server struct {
 // test ends, and returns once its gRPC health service says SERVING. An
 // empty cfg.GRPCAddr or cfg.HTTPAddr is 127.0.0.1:0, a port of its own on
 // loopback (not the configuration's default, which a second test or a
-// running `make run` would hold). When the test ends, [Server.Close] stops
-// the server and a Serve error fails the test. Start calls tb.Fatalf if New
-// fails, if the client cannot be built, or if the server is not SERVING
-// within 30 seconds, with the reason: the error of fetching the signing
-// keys once more, as the server has been fetching them since.
+// running `make run` would hold). With cfg.DevTLS, the development
+// certificate is kept in a temporary directory (server.WithDevStateDir)
+// and Conn trusts it. When the test ends, [Server.Close] stops the server
+// and a Serve error fails the test. Start calls tb.Fatalf if New fails, if
+// the client cannot be built, or if the server is not SERVING within 30
+// seconds, with the reason: the error of fetching the signing keys once
+// more, as the server has been fetching them since.
 func Start(tb TB, cfg server.Config, opts ...server.Option) *Server {
 	tb.Helper()
 	return start(tb, servingTimeout, cfg, opts...)
@@ -101,9 +103,22 @@ func start(tb TB, timeout time.Duration, cfg server.Config, opts ...server.Optio
 			*addr = "127.0.0.1:0"
 		}
 	}
+	if cfg.DevTLS {
+		// The development certificate and key go to a directory of the
+		// test, never the user's cache.
+		dir, err := os.MkdirTemp("", "servertest-dev-*")
+		if err != nil {
+			tb.Fatalf("servertest: %v", err)
+		}
+		tb.Cleanup(func() { os.RemoveAll(dir) })
+		opts = append([]server.Option{server.WithDevStateDir(dir)}, opts...)
+	}
 	srv, err := server.New(cfg, opts...)
 	if err != nil {
 		tb.Fatalf("servertest: %v", err)
+	}
+	if cfg.DevTLS {
+		cfg.TLSCertFile = srv.DevCertFile()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{Server: srv, cancel: cancel, done: make(chan error, 1)}
