@@ -368,7 +368,10 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 	var doc struct {
 		Info  struct{ Title string }
 		Paths map[string]map[string]struct {
-			Security []map[string][]string
+			Security  []map[string][]string
+			Rule      string   `json:"x-azureauth-rule"`
+			Condition string   `json:"x-azureauth-condition"`
+			Contexts  []string `json:"x-azureauth-auth-contexts"`
 		}
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
@@ -382,15 +385,20 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 	tests := []struct {
 		name, method, path string
 		want               []map[string][]string
+		condition          string
+		contexts           []string
 	}{
-		{"the anonymous operation takes a token if there is one", "get", "/v1/about", []map[string][]string{{}, {openapi.SchemeName: {}}}},
-		{"the authenticated operation needs any token", "get", "/v1/me", anyToken},
-		{"the default rule offers either scope", "get", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
-		{"the method's rule replaces the default", "post", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
-		{"reporting, which calls the audit log, shows the notes API's own default rule", "post", "/v1/notes/{id}:report", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
-		{"all of two scopes are one requirement", "post", "/v1/notes/{id}:share", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite", scope + "Notes.Share"}}}},
-		{"scope or role shows the scope a user signs in for, and the role's token", "get", "/v1/notes:export", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {}}}},
-		{"an app role needs a token without a particular scope", "post", "/v1/notes:purge", anyToken},
+		{"the anonymous operation takes a token if there is one", "get", "/v1/about", []map[string][]string{{}, {openapi.SchemeName: {}}}, "", nil},
+		{"the authenticated operation needs any token", "get", "/v1/me", anyToken, "", nil},
+		{"the default rule offers either scope", "get", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}, "", nil},
+		{"the method's rule replaces the default", "post", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite"}}}, "", nil},
+		{"reporting, which calls the audit log, shows the notes API's own default rule", "post", "/v1/notes/{id}:report", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}, "", nil},
+		{"all of two scopes are one requirement", "post", "/v1/notes/{id}:share", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite", scope + "Notes.Share"}}}, "", nil},
+		{"scope or role shows the scope a user signs in for, and the role's token", "get", "/v1/notes:export", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {}}}, "", nil},
+		{"an app role needs a token without a particular scope", "post", "/v1/notes:purge", anyToken, "", nil},
+		{"listing a user's notes states its condition beside the scope or role", "get", "/v1/users/{userId}/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {}}},
+			"request.user_id == caller.object_id || (caller.app_only && 'Notes.Admin' in caller.roles)", nil},
+		{"deleting states the authentication context it needs", "delete", "/v1/notes/{id}", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite"}}}, "", []string{"c1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -403,7 +411,15 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 			}) {
 				t.Errorf("security %v, want %v", op.Security, tt.want)
 			}
+			if op.Condition != tt.condition || !slices.Equal(op.Contexts, tt.contexts) {
+				t.Errorf("x-azureauth-condition %q, x-azureauth-auth-contexts %v; want %q, %v", op.Condition, op.Contexts, tt.condition, tt.contexts)
+			}
 		})
+	}
+	// ListNotes' shadow rule is tried, never enforced: the document shows
+	// the enforced rule alone.
+	if got := doc.Paths["/v1/notes"]["get"].Rule; got != "one of scopes Notes.Read, Notes.ReadWrite" {
+		t.Errorf("ListNotes x-azureauth-rule %q, want the enforced rule alone", got)
 	}
 
 	ui, err := http.Get(e.srv.HTTPURL() + "/docs/")
