@@ -58,6 +58,12 @@ func (e *env) user(u entratest.User, scopes ...string) string {
 	return e.idp.Issue(entratest.ForUser(u.Username), entratest.Scopes(scopes...))
 }
 
+// steppedUp is u's token after a sign-in that satisfied the authentication
+// context c1, which deleting a note requires.
+func (e *env) steppedUp(u entratest.User, scopes ...string) string {
+	return e.idp.Issue(entratest.ForUser(u.Username), entratest.Scopes(scopes...), entratest.AuthContexts("c1"))
+}
+
 func (e *env) app(a entratest.App) string { return e.idp.Issue(entratest.ForApp(a.ClientID)) }
 
 func (e *env) expired() string {
@@ -255,11 +261,11 @@ func TestOnlyTheOwnerMayDeleteOrShareANote(t *testing.T) {
 		call  func(context.Context) error
 		want  codes.Code
 	}{
-		{"a reader it was shared with may not delete it", e.user(ben, "Notes.ReadWrite"), e.deleteNote(id), codes.PermissionDenied},
+		{"a reader it was shared with may not delete it", e.steppedUp(ben, "Notes.ReadWrite"), e.deleteNote(id), codes.PermissionDenied},
 		{"a reader it was shared with may not share it further", e.user(ben, "Notes.ReadWrite", "Notes.Share"), e.shareNote(id), codes.PermissionDenied},
-		{"a stranger does not even find it", e.user(stranger, "Notes.ReadWrite"), e.deleteNote(id), codes.NotFound},
-		{"the owner deletes it", e.user(ann, "Notes.ReadWrite"), e.deleteNote(id), codes.OK},
-		{"then it is gone", e.user(ann, "Notes.ReadWrite"), e.deleteNote(id), codes.NotFound},
+		{"a stranger does not even find it", e.steppedUp(stranger, "Notes.ReadWrite"), e.deleteNote(id), codes.NotFound},
+		{"the owner deletes it", e.steppedUp(ann, "Notes.ReadWrite"), e.deleteNote(id), codes.OK},
+		{"then it is gone", e.steppedUp(ann, "Notes.ReadWrite"), e.deleteNote(id), codes.NotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,7 +324,7 @@ func TestEveryRuleKindOverREST(t *testing.T) {
 		{name: "purging as a daemon with Notes.Admin answers", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.app(offboardingDaemon), want: 200},
 		{name: "purging as a user is forbidden", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`}},
-		{name: "deleting a note shared with you is forbidden by the handler, with the same challenge", method: "DELETE", path: "/v1/notes/" + shared, token: e.user(ben, "Notes.ReadWrite"), want: 403,
+		{name: "deleting a note shared with you is forbidden by the handler, with the same challenge", method: "DELETE", path: "/v1/notes/" + shared, token: e.steppedUp(ben, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`, `error_description="only the note's owner may delete it"`}},
 	}
 	for _, tt := range tests {
