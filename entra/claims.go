@@ -12,6 +12,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/caller"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/tokenmemo"
 )
 
 // Claims is a validated access token's caller. Handlers read it with
@@ -63,9 +64,10 @@ type Claims struct {
 	IssuedAt time.Time
 
 	guest   bool
-	keyID   string // kid of the key that verified the token
-	payload []byte // the token's decoded claims, for Raw and Decode
-	token   Token  // the token this caller sent
+	keyID   string          // kid of the key that verified the token
+	payload []byte          // the token's decoded claims, for Raw and Decode
+	token   Token           // the token this caller sent
+	memo    *tokenmemo.Memo // shared by the copies of one validated token's Claims
 }
 
 // Token returns the access token the caller sent, to call a downstream API
@@ -335,6 +337,7 @@ func (tc *tokenClaims) claims(aud, kid string, payload []byte) *Claims {
 		IssuedAt:          tc.iat,
 		keyID:             kid,
 		payload:           payload,
+		memo:              new(tokenmemo.Memo),
 	}
 	return c
 }
