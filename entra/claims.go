@@ -11,6 +11,7 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra/internal/jwt"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/caller"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/tokenmemo"
 )
 
 // Claims is a validated access token's caller. Handlers read it with
@@ -62,10 +63,11 @@ type Claims struct {
 	IssuedAt time.Time
 
 	guest      bool
-	validUntil time.Time // exp plus skew on this process's clock; zero for Claims made by hand
-	keyID      string    // kid of the key that verified the token
-	payload    []byte    // the token's decoded claims, for Raw and Decode
-	token      Token     // the token this caller sent
+	validUntil time.Time       // exp plus skew on this process's clock; zero for Claims made by hand
+	keyID      string          // kid of the key that verified the token
+	payload    []byte          // the token's decoded claims, for Decode
+	token      Token           // the token this caller sent
+	memo       *tokenmemo.Memo // shared by the copies of one validated token's Claims
 }
 
 // Token returns the access token the caller sent, to call a downstream API
@@ -237,6 +239,7 @@ func claimsOf(tc *jwt.Claims, aud, kid string, payload []byte) *Claims {
 		IssuedAt:          tc.IssuedAt,
 		keyID:             kid,
 		payload:           payload,
+		memo:              new(tokenmemo.Memo),
 	}
 	return c
 }

@@ -38,6 +38,14 @@ func (c Challenge) header(st *status.Status) string {
 	switch {
 	case st.Code() == codes.Unauthenticated && info.GetReason() == authzerr.ReasonTokenMissing:
 		// RFC 6750 §3.1: no error code when the request had no credentials.
+	case st.Code() == codes.Unauthenticated && info.GetReason() == authzerr.ReasonInsufficientClaims:
+		// A claims challenge (step-up), in the shape Microsoft documents
+		// and azcore's bearer-token policy reads: realm and
+		// authorization_uri are required, so both are sent, even empty.
+		if c.AuthorizationURI == "" {
+			params = append(params, param("authorization_uri", ""))
+		}
+		params = append(params, param("error", "insufficient_claims"), param("claims", info.GetMetadata()[authzerr.MetadataClaims]))
 	case st.Code() == codes.Unauthenticated && info.GetReason() == authzerr.ReasonInvalidRequest:
 		params = append(params, param("error", "invalid_request"), param("error_description", st.Message()))
 	case st.Code() == codes.Unauthenticated:

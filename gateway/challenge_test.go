@@ -42,9 +42,23 @@ func TestChallengeHeader(t *testing.T) {
 				st, _ := status.New(codes.PermissionDenied, "x").WithDetails(&errdetails.ErrorInfo{Reason: authzerr.ReasonInsufficientScope, Domain: "other"})
 				return st
 			}(), ""},
+		{"a claims challenge: insufficient_claims with the claims, as azcore reads it",
+			denial(t, codes.Unauthenticated, "requires authentication context c1", authzerr.ReasonInsufficientClaims, map[string]string{authzerr.MetadataClaims: "eyJ4Ijox", authzerr.MetadataAuthContexts: "c1"}),
+			`Bearer realm="api", authorization_uri="https://login.example/t/oauth2/v2.0/authorize", client_id="cid", error="insufficient_claims", claims="eyJ4Ijox"`},
+		{"an authentication context the client cannot step up to: no challenge",
+			denial(t, codes.PermissionDenied, "requires authentication context c1", authzerr.ReasonAuthContextRequired, map[string]string{authzerr.MetadataAuthContexts: "c1"}), ""},
+		{"a failed condition: no challenge",
+			denial(t, codes.PermissionDenied, "condition not met: x", authzerr.ReasonConditionFailed, nil), ""},
 		{"a method without rule: no challenge", denial(t, codes.PermissionDenied, "method has no access rule", authzerr.ReasonNoRule, nil), ""},
 		{"a not-found: no challenge", status.New(codes.NotFound, "no item"), ""},
 	}
+	t.Run("a claims challenge without authorization URI still sends the parameter", func(t *testing.T) {
+		st := denial(t, codes.Unauthenticated, "m", authzerr.ReasonInsufficientClaims, map[string]string{authzerr.MetadataClaims: "e30="})
+		want := `Bearer realm="", authorization_uri="", error="insufficient_claims", claims="e30="`
+		if got := (Challenge{}).header(st); got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := c.header(tt.st); got != tt.want {
@@ -66,6 +80,7 @@ func FuzzChallengeCannotInjectHeaders(f *testing.F) {
 		for _, st := range []*status.Status{
 			denial(t, codes.Unauthenticated, msg, authzerr.ReasonTokenInvalid, nil),
 			denial(t, codes.PermissionDenied, msg, authzerr.ReasonInsufficientScope, map[string]string{authzerr.MetadataScopes: scopes}),
+			denial(t, codes.Unauthenticated, msg, authzerr.ReasonInsufficientClaims, map[string]string{authzerr.MetadataClaims: scopes}),
 		} {
 			h := c.header(st)
 			for i := 0; i < len(h); i++ {

@@ -2,21 +2,25 @@ package interceptor
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	azureauthv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
 )
 
@@ -37,6 +41,9 @@ type Authorizer struct {
 	policy    *policy.Policy
 	logger    *slog.Logger
 	hook      func(context.Context, Decision) // nil when no hook is set
+	// shadowHook is nil when no hook is set.
+	shadowHook func(context.Context, ShadowDecision)
+	shadowLog  *shadowLog
 }
 
 // New returns an Authorizer that validates tokens with v and enforces the
@@ -60,7 +67,17 @@ func New(v TokenValidator, opts ...Option) (*Authorizer, error) {
 		}
 		o.policy = p
 	}
-	return &Authorizer{validator: v, policy: o.policy, logger: o.logger, hook: joinHooks(o.hooks)}, nil
+	a := &Authorizer{validator: v, policy: o.policy, logger: o.logger, hook: joinHooks(o.hooks),
+		shadowLog: &shadowLog{interval: DefaultShadowLogInterval, now: time.Now, methods: map[string]*shadowLogState{}}}
+	if len(o.shadow) > 0 {
+		hooks := o.shadow
+		a.shadowHook = func(ctx context.Context, d ShadowDecision) {
+			for _, h := range hooks {
+				h(ctx, d)
+			}
+		}
+	}
+	return a, nil
 }
 
 // isNilPointer reports whether v holds a nil pointer, such as a nil
@@ -93,7 +110,8 @@ func (a *Authorizer) Policy() *policy.Policy { return a.policy }
 // (go-grpc-middleware's ServiceAuthFuncOverride, for one, is ignored).
 func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, err := a.Authorize(ctx, info.FullMethod, metadata.ValueFromIncomingContext(ctx, "authorization"))
+		msg, _ := req.(proto.Message)
+		ctx, _, err := a.authorize(ctx, info.FullMethod, metadata.ValueFromIncomingContext(ctx, "authorization"), msg, true)
 		if err != nil {
 			return nil, err
 		}
@@ -112,9 +130,14 @@ func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // interceptor, it consults nothing but the policy.
 func (a *Authorizer) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, err := a.Authorize(ss.Context(), info.FullMethod, metadata.ValueFromIncomingContext(ss.Context(), "authorization"))
+		ctx, c, err := a.authorize(ss.Context(), info.FullMethod, metadata.ValueFromIncomingContext(ss.Context(), "authorization"), nil, false)
 		if err != nil {
 			return err
+		}
+		if c.checksMessages() {
+			// Every message received, the request of a server stream
+			// included, must satisfy the condition.
+			handler = a.guard(handler, c)
 		}
 		claims, ok := entra.FromContext(ctx)
 		if !ok {
@@ -182,46 +205,248 @@ func streamExpired() denial {
 
 // Authorize decides a call of fullMethod whose authorization metadata holds
 // values, as the interceptors do, for transports that are not gRPC servers.
-// On success the returned context carries the caller (entra.FromContext),
-// unless the method is anonymous and no token came.
+// It checks everything a rule asks but its condition, which needs the
+// request: when the rule has one (policy.Rule.HasCondition), pass the
+// returned context and each request message, of any call kind, to
+// [Authorizer.AuthorizeMessage] before acting on it. On success the
+// returned context carries the caller (entra.FromContext), unless the
+// method is anonymous and no token came.
 func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []string) (context.Context, error) {
-	rule, ok := a.policy.Rule(fullMethod)
+	ctx, _, err := a.authorize(ctx, fullMethod, values, nil, false)
+	return ctx, err
+}
+
+// AuthorizeMessage checks one request message of a call that [Authorizer.Authorize]
+// admitted, with ctx the context it returned, against the condition of the
+// method's rule, and tries the method's shadow rule on it. It returns nil
+// when the rule has no condition or the condition holds, and otherwise
+// the denial (PermissionDenied, authzerr.ReasonConditionFailed), logged and
+// reported to the decision hooks as a second decision of the call.
+func (a *Authorizer) AuthorizeMessage(ctx context.Context, fullMethod string, msg proto.Message) error {
+	c, err := a.callOf(ctx, fullMethod)
+	if err != nil {
+		return err
+	}
+	return a.checkMessage(ctx, c, msg)
+}
+
+// callOf rebuilds the call Authorize decided from its context.
+func (a *Authorizer) callOf(ctx context.Context, method string) (*call, error) {
+	rule, ok := a.policy.Rule(method)
 	if !ok {
-		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.PermissionDenied, reason: authzerr.ReasonNoRule, msg: "method has no access rule"})
+		return nil, a.deny(ctx, method, nil, denial{code: codes.PermissionDenied, reason: authzerr.ReasonNoRule, msg: "method has no access rule"})
 	}
-	if rule.Anonymous && len(values) == 0 {
-		a.grant(ctx, fullMethod, nil, 0)
-		return ctx, nil
-	}
-	raw, err := bearerToken(values)
-	if err != nil {
-		reason := authzerr.ReasonTokenInvalid
-		switch {
-		case errors.Is(err, errNoToken):
-			reason = authzerr.ReasonTokenMissing
-		case errors.Is(err, errManyTokens):
-			reason = authzerr.ReasonInvalidRequest
+	c := &call{method: method, rule: rule}
+	c.shadow, _ = a.policy.Shadow(method)
+	c.claims, _ = entra.FromContext(ctx)
+	if c.claims != nil {
+		var err error
+		if c.view, err = callerOf(c.claims); err != nil {
+			return nil, a.deny(ctx, method, c.claims, unreadableCaller(err))
 		}
-		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.Unauthenticated, reason: reason, msg: err.Error()})
 	}
-	var start time.Time
-	if a.hook != nil {
-		start = time.Now()
+	return c, nil
+}
+
+// call is one call being decided: its rules and its caller.
+type call struct {
+	method string
+	rule   *policy.Rule
+	shadow *policy.Rule        // nil without a shadow rule
+	claims *entra.Claims       // nil without a token
+	view   *azureauthv1.Caller // the caller as conditions see it; nil without a token
+	// shadowAllowed is true when the shadow rule admitted the call up to
+	// its condition: its condition is then compared on each message.
+	shadowAllowed bool
+}
+
+// checksMessages reports whether the messages of a stream must be looked
+// at: a condition to enforce, or one to try in shadow.
+func (c *call) checksMessages() bool {
+	return c.rule.HasCondition() || (c.shadowAllowed && c.shadow.HasCondition())
+}
+
+// who is claims as a policy.Caller: a nil interface without a token, never
+// a typed nil.
+func (c *call) who() policy.Caller {
+	if c.claims == nil {
+		return nil
 	}
-	claims, err := a.validator.Validate(ctx, raw)
+	return c.claims
+}
+
+// authorize decides a call. With hasMsg (unary calls), msg is its request
+// and the condition is checked on it; without, the condition is left for
+// each message received. The returned call is the decided one, for the
+// checks of a stream's messages.
+func (a *Authorizer) authorize(ctx context.Context, method string, values []string, msg proto.Message, hasMsg bool) (context.Context, *call, error) {
+	rule, ok := a.policy.Rule(method)
+	if !ok {
+		return nil, nil, a.deny(ctx, method, nil, denial{code: codes.PermissionDenied, reason: authzerr.ReasonNoRule, msg: "method has no access rule"})
+	}
+	c := &call{method: method, rule: rule}
+	c.shadow, _ = a.policy.Shadow(method)
 	var took time.Duration
-	if a.hook != nil {
-		took = time.Since(start)
+	if !rule.Anonymous || len(values) > 0 {
+		raw, err := bearerToken(values)
+		if err != nil {
+			reason := authzerr.ReasonTokenInvalid
+			switch {
+			case errors.Is(err, errNoToken):
+				reason = authzerr.ReasonTokenMissing
+				// No token is a caller the rules can judge: nil.
+				if c.shadow != nil {
+					a.tryShadow(ctx, c, &policy.DeniedError{Rule: rule}, msg, hasMsg)
+				}
+			case errors.Is(err, errManyTokens):
+				reason = authzerr.ReasonInvalidRequest
+			}
+			return nil, nil, a.deny(ctx, method, nil, denial{code: codes.Unauthenticated, reason: reason, msg: err.Error()})
+		}
+		var start time.Time
+		if a.hook != nil {
+			start = time.Now()
+		}
+		claims, err := a.validator.Validate(ctx, raw)
+		if a.hook != nil {
+			took = time.Since(start)
+		}
+		if err != nil {
+			code, reason, msg := validationFailure(err)
+			return nil, nil, a.deny(ctx, method, nil, denial{code: code, reason: reason, msg: msg, cause: err, took: took})
+		}
+		c.claims = claims
+		if needsCaller(rule) || c.shadow != nil {
+			if c.view, err = callerOf(claims); err != nil {
+				d := unreadableCaller(err)
+				d.took = took
+				return nil, nil, a.deny(ctx, method, claims, d)
+			}
+		}
+	}
+	err := rule.Authorize(c.who())
+	if err == nil {
+		err = rule.AuthorizeContexts(c.view)
+	}
+	if err == nil && hasMsg {
+		err = rule.AuthorizeMessage(c.view, msg)
+	}
+	if c.shadow != nil {
+		a.tryShadow(ctx, c, err, msg, hasMsg)
 	}
 	if err != nil {
-		code, reason, msg := validationFailure(err)
-		return nil, a.deny(ctx, fullMethod, nil, denial{code: code, reason: reason, msg: msg, cause: err, took: took})
+		d := ruleDenial(rule, err)
+		d.took = took
+		return nil, nil, a.deny(ctx, method, c.claims, d)
 	}
-	if err := rule.Authorize(claims); err != nil {
-		return nil, a.deny(ctx, fullMethod, claims, denial{code: codes.PermissionDenied, reason: authzerr.ReasonInsufficientScope, msg: err.Error(), rule: rule, took: took})
+	a.grant(ctx, method, c.claims, took)
+	if c.claims == nil {
+		return ctx, c, nil
 	}
-	a.grant(ctx, fullMethod, claims, took)
-	return entra.NewContext(ctx, claims), nil
+	return entra.NewContext(ctx, c.claims), c, nil
+}
+
+// unreadableCaller is the denial of a token whose claims a condition's
+// caller cannot be built from.
+func unreadableCaller(err error) denial {
+	return denial{code: codes.Unauthenticated, reason: authzerr.ReasonTokenInvalid, msg: "invalid token: " + errCallerClaims.Error(), cause: err}
+}
+
+// ruleDenial is the denial of a rule's error.
+func ruleDenial(rule *policy.Rule, err error) denial {
+	var (
+		stepUp *policy.StepUpError
+		cond   *policy.ConditionError
+	)
+	switch {
+	case errors.As(err, &stepUp):
+		md := map[string]string{authzerr.MetadataAuthContexts: strings.Join(stepUp.Missing, " ")}
+		if stepUp.ClientCapable && !stepUp.AppOnly {
+			md[authzerr.MetadataClaims] = base64.StdEncoding.EncodeToString([]byte(stepUp.Claims()))
+			return denial{code: codes.Unauthenticated, reason: authzerr.ReasonInsufficientClaims, msg: err.Error(), md: md}
+		}
+		return denial{code: codes.PermissionDenied, reason: authzerr.ReasonAuthContextRequired, msg: err.Error(), md: md}
+	case errors.As(err, &cond):
+		// The CEL error is logged, never returned: it may name claims.
+		return denial{code: codes.PermissionDenied, reason: authzerr.ReasonConditionFailed, msg: err.Error(), cause: cond.Err}
+	}
+	return denial{code: codes.PermissionDenied, reason: authzerr.ReasonInsufficientScope, msg: err.Error(), rule: rule}
+}
+
+// checkMessage checks one request message of an admitted call against
+// the rule's condition, and tries the shadow rule's on it.
+func (a *Authorizer) checkMessage(ctx context.Context, c *call, msg proto.Message) error {
+	err := c.rule.AuthorizeMessage(c.view, msg)
+	if c.shadowAllowed && (c.rule.HasCondition() || c.shadow.HasCondition()) {
+		a.compareShadow(ctx, c.method, policy.OutcomeOf(err), policy.OutcomeOf(c.shadow.AuthorizeMessage(c.view, msg)))
+	}
+	if err != nil {
+		return a.deny(ctx, c.method, c.claims, ruleDenial(c.rule, err))
+	}
+	return nil
+}
+
+// needsCaller reports whether a rule reads the caller as conditions see
+// it: authentication contexts or a condition.
+func needsCaller(r *policy.Rule) bool { return len(r.AuthContexts) > 0 || r.HasCondition() }
+
+// tryShadow evaluates the shadow rule on the call the enforced rule
+// decided with enforced (nil: admitted), and compares their outcomes.
+// With hasMsg, msg is the call's request, nil when it is not a proto
+// message (its condition then fails).
+func (a *Authorizer) tryShadow(ctx context.Context, c *call, enforced error, msg proto.Message, hasMsg bool) {
+	shadow := c.shadow.Evaluate(c.who(), c.view, nil)
+	c.shadowAllowed = shadow == nil
+	if shadow == nil && hasMsg {
+		shadow = c.shadow.AuthorizeMessage(c.view, msg)
+	}
+	a.compareShadow(ctx, c.method, policy.OutcomeOf(enforced), policy.OutcomeOf(shadow))
+}
+
+// guard makes handler's stream check each message it receives with
+// checkMessage: the first that fails ends the stream with its denial,
+// whatever the handler returns, and no message is sent or received after
+// it.
+func (a *Authorizer) guard(handler grpc.StreamHandler, c *call) grpc.StreamHandler {
+	return func(srv any, ss grpc.ServerStream) error {
+		gs := &guardedStream{ServerStream: ss, a: a, c: c}
+		err := handler(srv, gs)
+		if denied := gs.denied.Load(); denied != nil {
+			return *denied
+		}
+		return err
+	}
+}
+
+// guardedStream is a stream whose received messages must satisfy the
+// condition of its method's rule.
+type guardedStream struct {
+	grpc.ServerStream
+	a      *Authorizer
+	c      *call
+	denied atomic.Pointer[error] // the denial of the first message that failed
+}
+
+func (s *guardedStream) RecvMsg(m any) error {
+	if denied := s.denied.Load(); denied != nil {
+		return *denied
+	}
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	msg, _ := m.(proto.Message) // not a proto message: the condition fails
+	if err := s.a.checkMessage(s.ServerStream.Context(), s.c, msg); err != nil {
+		s.denied.CompareAndSwap(nil, &err)
+		return err
+	}
+	return nil
+}
+
+func (s *guardedStream) SendMsg(m any) error {
+	if denied := s.denied.Load(); denied != nil {
+		return *denied
+	}
+	return s.ServerStream.SendMsg(m)
 }
 
 // validationFailure is the answer to a token that failed validation, as
@@ -245,11 +470,12 @@ func validationFailure(err error) (codes.Code, string, string) {
 // denial is one refused call.
 type denial struct {
 	code   codes.Code
-	reason string        // ErrorInfo reason
-	msg    string        // safe to return to the caller
-	cause  error         // logged, never returned: may hold details unfit for the caller
-	rule   *policy.Rule  // the unsatisfied rule, for INSUFFICIENT_SCOPE
-	took   time.Duration // time spent validating the token, for the hook
+	reason string            // ErrorInfo reason
+	msg    string            // safe to return to the caller
+	cause  error             // logged, never returned: may hold details unfit for the caller
+	rule   *policy.Rule      // the unsatisfied rule, for INSUFFICIENT_SCOPE
+	md     map[string]string // the ErrorInfo's metadata, when rule is nil
+	took   time.Duration     // time spent validating the token, for the hook
 }
 
 // deny logs the decision and returns its status.
@@ -282,7 +508,7 @@ func outcomeOf(code codes.Code) Outcome {
 
 // err is the status of the denial.
 func (d denial) err() error {
-	var md map[string]string
+	md := d.md
 	if d.rule != nil {
 		md = map[string]string{}
 		if len(d.rule.Scopes) > 0 {

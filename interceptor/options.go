@@ -17,6 +17,7 @@ type options struct {
 	policySet bool
 	logger    *slog.Logger
 	hooks     []func(context.Context, Decision)
+	shadow    []func(context.Context, ShadowDecision)
 	errs      []error
 }
 
@@ -80,5 +81,26 @@ func WithDecisionHook(hook func(ctx context.Context, d Decision)) Option {
 			return
 		}
 		o.hooks = append(o.hooks, hook)
+	}
+}
+
+// WithShadowHook calls hook synchronously for each call on which a
+// method's shadow rule (azureauth.v1 shadow_rule or default_shadow_rule)
+// disagrees with its enforced rule; it must not block and must not retain
+// ctx. Use it for metrics. Shadow rules are tried on every call whose
+// token is absent or valid (a call refused for its token, or to a method
+// without a rule, is not compared): unary calls once, with their request;
+// streams once when they start and then on each message received, while
+// both rules admitted the stream. They never decide. Disagreements are
+// also logged at Info, at most once per method per
+// [DefaultShadowLogInterval]. Several hooks run in the order given. A nil
+// hook is an error from [New].
+func WithShadowHook(hook func(ctx context.Context, d ShadowDecision)) Option {
+	return func(o *options) {
+		if hook == nil {
+			o.errs = append(o.errs, errors.New("WithShadowHook: nil hook"))
+			return
+		}
+		o.shadow = append(o.shadow, hook)
 	}
 }

@@ -3,6 +3,7 @@
 // go-grpc-middleware's Prometheus provider:
 //
 //	grpc_azure_auth_decisions_total{method,outcome,reason}         counter
+//	grpc_azure_auth_shadow_decisions_total{method,enforced,shadow} counter
 //	grpc_azure_auth_token_validation_seconds{outcome}              histogram
 //	grpc_azure_auth_token_cache_hits_total                         counter
 //	grpc_azure_auth_token_cache_misses_total                       counter
@@ -16,7 +17,10 @@
 //	go_*, process_*                                                runtime
 //
 // Decisions come from [Metrics.DecisionHook], given to the interceptor with
-// interceptor.WithDecisionHook. The cache and key-set figures are read from
+// interceptor.WithDecisionHook; disagreements of shadow rules with the
+// enforced ones from [Metrics.ShadowHook], given with
+// interceptor.WithShadowHook (enforced and shadow are policy.OutcomeOf's
+// outcomes: ALLOWED or a denial's reason). The cache and key-set figures are read from
 // the validator's Stats when Prometheus scrapes, so they cost the request
 // path nothing.
 //

@@ -15,6 +15,7 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
 )
 
 // Label values standing for anything outside the bounded sets.
@@ -40,6 +41,16 @@ var reasons = func() map[string]bool {
 	return m
 }()
 
+// shadowOutcomes are the outcomes kept as label values of shadow decisions:
+// policy.OutcomeOf's.
+var shadowOutcomes = map[string]bool{
+	policy.OutcomeAllowed:              true,
+	authzerr.ReasonInsufficientScope:   true,
+	authzerr.ReasonAuthContextRequired: true,
+	authzerr.ReasonConditionFailed:     true,
+	policy.OutcomeOther:                true,
+}
+
 var outcomes = []interceptor.Outcome{
 	interceptor.OutcomeAllowed, interceptor.OutcomeUnauthenticated, interceptor.OutcomeDenied, interceptor.OutcomeUnavailable,
 }
@@ -51,6 +62,7 @@ type Metrics struct {
 	registry   *prometheus.Registry
 	grpc       *grpcprom.ServerMetrics
 	decisions  *prometheus.CounterVec
+	shadow     *prometheus.CounterVec
 	validation *prometheus.HistogramVec
 	observers  map[interceptor.Outcome]prometheus.Observer // one per known outcome, resolved once
 	// allowed maps each registered full method to its allowed-calls
@@ -76,6 +88,10 @@ func New(opts ...Option) (*Metrics, error) {
 			Name: "grpc_azure_auth_decisions_total",
 			Help: "Authorization decisions by method, outcome (allowed, unauthenticated, denied, unavailable) and reason.",
 		}, []string{"method", "outcome", "reason"}),
+		shadow: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "grpc_azure_auth_shadow_decisions_total",
+			Help: "Calls on which a method's shadow rule disagreed with its enforced rule, by method, enforced outcome and shadow outcome (ALLOWED or the denial's reason).",
+		}, []string{"method", "enforced", "shadow"}),
 		validation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "grpc_azure_auth_token_validation_seconds",
 			Help:    "Time spent validating a presented bearer token, by decision outcome.",
@@ -87,7 +103,7 @@ func New(opts ...Option) (*Metrics, error) {
 		m.observers[out] = m.validation.WithLabelValues(string(out))
 	}
 	cs := []prometheus.Collector{
-		m.grpc, m.decisions, m.validation,
+		m.grpc, m.decisions, m.shadow, m.validation,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
@@ -146,6 +162,23 @@ func (m *Metrics) DecisionHook(_ context.Context, d interceptor.Decision) {
 		reason = OtherValue
 	}
 	m.decisions.WithLabelValues(method, outcome, reason).Inc()
+}
+
+// ShadowHook counts a call on which a shadow rule disagreed with the
+// enforced one; give it to interceptor.WithShadowHook. It does not block.
+func (m *Metrics) ShadowHook(_ context.Context, d interceptor.ShadowDecision) {
+	method := d.FullMethod
+	if !m.registered(method) {
+		method = UnknownMethod
+	}
+	enforced, shadow := d.Enforced, d.Shadow
+	if !shadowOutcomes[enforced] {
+		enforced = OtherValue
+	}
+	if !shadowOutcomes[shadow] {
+		shadow = OtherValue
+	}
+	m.shadow.WithLabelValues(method, enforced, shadow).Inc()
 }
 
 // UnaryServerInterceptor records per-RPC metrics of unary calls. Put it

@@ -1,6 +1,9 @@
 package openapi
 
 import (
+	"encoding/base64"
+	"strings"
+
 	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
 )
 
@@ -8,7 +11,7 @@ import (
 // terms of an OpenAPI operation: the security requirements, the answers the
 // server gives to callers the rule does not admit, a note for readers and
 // the x-azureauth-* extensions for tools. A new kind of rule adds its
-// case to accessOf; apply writes whatever it set.
+// case to whoOf or stepUpAndCondition; apply writes whatever they set.
 type access struct {
 	// security is the operation's list of alternative requirements; an
 	// empty requirement ({}) makes the token optional.
@@ -21,8 +24,12 @@ type access struct {
 	// forbiddenChallenge is true when a 403 carries WWW-Authenticate
 	// (error="insufficient_scope").
 	forbiddenChallenge bool
-	note               string
-	extensions         map[string]any
+	// stepUp is true when a 401 may be a claims challenge
+	// (error="insufficient_claims"): the rule requires authentication
+	// contexts.
+	stepUp     bool
+	note       string
+	extensions map[string]any
 }
 
 // The answers' descriptions.
@@ -31,10 +38,58 @@ const (
 	badTokenAnon = "A token was sent and is expired or invalid (a call without any token is let in): WWW-Authenticate has error=\"invalid_token\"."
 	challenge    = "Bearer realm, authorization_uri and client_id; error and error_description when a token was refused (RFC 6750); scope, the full names of the scopes that would do, with error=\"insufficient_scope\"."
 	guest        = " Guest users are refused (403 without a challenge) when the server does not admit guests."
+	// challengeClaims is added to challenge where the rule requires an
+	// authentication context.
+	challengeClaims = " A claims challenge has error=\"insufficient_claims\" and claims, the base64 of the claims request to send with the next token request."
 )
 
-// accessOf maps a rule (ok false: the method has none) to its access.
+// accessOf maps a rule (ok false: the method has none) to its access:
+// who may call (whoOf), then its authentication contexts and its
+// condition (stepUpAndCondition). Shadow rules are not in the documents:
+// they decide nothing, so a caller sees exactly the enforced rule.
 func accessOf(r *policy.Rule, ok bool, prefix string) access {
+	a := whoOf(r, ok, prefix)
+	if ok {
+		a.stepUpAndCondition(r)
+	}
+	return a
+}
+
+// stepUpAndCondition adds to a what the rule's authentication contexts and
+// condition change: x-azureauth-auth-contexts and x-azureauth-condition,
+// a sentence each in the description, and the answers they give.
+func (a *access) stepUpAndCondition(r *policy.Rule) {
+	if len(r.AuthContexts) > 0 {
+		ids := make([]any, len(r.AuthContexts))
+		for i, id := range r.AuthContexts {
+			ids[i] = id
+		}
+		a.extensions["x-azureauth-auth-contexts"] = ids
+		claims := base64.StdEncoding.EncodeToString([]byte((&policy.StepUpError{Missing: r.AuthContexts}).Claims()))
+		contexts := strings.Join(r.AuthContexts, ", ")
+		a.note += " Requires a sign-in that satisfied the Conditional Access authentication context " + contexts +
+			" (the token's acrs claim lists it). A user's token without it is answered 401 with a claims challenge" +
+			" (WWW-Authenticate error=\"insufficient_claims\", claims=\"" + claims + "\") when its client declared the capability cp1" +
+			" (xms_cc claim): ask for a new token with that claims request and call again. Otherwise, and always for an app-only token, 403."
+		a.unauthorized += " Or a claims challenge: the user's token lacks authentication context " + contexts +
+			" and its client declared cp1; WWW-Authenticate has error=\"insufficient_claims\" and claims=\"" + claims + "\"."
+		a.forbidden += " Or the token lacks authentication context " + contexts + " and its client did not declare cp1, or the token is app-only."
+		a.stepUp = true
+	}
+	if r.Condition != "" {
+		a.extensions["x-azureauth-condition"] = r.Condition
+		a.note += " Allowed only when the condition `" + r.Condition + "` (CEL, over the request and the caller's token) holds; otherwise 403."
+		if a.forbidden == "" {
+			a.forbidden = "The request does not satisfy the condition " + r.Condition + "."
+		} else {
+			a.forbidden += " Or the request does not satisfy the condition " + r.Condition + "."
+		}
+	}
+}
+
+// whoOf maps the scopes and roles part of a rule (ok false: the method has
+// none) to its access.
+func whoOf(r *policy.Rule, ok bool, prefix string) access {
 	anyToken := map[string]any{SchemeName: []any{}}
 	switch {
 	case !ok:
@@ -114,10 +169,14 @@ func (a access) apply(op map[string]any, statusSchema bool) {
 		responses = map[string]any{}
 		op["responses"] = responses
 	}
+	header := challenge
+	if a.stepUp {
+		header += challengeClaims
+	}
 	answer := func(description string, withChallenge bool) map[string]any {
 		r := map[string]any{"description": description}
 		if withChallenge {
-			r["headers"] = map[string]any{"WWW-Authenticate": map[string]any{"type": "string", "description": challenge}}
+			r["headers"] = map[string]any{"WWW-Authenticate": map[string]any{"type": "string", "description": header}}
 		}
 		if statusSchema {
 			r["schema"] = map[string]any{"$ref": "#/definitions/rpcStatus"}

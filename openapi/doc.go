@@ -25,6 +25,18 @@
 //     x-azureauth-roles and the description.
 //   - no rule: [{entra: []}], x-azureauth-denied, 403 only.
 //
+// What a rule adds to who may call is stated beside it:
+//
+//   - a condition: in x-azureauth-condition (its CEL source) and a sentence
+//     of the description; a 403 when it does not hold (an anonymous rule
+//     with a condition answers 403 too).
+//   - authentication contexts: in x-azureauth-auth-contexts and the
+//     description; the 401 is also the claims challenge (WWW-Authenticate
+//     error="insufficient_claims" with the claims to ask for, base64), and
+//     the 403 also the refusal of a client without cp1 or an app-only token.
+//   - shadow rules are left out: they never decide, so an operation reads
+//     exactly as its enforced rule. Their decisions are in the metrics.
+//
 // Every rule is also in x-azureauth-rule, which Swagger UI shows. The
 // documents state no scheme or host: Swagger UI calls the API over the
 // scheme and host it was loaded from (https on an https site).

@@ -44,7 +44,7 @@ func (s *Server) setupMetrics() ([]interceptor.Option, []grpc.ServerOption, erro
 	mux := http.NewServeMux()
 	mux.Handle("GET "+MetricsPath, m.Handler())
 	s.metricsHTTP = s.newHTTPServer(mux)
-	return []interceptor.Option{interceptor.WithDecisionHook(m.DecisionHook)},
+	return []interceptor.Option{interceptor.WithDecisionHook(m.DecisionHook), interceptor.WithShadowHook(m.ShadowHook)},
 		[]grpc.ServerOption{
 			grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor()),
 			grpc.ChainStreamInterceptor(m.StreamServerInterceptor()),

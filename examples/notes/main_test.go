@@ -58,6 +58,12 @@ func (e *env) user(u entratest.User, scopes ...string) string {
 	return e.idp.Issue(entratest.ForUser(u.Username), entratest.Scopes(scopes...))
 }
 
+// steppedUp is u's token after a sign-in that satisfied the authentication
+// context c1, which deleting a note requires.
+func (e *env) steppedUp(u entratest.User, scopes ...string) string {
+	return e.idp.Issue(entratest.ForUser(u.Username), entratest.Scopes(scopes...), entratest.AuthContexts("c1"))
+}
+
 func (e *env) app(a entratest.App) string { return e.idp.Issue(entratest.ForApp(a.ClientID)) }
 
 func (e *env) expired() string {
@@ -255,11 +261,11 @@ func TestOnlyTheOwnerMayDeleteOrShareANote(t *testing.T) {
 		call  func(context.Context) error
 		want  codes.Code
 	}{
-		{"a reader it was shared with may not delete it", e.user(ben, "Notes.ReadWrite"), e.deleteNote(id), codes.PermissionDenied},
+		{"a reader it was shared with may not delete it", e.steppedUp(ben, "Notes.ReadWrite"), e.deleteNote(id), codes.PermissionDenied},
 		{"a reader it was shared with may not share it further", e.user(ben, "Notes.ReadWrite", "Notes.Share"), e.shareNote(id), codes.PermissionDenied},
-		{"a stranger does not even find it", e.user(stranger, "Notes.ReadWrite"), e.deleteNote(id), codes.NotFound},
-		{"the owner deletes it", e.user(ann, "Notes.ReadWrite"), e.deleteNote(id), codes.OK},
-		{"then it is gone", e.user(ann, "Notes.ReadWrite"), e.deleteNote(id), codes.NotFound},
+		{"a stranger does not even find it", e.steppedUp(stranger, "Notes.ReadWrite"), e.deleteNote(id), codes.NotFound},
+		{"the owner deletes it", e.steppedUp(ann, "Notes.ReadWrite"), e.deleteNote(id), codes.OK},
+		{"then it is gone", e.steppedUp(ann, "Notes.ReadWrite"), e.deleteNote(id), codes.NotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,7 +324,7 @@ func TestEveryRuleKindOverREST(t *testing.T) {
 		{name: "purging as a daemon with Notes.Admin answers", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.app(offboardingDaemon), want: 200},
 		{name: "purging as a user is forbidden", method: "POST", path: "/v1/notes:purge", payload: `{"owner":"` + ben.ObjectID + `"}`, token: e.user(ann, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`}},
-		{name: "deleting a note shared with you is forbidden by the handler, with the same challenge", method: "DELETE", path: "/v1/notes/" + shared, token: e.user(ben, "Notes.ReadWrite"), want: 403,
+		{name: "deleting a note shared with you is forbidden by the handler, with the same challenge", method: "DELETE", path: "/v1/notes/" + shared, token: e.steppedUp(ben, "Notes.ReadWrite"), want: 403,
 			challenge: []string{`error="insufficient_scope"`, `error_description="only the note's owner may delete it"`}},
 	}
 	for _, tt := range tests {
@@ -368,7 +374,10 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 	var doc struct {
 		Info  struct{ Title string }
 		Paths map[string]map[string]struct {
-			Security []map[string][]string
+			Security  []map[string][]string
+			Rule      string   `json:"x-azureauth-rule"`
+			Condition string   `json:"x-azureauth-condition"`
+			Contexts  []string `json:"x-azureauth-auth-contexts"`
 		}
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
@@ -382,15 +391,20 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 	tests := []struct {
 		name, method, path string
 		want               []map[string][]string
+		condition          string
+		contexts           []string
 	}{
-		{"the anonymous operation takes a token if there is one", "get", "/v1/about", []map[string][]string{{}, {openapi.SchemeName: {}}}},
-		{"the authenticated operation needs any token", "get", "/v1/me", anyToken},
-		{"the default rule offers either scope", "get", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
-		{"the method's rule replaces the default", "post", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
-		{"reporting, which calls the audit log, shows the notes API's own default rule", "post", "/v1/notes/{id}:report", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}},
-		{"all of two scopes are one requirement", "post", "/v1/notes/{id}:share", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite", scope + "Notes.Share"}}}},
-		{"scope or role shows the scope a user signs in for, and the role's token", "get", "/v1/notes:export", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {}}}},
-		{"an app role needs a token without a particular scope", "post", "/v1/notes:purge", anyToken},
+		{"the anonymous operation takes a token if there is one", "get", "/v1/about", []map[string][]string{{}, {openapi.SchemeName: {}}}, "", nil},
+		{"the authenticated operation needs any token", "get", "/v1/me", anyToken, "", nil},
+		{"the default rule offers either scope", "get", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}, "", nil},
+		{"the method's rule replaces the default", "post", "/v1/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite"}}}, "", nil},
+		{"reporting, which calls the audit log, shows the notes API's own default rule", "post", "/v1/notes/{id}:report", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {scope + "Notes.ReadWrite"}}}, "", nil},
+		{"all of two scopes are one requirement", "post", "/v1/notes/{id}:share", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite", scope + "Notes.Share"}}}, "", nil},
+		{"scope or role shows the scope a user signs in for, and the role's token", "get", "/v1/notes:export", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {}}}, "", nil},
+		{"an app role needs a token without a particular scope", "post", "/v1/notes:purge", anyToken, "", nil},
+		{"listing a user's notes states its condition beside the scope or role", "get", "/v1/users/{userId}/notes", []map[string][]string{{openapi.SchemeName: {scope + "Notes.Read"}}, {openapi.SchemeName: {}}},
+			"request.user_id == caller.object_id || (caller.app_only && 'Notes.Admin' in caller.roles)", nil},
+		{"deleting states the authentication context it needs", "delete", "/v1/notes/{id}", []map[string][]string{{openapi.SchemeName: {scope + "Notes.ReadWrite"}}}, "", []string{"c1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -403,7 +417,15 @@ func TestOpenAPISecurityPerOperation(t *testing.T) {
 			}) {
 				t.Errorf("security %v, want %v", op.Security, tt.want)
 			}
+			if op.Condition != tt.condition || !slices.Equal(op.Contexts, tt.contexts) {
+				t.Errorf("x-azureauth-condition %q, x-azureauth-auth-contexts %v; want %q, %v", op.Condition, op.Contexts, tt.condition, tt.contexts)
+			}
 		})
+	}
+	// ListNotes' shadow rule is tried, never enforced: the document shows
+	// the enforced rule alone.
+	if got := doc.Paths["/v1/notes"]["get"].Rule; got != "one of scopes Notes.Read, Notes.ReadWrite" {
+		t.Errorf("ListNotes x-azureauth-rule %q, want the enforced rule alone", got)
 	}
 
 	ui, err := http.Get(e.srv.HTTPURL() + "/docs/")

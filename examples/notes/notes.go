@@ -91,6 +91,16 @@ func (s *Notes) ListNotes(ctx context.Context, _ *notesv1.ListNotesRequest) (*no
 	return &notesv1.ListNotesResponse{Notes: s.snapshot(func(n *notesv1.Note) bool { return canRead(n, c.ObjectID) })}, nil
 }
 
+// ListUserNotes lists the notes one user owns. Who may ask for whose is the
+// rule's condition (notes.proto), checked by the interceptor before this
+// runs: a user their own, a daemon with Notes.Admin anyone's.
+func (s *Notes) ListUserNotes(_ context.Context, req *notesv1.ListUserNotesRequest) (*notesv1.ListUserNotesResponse, error) {
+	if err := validObjectID("user_id", req.GetUserId()); err != nil {
+		return nil, err
+	}
+	return &notesv1.ListUserNotesResponse{Notes: s.snapshot(func(n *notesv1.Note) bool { return n.GetOwner() == req.GetUserId() })}, nil
+}
+
 // GetNote returns a note the caller may read; other notes are not found.
 func (s *Notes) GetNote(ctx context.Context, req *notesv1.GetNoteRequest) (*notesv1.GetNoteResponse, error) {
 	c, err := caller(ctx)

@@ -33,6 +33,9 @@ import (
 //	GET    /v1/info           GetInfo
 //	GET    /v1/whoami         WhoAmI
 //	GET    /v1/debug          Debug
+//	GET    /v1/users/{user_id}/notes  Own
+//	DELETE /v1/stepup                 StepUp
+//	GET    /v1/users/{user_id}/feed   Feed (server stream)
 //
 // Sync, a bidi stream, has no route, as grpc-gateway serves none.
 type route struct {
@@ -70,6 +73,12 @@ var routes = []route{
 	{"GET", "/v1/info", GetInfo, none, func() proto.Message { return new(structpb.Struct) }},
 	{"GET", "/v1/whoami", WhoAmI, none, func() proto.Message { return new(structpb.Struct) }},
 	{"GET", "/v1/debug", Debug, none, func() proto.Message { return new(emptypb.Empty) }},
+	{"GET", "/v1/users/{user_id}/notes", Own, pathUser, func() proto.Message { return new(emptypb.Empty) }},
+	{"DELETE", "/v1/stepup", StepUp, none, func() proto.Message { return new(emptypb.Empty) }},
+}
+
+func pathUser(_ *http.Request, p map[string]string, _ runtime.Marshaler) (proto.Message, error) {
+	return NewNoteRequest(p["user_id"], ""), nil
 }
 
 // RegisterREST registers the REST routes of the test services on mux,
@@ -136,6 +145,11 @@ func RegisterREST(_ context.Context, mux *runtime.ServeMux, conn *grpc.ClientCon
 		})
 	}
 	if err := serverStream("/v1/items:export", Export, func(map[string]string) (proto.Message, error) { return &emptypb.Empty{}, nil }); err != nil {
+		return err
+	}
+	if err := serverStream("/v1/users/{user_id}/feed", Feed, func(p map[string]string) (proto.Message, error) {
+		return NewNoteRequest(p["user_id"], ""), nil
+	}); err != nil {
 		return err
 	}
 	if err := serverStream("/v1/watch/{n}", Watch, func(p map[string]string) (proto.Message, error) {

@@ -75,6 +75,7 @@ func Serve(t testing.TB, authz *interceptor.Authorizer, items ItemsServer, info 
 		info = Info{}
 	}
 	srv.RegisterService(InfoDesc, info)
+	srv.RegisterService(GuardedDesc, struct{}{})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

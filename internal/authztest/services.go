@@ -35,9 +35,41 @@ import (
 
 // Service names.
 const (
-	ItemsService = "authztest.v1.Items"
-	InfoService  = "authztest.v1.Info"
+	ItemsService   = "authztest.v1.Items"
+	InfoService    = "authztest.v1.Info"
+	GuardedService = "authztest.v1.Guarded"
 )
+
+// Methods of Guarded, whose rules have conditions, authentication contexts
+// and shadow rules. Their requests are authztest.v1.NoteRequest messages
+// ([NewNoteRequest]): {user_id, text}.
+const (
+	// Own, unary: scope Items.Read or role Items.Admin, if
+	// request.user_id == caller.object_id || (caller.app_only && 'Items.Admin' in caller.roles);
+	// shadow rule: scopes Items.Read and Items.Share.
+	Own = "/authztest.v1.Guarded/Own"
+	// StepUp, unary (Empty): scope Items.Write, authentication context c1.
+	StepUp = "/authztest.v1.Guarded/StepUp"
+	// Feed, server stream: scope Items.Read, if request.user_id ==
+	// caller.object_id; sends two {"user_id": …} messages.
+	Feed = "/authztest.v1.Guarded/Feed"
+	// Upload, client stream: scope Items.Write, if request.user_id ==
+	// caller.object_id for each message; answers how many it received.
+	Upload = "/authztest.v1.Guarded/Upload"
+	// Chat, bidi stream: scope Items.Write, if request.user_id ==
+	// caller.object_id for each message; answers each with {"user_id": …}.
+	Chat = "/authztest.v1.Guarded/Chat"
+	// Peek, unary: anonymous, if request.text != 'secret'; shadow rule:
+	// scope Items.Read.
+	Peek = "/authztest.v1.Guarded/Peek"
+	// Region, unary: scope Items.Read, if caller.claims.ctry ==
+	// request.text: a custom claim, which a token may lack (an evaluation
+	// error, which denies).
+	Region = "/authztest.v1.Guarded/Region"
+)
+
+// OwnCondition is the condition of Own.
+const OwnCondition = "request.user_id == caller.object_id || (caller.app_only && 'Items.Admin' in caller.roles)"
 
 // Full method names, with their rules. Items has the default rule scope
 // Items.Read.
@@ -63,6 +95,7 @@ type method struct {
 	in, out        string // well-known message names
 	client, server bool   // streaming
 	rule           *azureauthv1.Rule
+	shadow         *azureauthv1.Rule
 	handler        grpc.MethodHandler // unary
 	streamHandler  grpc.StreamHandler
 }
@@ -90,12 +123,43 @@ var (
 			rule:          &azureauthv1.Rule{Scopes: []string{"Items.Sync", "Items.Write"}, ScopeMatch: azureauthv1.Match_MATCH_ANY},
 			streamHandler: func(srv any, ss grpc.ServerStream) error { return srv.(ItemsServer).Sync(ss) }},
 	}
+	ownsNote    = "request.user_id == caller.object_id"
 	infoMethods = []method{
 		{name: "GetInfo", in: "Empty", out: "Struct", rule: &azureauthv1.Rule{Anonymous: true}, handler: unary(GetInfo, InfoServer.GetInfo)},
 		{name: "WhoAmI", in: "Empty", out: "Struct", rule: &azureauthv1.Rule{Authenticated: true}, handler: unary(WhoAmI, InfoServer.WhoAmI)},
 		{name: "Debug", in: "Empty", out: "Empty", handler: unary(Debug, InfoServer.Debug)},
 	}
 )
+
+// guardedMethods are Guarded's methods, set in init: their handlers read
+// the file they are part of.
+var guardedMethods []method
+
+func init() {
+	guardedMethods = []method{
+		{name: "Own", in: "NoteRequest", out: "Empty",
+			rule:    &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Roles: []string{"Items.Admin"}, Condition: OwnCondition},
+			shadow:  &azureauthv1.Rule{Scopes: []string{"Items.Read", "Items.Share"}, ScopeMatch: azureauthv1.Match_MATCH_ALL},
+			handler: guardedUnary(Own, "NoteRequest")},
+		{name: "StepUp", in: "Empty", out: "Empty",
+			rule:    &azureauthv1.Rule{Scopes: []string{"Items.Write"}, AuthContexts: []string{"c1"}},
+			handler: guardedUnary(StepUp, "")},
+		{name: "Feed", in: "NoteRequest", out: "Struct", server: true,
+			rule: &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Condition: ownsNote}, streamHandler: feed},
+		{name: "Upload", in: "NoteRequest", out: "Int64Value", client: true,
+			rule: &azureauthv1.Rule{Scopes: []string{"Items.Write"}, Condition: ownsNote}, streamHandler: upload},
+		{name: "Chat", in: "NoteRequest", out: "Struct", client: true, server: true,
+			rule: &azureauthv1.Rule{Scopes: []string{"Items.Write"}, Condition: ownsNote}, streamHandler: chat},
+		{name: "Peek", in: "NoteRequest", out: "Empty",
+			rule:    &azureauthv1.Rule{Anonymous: true, Condition: "request.text != 'secret'"},
+			shadow:  scopes("Items.Read"),
+			handler: guardedUnary(Peek, "NoteRequest")},
+		{name: "Region", in: "NoteRequest", out: "Empty",
+			rule:    &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Condition: "caller.claims.ctry == request.text"},
+			handler: guardedUnary(Region, "NoteRequest")},
+	}
+	GuardedDesc = serviceDesc(GuardedService, (*any)(nil), guardedMethods)
+}
 
 // wellKnown maps the message names the methods use to their files.
 var wellKnown = map[string]string{
@@ -117,14 +181,19 @@ func serviceProto(name string, def *azureauthv1.Rule, methods []method) *descrip
 	for _, m := range methods {
 		md := &descriptorpb.MethodDescriptorProto{
 			Name:            proto.String(m.name),
-			InputType:       proto.String(".google.protobuf." + m.in),
-			OutputType:      proto.String(".google.protobuf." + m.out),
+			InputType:       proto.String(typeName(m.in)),
+			OutputType:      proto.String(typeName(m.out)),
 			ClientStreaming: proto.Bool(m.client),
 			ServerStreaming: proto.Bool(m.server),
 		}
-		if m.rule != nil {
+		if m.rule != nil || m.shadow != nil {
 			md.Options = &descriptorpb.MethodOptions{}
+		}
+		if m.rule != nil {
 			proto.SetExtension(md.Options, azureauthv1.E_Rule, m.rule)
+		}
+		if m.shadow != nil {
+			proto.SetExtension(md.Options, azureauthv1.E_ShadowRule, m.shadow)
 		}
 		sd.Method = append(sd.Method, md)
 	}
@@ -146,14 +215,24 @@ func File() protoreflect.FileDescriptor {
 			Name:    proto.String("authztest/v1/authztest.proto"),
 			Package: proto.String("authztest.v1"),
 			Syntax:  proto.String("proto3"),
+			MessageType: []*descriptorpb.DescriptorProto{{
+				Name: proto.String("NoteRequest"),
+				Field: []*descriptorpb.FieldDescriptorProto{
+					{Name: proto.String("user_id"), JsonName: proto.String("userId"), Number: proto.Int32(1),
+						Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum()},
+					{Name: proto.String("text"), JsonName: proto.String("text"), Number: proto.Int32(2),
+						Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum()},
+				},
+			}},
 			Service: []*descriptorpb.ServiceDescriptorProto{
 				serviceProto("Items", scopes("Items.Read"), itemsMethods),
 				serviceProto("Info", nil, infoMethods),
+				serviceProto("Guarded", nil, guardedMethods),
 			},
 		}
-		for _, m := range append(slices.Clone(itemsMethods), infoMethods...) {
+		for _, m := range slices.Concat(itemsMethods, infoMethods, guardedMethods) {
 			for _, f := range []string{wellKnown[m.in], wellKnown[m.out]} {
-				if !slices.Contains(fdp.Dependency, f) {
+				if f != "" && !slices.Contains(fdp.Dependency, f) {
 					fdp.Dependency = append(fdp.Dependency, f)
 				}
 			}
@@ -168,7 +247,7 @@ func File() protoreflect.FileDescriptor {
 
 // Policy is the policy of the test services.
 func Policy() *policy.Policy {
-	p, err := policy.ForServices(File().Services().ByName("Items"), File().Services().ByName("Info"))
+	p, err := policy.ForServices(File().Services().ByName("Items"), File().Services().ByName("Info"), File().Services().ByName("Guarded"))
 	if err != nil {
 		panic(fmt.Sprintf("authztest: %v", err))
 	}
@@ -191,6 +270,9 @@ func serviceDesc(name string, handlerType any, methods []method) *grpc.ServiceDe
 var (
 	ItemsDesc = serviceDesc(ItemsService, (*ItemsServer)(nil), itemsMethods)
 	InfoDesc  = serviceDesc(InfoService, (*InfoServer)(nil), infoMethods)
+	// GuardedDesc serves Guarded with any implementation: its handlers
+	// are built in.
+	GuardedDesc *grpc.ServiceDesc
 )
 
 // unary is the grpc.MethodHandler of a unary method served by call.

@@ -194,6 +194,98 @@ func (x *ListNotesResponse) GetNotes() []*Note {
 	return nil
 }
 
+// ListUserNotesRequest names the user whose notes to list.
+type ListUserNotesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user_id is the object ID (oid) of the user whose notes are listed.
+	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUserNotesRequest) Reset() {
+	*x = ListUserNotesRequest{}
+	mi := &file_notes_v1_notes_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUserNotesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUserNotesRequest) ProtoMessage() {}
+
+func (x *ListUserNotesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_notes_v1_notes_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUserNotesRequest.ProtoReflect.Descriptor instead.
+func (*ListUserNotesRequest) Descriptor() ([]byte, []int) {
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListUserNotesRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// ListUserNotesResponse carries the user's notes, ordered by ID.
+type ListUserNotesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// notes the user owns.
+	Notes         []*Note `protobuf:"bytes,1,rep,name=notes,proto3" json:"notes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUserNotesResponse) Reset() {
+	*x = ListUserNotesResponse{}
+	mi := &file_notes_v1_notes_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUserNotesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUserNotesResponse) ProtoMessage() {}
+
+func (x *ListUserNotesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_notes_v1_notes_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUserNotesResponse.ProtoReflect.Descriptor instead.
+func (*ListUserNotesResponse) Descriptor() ([]byte, []int) {
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListUserNotesResponse) GetNotes() []*Note {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
 // GetNoteRequest names the note to get.
 type GetNoteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -205,7 +297,7 @@ type GetNoteRequest struct {
 
 func (x *GetNoteRequest) Reset() {
 	*x = GetNoteRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[3]
+	mi := &file_notes_v1_notes_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -217,7 +309,7 @@ func (x *GetNoteRequest) String() string {
 func (*GetNoteRequest) ProtoMessage() {}
 
 func (x *GetNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[3]
+	mi := &file_notes_v1_notes_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -230,7 +322,7 @@ func (x *GetNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNoteRequest.ProtoReflect.Descriptor instead.
 func (*GetNoteRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{3}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetNoteRequest) GetId() string {
@@ -251,7 +343,7 @@ type GetNoteResponse struct {
 
 func (x *GetNoteResponse) Reset() {
 	*x = GetNoteResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[4]
+	mi := &file_notes_v1_notes_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -263,7 +355,7 @@ func (x *GetNoteResponse) String() string {
 func (*GetNoteResponse) ProtoMessage() {}
 
 func (x *GetNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[4]
+	mi := &file_notes_v1_notes_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -276,7 +368,7 @@ func (x *GetNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNoteResponse.ProtoReflect.Descriptor instead.
 func (*GetNoteResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{4}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetNoteResponse) GetNote() *Note {
@@ -297,7 +389,7 @@ type CreateNoteRequest struct {
 
 func (x *CreateNoteRequest) Reset() {
 	*x = CreateNoteRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[5]
+	mi := &file_notes_v1_notes_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +401,7 @@ func (x *CreateNoteRequest) String() string {
 func (*CreateNoteRequest) ProtoMessage() {}
 
 func (x *CreateNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[5]
+	mi := &file_notes_v1_notes_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +414,7 @@ func (x *CreateNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNoteRequest.ProtoReflect.Descriptor instead.
 func (*CreateNoteRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{5}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateNoteRequest) GetNote() *Note {
@@ -343,7 +435,7 @@ type CreateNoteResponse struct {
 
 func (x *CreateNoteResponse) Reset() {
 	*x = CreateNoteResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[6]
+	mi := &file_notes_v1_notes_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -355,7 +447,7 @@ func (x *CreateNoteResponse) String() string {
 func (*CreateNoteResponse) ProtoMessage() {}
 
 func (x *CreateNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[6]
+	mi := &file_notes_v1_notes_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -368,7 +460,7 @@ func (x *CreateNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNoteResponse.ProtoReflect.Descriptor instead.
 func (*CreateNoteResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{6}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateNoteResponse) GetNote() *Note {
@@ -389,7 +481,7 @@ type DeleteNoteRequest struct {
 
 func (x *DeleteNoteRequest) Reset() {
 	*x = DeleteNoteRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[7]
+	mi := &file_notes_v1_notes_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -401,7 +493,7 @@ func (x *DeleteNoteRequest) String() string {
 func (*DeleteNoteRequest) ProtoMessage() {}
 
 func (x *DeleteNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[7]
+	mi := &file_notes_v1_notes_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -414,7 +506,7 @@ func (x *DeleteNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteNoteRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{7}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteNoteRequest) GetId() string {
@@ -433,7 +525,7 @@ type DeleteNoteResponse struct {
 
 func (x *DeleteNoteResponse) Reset() {
 	*x = DeleteNoteResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[8]
+	mi := &file_notes_v1_notes_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -445,7 +537,7 @@ func (x *DeleteNoteResponse) String() string {
 func (*DeleteNoteResponse) ProtoMessage() {}
 
 func (x *DeleteNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[8]
+	mi := &file_notes_v1_notes_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -458,7 +550,7 @@ func (x *DeleteNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNoteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteNoteResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{8}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{10}
 }
 
 // ShareNoteRequest names the note and the user to share it with.
@@ -474,7 +566,7 @@ type ShareNoteRequest struct {
 
 func (x *ShareNoteRequest) Reset() {
 	*x = ShareNoteRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[9]
+	mi := &file_notes_v1_notes_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +578,7 @@ func (x *ShareNoteRequest) String() string {
 func (*ShareNoteRequest) ProtoMessage() {}
 
 func (x *ShareNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[9]
+	mi := &file_notes_v1_notes_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +591,7 @@ func (x *ShareNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareNoteRequest.ProtoReflect.Descriptor instead.
 func (*ShareNoteRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{9}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ShareNoteRequest) GetId() string {
@@ -527,7 +619,7 @@ type ShareNoteResponse struct {
 
 func (x *ShareNoteResponse) Reset() {
 	*x = ShareNoteResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[10]
+	mi := &file_notes_v1_notes_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +631,7 @@ func (x *ShareNoteResponse) String() string {
 func (*ShareNoteResponse) ProtoMessage() {}
 
 func (x *ShareNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[10]
+	mi := &file_notes_v1_notes_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +644,7 @@ func (x *ShareNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareNoteResponse.ProtoReflect.Descriptor instead.
 func (*ShareNoteResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{10}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ShareNoteResponse) GetNote() *Note {
@@ -573,7 +665,7 @@ type ReportNoteRequest struct {
 
 func (x *ReportNoteRequest) Reset() {
 	*x = ReportNoteRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[11]
+	mi := &file_notes_v1_notes_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -585,7 +677,7 @@ func (x *ReportNoteRequest) String() string {
 func (*ReportNoteRequest) ProtoMessage() {}
 
 func (x *ReportNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[11]
+	mi := &file_notes_v1_notes_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -598,7 +690,7 @@ func (x *ReportNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportNoteRequest.ProtoReflect.Descriptor instead.
 func (*ReportNoteRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{11}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReportNoteRequest) GetId() string {
@@ -619,7 +711,7 @@ type ReportNoteResponse struct {
 
 func (x *ReportNoteResponse) Reset() {
 	*x = ReportNoteResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[12]
+	mi := &file_notes_v1_notes_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +723,7 @@ func (x *ReportNoteResponse) String() string {
 func (*ReportNoteResponse) ProtoMessage() {}
 
 func (x *ReportNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[12]
+	mi := &file_notes_v1_notes_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +736,7 @@ func (x *ReportNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportNoteResponse.ProtoReflect.Descriptor instead.
 func (*ReportNoteResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{12}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReportNoteResponse) GetEvent() *v1.Event {
@@ -663,7 +755,7 @@ type ExportNotesRequest struct {
 
 func (x *ExportNotesRequest) Reset() {
 	*x = ExportNotesRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[13]
+	mi := &file_notes_v1_notes_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +767,7 @@ func (x *ExportNotesRequest) String() string {
 func (*ExportNotesRequest) ProtoMessage() {}
 
 func (x *ExportNotesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[13]
+	mi := &file_notes_v1_notes_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +780,7 @@ func (x *ExportNotesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportNotesRequest.ProtoReflect.Descriptor instead.
 func (*ExportNotesRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{13}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{15}
 }
 
 // ExportNotesResponse carries one note of the export.
@@ -702,7 +794,7 @@ type ExportNotesResponse struct {
 
 func (x *ExportNotesResponse) Reset() {
 	*x = ExportNotesResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[14]
+	mi := &file_notes_v1_notes_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +806,7 @@ func (x *ExportNotesResponse) String() string {
 func (*ExportNotesResponse) ProtoMessage() {}
 
 func (x *ExportNotesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[14]
+	mi := &file_notes_v1_notes_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +819,7 @@ func (x *ExportNotesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportNotesResponse.ProtoReflect.Descriptor instead.
 func (*ExportNotesResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{14}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ExportNotesResponse) GetNote() *Note {
@@ -748,7 +840,7 @@ type PurgeNotesRequest struct {
 
 func (x *PurgeNotesRequest) Reset() {
 	*x = PurgeNotesRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[15]
+	mi := &file_notes_v1_notes_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +852,7 @@ func (x *PurgeNotesRequest) String() string {
 func (*PurgeNotesRequest) ProtoMessage() {}
 
 func (x *PurgeNotesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[15]
+	mi := &file_notes_v1_notes_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +865,7 @@ func (x *PurgeNotesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeNotesRequest.ProtoReflect.Descriptor instead.
 func (*PurgeNotesRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{15}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PurgeNotesRequest) GetOwner() string {
@@ -794,7 +886,7 @@ type PurgeNotesResponse struct {
 
 func (x *PurgeNotesResponse) Reset() {
 	*x = PurgeNotesResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[16]
+	mi := &file_notes_v1_notes_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +898,7 @@ func (x *PurgeNotesResponse) String() string {
 func (*PurgeNotesResponse) ProtoMessage() {}
 
 func (x *PurgeNotesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[16]
+	mi := &file_notes_v1_notes_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +911,7 @@ func (x *PurgeNotesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeNotesResponse.ProtoReflect.Descriptor instead.
 func (*PurgeNotesResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{16}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PurgeNotesResponse) GetDeleted() int32 {
@@ -838,7 +930,7 @@ type GetAboutRequest struct {
 
 func (x *GetAboutRequest) Reset() {
 	*x = GetAboutRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[17]
+	mi := &file_notes_v1_notes_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +942,7 @@ func (x *GetAboutRequest) String() string {
 func (*GetAboutRequest) ProtoMessage() {}
 
 func (x *GetAboutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[17]
+	mi := &file_notes_v1_notes_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +955,7 @@ func (x *GetAboutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAboutRequest.ProtoReflect.Descriptor instead.
 func (*GetAboutRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{17}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{19}
 }
 
 // GetAboutResponse describes the service.
@@ -877,7 +969,7 @@ type GetAboutResponse struct {
 
 func (x *GetAboutResponse) Reset() {
 	*x = GetAboutResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[18]
+	mi := &file_notes_v1_notes_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +981,7 @@ func (x *GetAboutResponse) String() string {
 func (*GetAboutResponse) ProtoMessage() {}
 
 func (x *GetAboutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[18]
+	mi := &file_notes_v1_notes_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +994,7 @@ func (x *GetAboutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAboutResponse.ProtoReflect.Descriptor instead.
 func (*GetAboutResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{18}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetAboutResponse) GetName() string {
@@ -921,7 +1013,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_notes_v1_notes_proto_msgTypes[19]
+	mi := &file_notes_v1_notes_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1025,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[19]
+	mi := &file_notes_v1_notes_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1038,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{19}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{21}
 }
 
 // WhoAmIResponse describes the caller, as its access token says.
@@ -971,7 +1063,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_notes_v1_notes_proto_msgTypes[20]
+	mi := &file_notes_v1_notes_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1075,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_notes_v1_notes_proto_msgTypes[20]
+	mi := &file_notes_v1_notes_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1088,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_notes_v1_notes_proto_rawDescGZIP(), []int{20}
+	return file_notes_v1_notes_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WhoAmIResponse) GetObjectId() string {
@@ -1055,6 +1147,10 @@ const file_notes_v1_notes_proto_rawDesc = "" +
 	"sharedWith\"\x12\n" +
 	"\x10ListNotesRequest\"9\n" +
 	"\x11ListNotesResponse\x12$\n" +
+	"\x05notes\x18\x01 \x03(\v2\x0e.notes.v1.NoteR\x05notes\"/\n" +
+	"\x14ListUserNotesRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"=\n" +
+	"\x15ListUserNotesResponse\x12$\n" +
 	"\x05notes\x18\x01 \x03(\v2\x0e.notes.v1.NoteR\x05notes\" \n" +
 	"\x0eGetNoteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"5\n" +
@@ -1093,14 +1189,17 @@ const file_notes_v1_notes_proto_rawDesc = "" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x19\n" +
 	"\bapp_only\x18\x04 \x01(\bR\aappOnly\x12\x16\n" +
 	"\x06scopes\x18\x05 \x03(\tR\x06scopes\x12\x14\n" +
-	"\x05roles\x18\x06 \x03(\tR\x05roles2\xc4\a\n" +
-	"\vNoteService\x12W\n" +
-	"\tListNotes\x12\x1a.notes.v1.ListNotesRequest\x1a\x1b.notes.v1.ListNotesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/notes\x12V\n" +
+	"\x05roles\x18\x06 \x03(\tR\x05roles2\xd6\t\n" +
+	"\vNoteService\x12v\n" +
+	"\tListNotes\x12\x1a.notes.v1.ListNotesRequest\x1a\x1b.notes.v1.ListNotesResponse\"0\xe2\xe2\x18\x1b\x12\n" +
+	"Notes.Read\x12\vNotes.Share\x18\x01\x82\xd3\xe4\x93\x02\v\x12\t/v1/notes\x12\xec\x01\n" +
+	"\rListUserNotes\x12\x1e.notes.v1.ListUserNotesRequest\x1a\x1f.notes.v1.ListUserNotesResponse\"\x99\x01\xda\xe2\x18t\x12\n" +
+	"Notes.Read\"\vNotes.AdminBYrequest.user_id == caller.object_id || (caller.app_only && 'Notes.Admin' in caller.roles)\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/notes\x12V\n" +
 	"\aGetNote\x12\x18.notes.v1.GetNoteRequest\x1a\x19.notes.v1.GetNoteResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/notes/{id}\x12u\n" +
 	"\n" +
-	"CreateNote\x12\x1b.notes.v1.CreateNoteRequest\x1a\x1c.notes.v1.CreateNoteResponse\",\xda\xe2\x18\x11\x12\x0fNotes.ReadWrite\x82\xd3\xe4\x93\x02\x11:\x04note\"\t/v1/notes\x12t\n" +
+	"CreateNote\x12\x1b.notes.v1.CreateNoteRequest\x1a\x1c.notes.v1.CreateNoteResponse\",\xda\xe2\x18\x11\x12\x0fNotes.ReadWrite\x82\xd3\xe4\x93\x02\x11:\x04note\"\t/v1/notes\x12x\n" +
 	"\n" +
-	"DeleteNote\x12\x1b.notes.v1.DeleteNoteRequest\x1a\x1c.notes.v1.DeleteNoteResponse\"+\xda\xe2\x18\x11\x12\x0fNotes.ReadWrite\x82\xd3\xe4\x93\x02\x10*\x0e/v1/notes/{id}\x12\x89\x01\n" +
+	"DeleteNote\x12\x1b.notes.v1.DeleteNoteRequest\x1a\x1c.notes.v1.DeleteNoteResponse\"/\xda\xe2\x18\x15\x12\x0fNotes.ReadWrite:\x02c1\x82\xd3\xe4\x93\x02\x10*\x0e/v1/notes/{id}\x12\x89\x01\n" +
 	"\tShareNote\x12\x1a.notes.v1.ShareNoteRequest\x1a\x1b.notes.v1.ShareNoteResponse\"C\xda\xe2\x18 \x12\x0fNotes.ReadWrite\x12\vNotes.Share\x18\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/notes/{id}:share\x12i\n" +
 	"\n" +
 	"ReportNote\x12\x1b.notes.v1.ReportNoteRequest\x1a\x1c.notes.v1.ReportNoteResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/notes/{id}:report\x12\x84\x01\n" +
@@ -1126,64 +1225,69 @@ func file_notes_v1_notes_proto_rawDescGZIP() []byte {
 	return file_notes_v1_notes_proto_rawDescData
 }
 
-var file_notes_v1_notes_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_notes_v1_notes_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_notes_v1_notes_proto_goTypes = []any{
-	(*Note)(nil),                // 0: notes.v1.Note
-	(*ListNotesRequest)(nil),    // 1: notes.v1.ListNotesRequest
-	(*ListNotesResponse)(nil),   // 2: notes.v1.ListNotesResponse
-	(*GetNoteRequest)(nil),      // 3: notes.v1.GetNoteRequest
-	(*GetNoteResponse)(nil),     // 4: notes.v1.GetNoteResponse
-	(*CreateNoteRequest)(nil),   // 5: notes.v1.CreateNoteRequest
-	(*CreateNoteResponse)(nil),  // 6: notes.v1.CreateNoteResponse
-	(*DeleteNoteRequest)(nil),   // 7: notes.v1.DeleteNoteRequest
-	(*DeleteNoteResponse)(nil),  // 8: notes.v1.DeleteNoteResponse
-	(*ShareNoteRequest)(nil),    // 9: notes.v1.ShareNoteRequest
-	(*ShareNoteResponse)(nil),   // 10: notes.v1.ShareNoteResponse
-	(*ReportNoteRequest)(nil),   // 11: notes.v1.ReportNoteRequest
-	(*ReportNoteResponse)(nil),  // 12: notes.v1.ReportNoteResponse
-	(*ExportNotesRequest)(nil),  // 13: notes.v1.ExportNotesRequest
-	(*ExportNotesResponse)(nil), // 14: notes.v1.ExportNotesResponse
-	(*PurgeNotesRequest)(nil),   // 15: notes.v1.PurgeNotesRequest
-	(*PurgeNotesResponse)(nil),  // 16: notes.v1.PurgeNotesResponse
-	(*GetAboutRequest)(nil),     // 17: notes.v1.GetAboutRequest
-	(*GetAboutResponse)(nil),    // 18: notes.v1.GetAboutResponse
-	(*WhoAmIRequest)(nil),       // 19: notes.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),      // 20: notes.v1.WhoAmIResponse
-	(*v1.Event)(nil),            // 21: audit.v1.Event
+	(*Note)(nil),                  // 0: notes.v1.Note
+	(*ListNotesRequest)(nil),      // 1: notes.v1.ListNotesRequest
+	(*ListNotesResponse)(nil),     // 2: notes.v1.ListNotesResponse
+	(*ListUserNotesRequest)(nil),  // 3: notes.v1.ListUserNotesRequest
+	(*ListUserNotesResponse)(nil), // 4: notes.v1.ListUserNotesResponse
+	(*GetNoteRequest)(nil),        // 5: notes.v1.GetNoteRequest
+	(*GetNoteResponse)(nil),       // 6: notes.v1.GetNoteResponse
+	(*CreateNoteRequest)(nil),     // 7: notes.v1.CreateNoteRequest
+	(*CreateNoteResponse)(nil),    // 8: notes.v1.CreateNoteResponse
+	(*DeleteNoteRequest)(nil),     // 9: notes.v1.DeleteNoteRequest
+	(*DeleteNoteResponse)(nil),    // 10: notes.v1.DeleteNoteResponse
+	(*ShareNoteRequest)(nil),      // 11: notes.v1.ShareNoteRequest
+	(*ShareNoteResponse)(nil),     // 12: notes.v1.ShareNoteResponse
+	(*ReportNoteRequest)(nil),     // 13: notes.v1.ReportNoteRequest
+	(*ReportNoteResponse)(nil),    // 14: notes.v1.ReportNoteResponse
+	(*ExportNotesRequest)(nil),    // 15: notes.v1.ExportNotesRequest
+	(*ExportNotesResponse)(nil),   // 16: notes.v1.ExportNotesResponse
+	(*PurgeNotesRequest)(nil),     // 17: notes.v1.PurgeNotesRequest
+	(*PurgeNotesResponse)(nil),    // 18: notes.v1.PurgeNotesResponse
+	(*GetAboutRequest)(nil),       // 19: notes.v1.GetAboutRequest
+	(*GetAboutResponse)(nil),      // 20: notes.v1.GetAboutResponse
+	(*WhoAmIRequest)(nil),         // 21: notes.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),        // 22: notes.v1.WhoAmIResponse
+	(*v1.Event)(nil),              // 23: audit.v1.Event
 }
 var file_notes_v1_notes_proto_depIdxs = []int32{
 	0,  // 0: notes.v1.ListNotesResponse.notes:type_name -> notes.v1.Note
-	0,  // 1: notes.v1.GetNoteResponse.note:type_name -> notes.v1.Note
-	0,  // 2: notes.v1.CreateNoteRequest.note:type_name -> notes.v1.Note
-	0,  // 3: notes.v1.CreateNoteResponse.note:type_name -> notes.v1.Note
-	0,  // 4: notes.v1.ShareNoteResponse.note:type_name -> notes.v1.Note
-	21, // 5: notes.v1.ReportNoteResponse.event:type_name -> audit.v1.Event
-	0,  // 6: notes.v1.ExportNotesResponse.note:type_name -> notes.v1.Note
-	1,  // 7: notes.v1.NoteService.ListNotes:input_type -> notes.v1.ListNotesRequest
-	3,  // 8: notes.v1.NoteService.GetNote:input_type -> notes.v1.GetNoteRequest
-	5,  // 9: notes.v1.NoteService.CreateNote:input_type -> notes.v1.CreateNoteRequest
-	7,  // 10: notes.v1.NoteService.DeleteNote:input_type -> notes.v1.DeleteNoteRequest
-	9,  // 11: notes.v1.NoteService.ShareNote:input_type -> notes.v1.ShareNoteRequest
-	11, // 12: notes.v1.NoteService.ReportNote:input_type -> notes.v1.ReportNoteRequest
-	13, // 13: notes.v1.NoteService.ExportNotes:input_type -> notes.v1.ExportNotesRequest
-	15, // 14: notes.v1.NoteService.PurgeNotes:input_type -> notes.v1.PurgeNotesRequest
-	17, // 15: notes.v1.AboutService.GetAbout:input_type -> notes.v1.GetAboutRequest
-	19, // 16: notes.v1.AboutService.WhoAmI:input_type -> notes.v1.WhoAmIRequest
-	2,  // 17: notes.v1.NoteService.ListNotes:output_type -> notes.v1.ListNotesResponse
-	4,  // 18: notes.v1.NoteService.GetNote:output_type -> notes.v1.GetNoteResponse
-	6,  // 19: notes.v1.NoteService.CreateNote:output_type -> notes.v1.CreateNoteResponse
-	8,  // 20: notes.v1.NoteService.DeleteNote:output_type -> notes.v1.DeleteNoteResponse
-	10, // 21: notes.v1.NoteService.ShareNote:output_type -> notes.v1.ShareNoteResponse
-	12, // 22: notes.v1.NoteService.ReportNote:output_type -> notes.v1.ReportNoteResponse
-	14, // 23: notes.v1.NoteService.ExportNotes:output_type -> notes.v1.ExportNotesResponse
-	16, // 24: notes.v1.NoteService.PurgeNotes:output_type -> notes.v1.PurgeNotesResponse
-	18, // 25: notes.v1.AboutService.GetAbout:output_type -> notes.v1.GetAboutResponse
-	20, // 26: notes.v1.AboutService.WhoAmI:output_type -> notes.v1.WhoAmIResponse
-	17, // [17:27] is the sub-list for method output_type
-	7,  // [7:17] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	0,  // 1: notes.v1.ListUserNotesResponse.notes:type_name -> notes.v1.Note
+	0,  // 2: notes.v1.GetNoteResponse.note:type_name -> notes.v1.Note
+	0,  // 3: notes.v1.CreateNoteRequest.note:type_name -> notes.v1.Note
+	0,  // 4: notes.v1.CreateNoteResponse.note:type_name -> notes.v1.Note
+	0,  // 5: notes.v1.ShareNoteResponse.note:type_name -> notes.v1.Note
+	23, // 6: notes.v1.ReportNoteResponse.event:type_name -> audit.v1.Event
+	0,  // 7: notes.v1.ExportNotesResponse.note:type_name -> notes.v1.Note
+	1,  // 8: notes.v1.NoteService.ListNotes:input_type -> notes.v1.ListNotesRequest
+	3,  // 9: notes.v1.NoteService.ListUserNotes:input_type -> notes.v1.ListUserNotesRequest
+	5,  // 10: notes.v1.NoteService.GetNote:input_type -> notes.v1.GetNoteRequest
+	7,  // 11: notes.v1.NoteService.CreateNote:input_type -> notes.v1.CreateNoteRequest
+	9,  // 12: notes.v1.NoteService.DeleteNote:input_type -> notes.v1.DeleteNoteRequest
+	11, // 13: notes.v1.NoteService.ShareNote:input_type -> notes.v1.ShareNoteRequest
+	13, // 14: notes.v1.NoteService.ReportNote:input_type -> notes.v1.ReportNoteRequest
+	15, // 15: notes.v1.NoteService.ExportNotes:input_type -> notes.v1.ExportNotesRequest
+	17, // 16: notes.v1.NoteService.PurgeNotes:input_type -> notes.v1.PurgeNotesRequest
+	19, // 17: notes.v1.AboutService.GetAbout:input_type -> notes.v1.GetAboutRequest
+	21, // 18: notes.v1.AboutService.WhoAmI:input_type -> notes.v1.WhoAmIRequest
+	2,  // 19: notes.v1.NoteService.ListNotes:output_type -> notes.v1.ListNotesResponse
+	4,  // 20: notes.v1.NoteService.ListUserNotes:output_type -> notes.v1.ListUserNotesResponse
+	6,  // 21: notes.v1.NoteService.GetNote:output_type -> notes.v1.GetNoteResponse
+	8,  // 22: notes.v1.NoteService.CreateNote:output_type -> notes.v1.CreateNoteResponse
+	10, // 23: notes.v1.NoteService.DeleteNote:output_type -> notes.v1.DeleteNoteResponse
+	12, // 24: notes.v1.NoteService.ShareNote:output_type -> notes.v1.ShareNoteResponse
+	14, // 25: notes.v1.NoteService.ReportNote:output_type -> notes.v1.ReportNoteResponse
+	16, // 26: notes.v1.NoteService.ExportNotes:output_type -> notes.v1.ExportNotesResponse
+	18, // 27: notes.v1.NoteService.PurgeNotes:output_type -> notes.v1.PurgeNotesResponse
+	20, // 28: notes.v1.AboutService.GetAbout:output_type -> notes.v1.GetAboutResponse
+	22, // 29: notes.v1.AboutService.WhoAmI:output_type -> notes.v1.WhoAmIResponse
+	19, // [19:30] is the sub-list for method output_type
+	8,  // [8:19] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_notes_v1_notes_proto_init() }
@@ -1197,7 +1301,7 @@ func file_notes_v1_notes_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_notes_v1_notes_proto_rawDesc), len(file_notes_v1_notes_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -23,14 +23,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	NoteService_ListNotes_FullMethodName   = "/notes.v1.NoteService/ListNotes"
-	NoteService_GetNote_FullMethodName     = "/notes.v1.NoteService/GetNote"
-	NoteService_CreateNote_FullMethodName  = "/notes.v1.NoteService/CreateNote"
-	NoteService_DeleteNote_FullMethodName  = "/notes.v1.NoteService/DeleteNote"
-	NoteService_ShareNote_FullMethodName   = "/notes.v1.NoteService/ShareNote"
-	NoteService_ReportNote_FullMethodName  = "/notes.v1.NoteService/ReportNote"
-	NoteService_ExportNotes_FullMethodName = "/notes.v1.NoteService/ExportNotes"
-	NoteService_PurgeNotes_FullMethodName  = "/notes.v1.NoteService/PurgeNotes"
+	NoteService_ListNotes_FullMethodName     = "/notes.v1.NoteService/ListNotes"
+	NoteService_ListUserNotes_FullMethodName = "/notes.v1.NoteService/ListUserNotes"
+	NoteService_GetNote_FullMethodName       = "/notes.v1.NoteService/GetNote"
+	NoteService_CreateNote_FullMethodName    = "/notes.v1.NoteService/CreateNote"
+	NoteService_DeleteNote_FullMethodName    = "/notes.v1.NoteService/DeleteNote"
+	NoteService_ShareNote_FullMethodName     = "/notes.v1.NoteService/ShareNote"
+	NoteService_ReportNote_FullMethodName    = "/notes.v1.NoteService/ReportNote"
+	NoteService_ExportNotes_FullMethodName   = "/notes.v1.NoteService/ExportNotes"
+	NoteService_PurgeNotes_FullMethodName    = "/notes.v1.NoteService/PurgeNotes"
 )
 
 // NoteServiceClient is the client API for NoteService service.
@@ -44,14 +45,25 @@ const (
 type NoteServiceClient interface {
 	// List the caller's notes and those shared with the caller. Needs the scope
 	// Notes.Read or Notes.ReadWrite (the service default).
+	//
+	// Its shadow rule tries a stricter rule, both scopes Notes.Read and
+	// Notes.Share, on real traffic without enforcing it: the calls it would
+	// deny are counted in /metrics (grpc_azure_auth_shadow_decisions_total) and
+	// logged.
 	ListNotes(ctx context.Context, in *ListNotesRequest, opts ...grpc.CallOption) (*ListNotesResponse, error)
+	// List one user's notes: the notes they own. A signed-in user with the
+	// scope Notes.Read lists only their own (user_id is their object ID); a
+	// daemon with the app role Notes.Admin lists anyone's.
+	ListUserNotes(ctx context.Context, in *ListUserNotesRequest, opts ...grpc.CallOption) (*ListUserNotesResponse, error)
 	// Get one note the caller owns or was shared. Needs the scope Notes.Read or
 	// Notes.ReadWrite (the service default).
 	GetNote(ctx context.Context, in *GetNoteRequest, opts ...grpc.CallOption) (*GetNoteResponse, error)
 	// Write a note owned by the caller. Needs the scope Notes.ReadWrite.
 	CreateNote(ctx context.Context, in *CreateNoteRequest, opts ...grpc.CallOption) (*CreateNoteResponse, error)
-	// Delete a note. Needs the scope Notes.ReadWrite, and only the note's owner
-	// may delete it.
+	// Delete a note. Needs the scope Notes.ReadWrite and a sign-in that
+	// satisfied the Conditional Access authentication context c1 (step-up: a
+	// token without it gets a claims challenge), and only the note's owner may
+	// delete it.
 	DeleteNote(ctx context.Context, in *DeleteNoteRequest, opts ...grpc.CallOption) (*DeleteNoteResponse, error)
 	// Share a note with another user. Needs both scopes Notes.ReadWrite and
 	// Notes.Share, and only the note's owner may share it.
@@ -84,6 +96,16 @@ func (c *noteServiceClient) ListNotes(ctx context.Context, in *ListNotesRequest,
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListNotesResponse)
 	err := c.cc.Invoke(ctx, NoteService_ListNotes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *noteServiceClient) ListUserNotes(ctx context.Context, in *ListUserNotesRequest, opts ...grpc.CallOption) (*ListUserNotesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUserNotesResponse)
+	err := c.cc.Invoke(ctx, NoteService_ListUserNotes_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -180,14 +202,25 @@ func (c *noteServiceClient) PurgeNotes(ctx context.Context, in *PurgeNotesReques
 type NoteServiceServer interface {
 	// List the caller's notes and those shared with the caller. Needs the scope
 	// Notes.Read or Notes.ReadWrite (the service default).
+	//
+	// Its shadow rule tries a stricter rule, both scopes Notes.Read and
+	// Notes.Share, on real traffic without enforcing it: the calls it would
+	// deny are counted in /metrics (grpc_azure_auth_shadow_decisions_total) and
+	// logged.
 	ListNotes(context.Context, *ListNotesRequest) (*ListNotesResponse, error)
+	// List one user's notes: the notes they own. A signed-in user with the
+	// scope Notes.Read lists only their own (user_id is their object ID); a
+	// daemon with the app role Notes.Admin lists anyone's.
+	ListUserNotes(context.Context, *ListUserNotesRequest) (*ListUserNotesResponse, error)
 	// Get one note the caller owns or was shared. Needs the scope Notes.Read or
 	// Notes.ReadWrite (the service default).
 	GetNote(context.Context, *GetNoteRequest) (*GetNoteResponse, error)
 	// Write a note owned by the caller. Needs the scope Notes.ReadWrite.
 	CreateNote(context.Context, *CreateNoteRequest) (*CreateNoteResponse, error)
-	// Delete a note. Needs the scope Notes.ReadWrite, and only the note's owner
-	// may delete it.
+	// Delete a note. Needs the scope Notes.ReadWrite and a sign-in that
+	// satisfied the Conditional Access authentication context c1 (step-up: a
+	// token without it gets a claims challenge), and only the note's owner may
+	// delete it.
 	DeleteNote(context.Context, *DeleteNoteRequest) (*DeleteNoteResponse, error)
 	// Share a note with another user. Needs both scopes Notes.ReadWrite and
 	// Notes.Share, and only the note's owner may share it.
@@ -218,6 +251,9 @@ type UnimplementedNoteServiceServer struct{}
 
 func (UnimplementedNoteServiceServer) ListNotes(context.Context, *ListNotesRequest) (*ListNotesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListNotes not implemented")
+}
+func (UnimplementedNoteServiceServer) ListUserNotes(context.Context, *ListUserNotesRequest) (*ListUserNotesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUserNotes not implemented")
 }
 func (UnimplementedNoteServiceServer) GetNote(context.Context, *GetNoteRequest) (*GetNoteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetNote not implemented")
@@ -275,6 +311,24 @@ func _NoteService_ListNotes_Handler(srv interface{}, ctx context.Context, dec fu
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(NoteServiceServer).ListNotes(ctx, req.(*ListNotesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NoteService_ListUserNotes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUserNotesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoteServiceServer).ListUserNotes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoteService_ListUserNotes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoteServiceServer).ListUserNotes(ctx, req.(*ListUserNotesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -408,6 +462,10 @@ var NoteService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListNotes",
 			Handler:    _NoteService_ListNotes_Handler,
+		},
+		{
+			MethodName: "ListUserNotes",
+			Handler:    _NoteService_ListUserNotes_Handler,
 		},
 		{
 			MethodName: "GetNote",

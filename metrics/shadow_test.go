@@ -1,0 +1,78 @@
+package metrics_test
+
+import (
+	"context"
+	"net"
+	"net/http/httptest"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
+	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/authztest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/metrics"
+)
+
+// A call that a shadow rule would deny, through the real interceptor on a
+// real server, is counted by method and both outcomes; calls on which the
+// rules agree are not.
+func TestShadowDisagreementsAreCounted(t *testing.T) {
+	m, err := metrics.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := entratest.NewServer(t)
+	authz, _ := authztest.NewAuthorizer(t, idp, []entra.Option{
+		entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()),
+	}, interceptor.WithShadowHook(m.ShadowHook), interceptor.WithDecisionHook(m.DecisionHook))
+	srv := grpc.NewServer(grpc.UnaryInterceptor(authz.UnaryServerInterceptor()))
+	srv.RegisterService(authztest.GuardedDesc, struct{}{})
+	m.InitializeMetrics(srv)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	web := httptest.NewServer(m.Handler())
+	t.Cleanup(web.Close)
+
+	const oid = "b0b0b0b0-0000-4000-8000-000000000002"
+	own := func(scopes ...string) {
+		t.Helper()
+		token := idp.Issue(entratest.Claim("oid", oid), entratest.Scopes(scopes...))
+		if err := conn.Invoke(authztest.WithToken(token), authztest.Own, authztest.NewNoteRequest(oid, ""), &emptypb.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	own("Items.Read")                // the shadow rule needs Items.Share too
+	own("Items.Read")                // again
+	own("Items.Read", "Items.Share") // both agree
+	s := scrape(t, web.URL)
+	labels := []string{"method=" + authztest.Own, "enforced=ALLOWED", "shadow=" + authzerr.ReasonInsufficientScope}
+	if got, ok := s.value("grpc_azure_auth_shadow_decisions_total", labels...); !ok || got != 2 {
+		t.Errorf("shadow decisions%v = %v (present %v), want 2", labels, got, ok)
+	}
+	if n := len(s["grpc_azure_auth_shadow_decisions_total"].GetMetric()); n != 1 {
+		t.Errorf("%d shadow series, want 1", n)
+	}
+	if got, _ := s.value("grpc_azure_auth_decisions_total", "method="+authztest.Own, "outcome=allowed"); got != 3 {
+		t.Errorf("%v allowed decisions, want 3: the shadow rule must not decide", got)
+	}
+
+	// Labels stay bounded whatever the hook is told.
+	m.ShadowHook(context.Background(), interceptor.ShadowDecision{FullMethod: "/attacker.Chosen/x", Enforced: "oid=1", Shadow: "ALLOWED"})
+	if got, ok := scrape(t, web.URL).value("grpc_azure_auth_shadow_decisions_total", "method=unknown", "enforced=OTHER", "shadow=ALLOWED"); !ok || got != 1 {
+		t.Errorf("unbounded labels: %v %v", got, ok)
+	}
+}
