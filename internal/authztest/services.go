@@ -66,6 +66,11 @@ const (
 	// request.text: a custom claim, which a token may lack (an evaluation
 	// error, which denies).
 	Region = "/authztest.v1.Guarded/Region"
+	// Mine and Note are the pair of BenchmarkCondition, unary: scope
+	// Items.Read, Mine with the condition request.user_id ==
+	// caller.object_id, Note without.
+	Mine = "/authztest.v1.Guarded/Mine"
+	Note = "/authztest.v1.Guarded/Note"
 )
 
 // OwnCondition is the condition of Own.
@@ -157,6 +162,9 @@ func init() {
 		{name: "Region", in: "NoteRequest", out: "Empty",
 			rule:    &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Condition: "caller.claims.ctry == request.text"},
 			handler: guardedUnary(Region, "NoteRequest")},
+		{name: "Mine", in: "NoteRequest", out: "Empty", rule: &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Condition: ownsNote},
+			handler: guardedUnary(Mine, "NoteRequest")},
+		{name: "Note", in: "NoteRequest", out: "Empty", rule: scopes("Items.Read"), handler: guardedUnary(Note, "NoteRequest")},
 	}
 	GuardedDesc = serviceDesc(GuardedService, (*any)(nil), guardedMethods)
 }
