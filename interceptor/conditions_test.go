@@ -390,3 +390,29 @@ func TestShadowDisagreementsAreLoggedAtABoundedRate(t *testing.T) {
 		t.Error("a token was logged")
 	}
 }
+
+// Transports that are not gRPC servers decide a call with Authorize and
+// each request message with AuthorizeMessage, as the interceptors do.
+func TestAuthorizeMessageChecksTheCondition(t *testing.T) {
+	idp := entratest.NewServer(t)
+	authz, logs := authztest.NewAuthorizer(t, idp, []entra.Option{
+		entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()),
+	})
+	token := idp.Issue(entratest.Claim("oid", annOID), entratest.Scopes("Items.Read"))
+	ctx, err := authz.Authorize(context.Background(), authztest.Mine, []string{"Bearer " + token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := authz.AuthorizeMessage(ctx, authztest.Mine, authztest.NewNoteRequest(annOID, "")); err != nil {
+		t.Errorf("own note: %v", err)
+	}
+	err = authz.AuthorizeMessage(ctx, authztest.Mine, authztest.NewNoteRequest(benOID, ""))
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonConditionFailed)
+	err = authz.AuthorizeMessage(ctx, authztest.Mine, nil)
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonConditionFailed)
+	if !strings.Contains(logs.String(), "no request message") {
+		t.Errorf("the evaluation error is not logged:\n%s", logs)
+	}
+	err = authz.AuthorizeMessage(ctx, authztest.Debug, authztest.NewNoteRequest(annOID, ""))
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonNoRule)
+}
