@@ -86,11 +86,13 @@ func BenchmarkCondition(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			report := cpuPerOp(b)
 			for b.Loop() {
 				if _, err := unary(ctx, req, info, handler); err != nil {
 					b.Fatal(err)
 				}
 			}
+			report()
 		})
 	}
 }
