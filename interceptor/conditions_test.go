@@ -201,6 +201,32 @@ func TestConditionsOfStreams(t *testing.T) {
 			}
 		}
 	})
+	t.Run("client stream: authentication context at the start", func(t *testing.T) {
+		for _, tt := range []struct {
+			name   string
+			token  string
+			code   codes.Code
+			reason string
+		}{
+			{"a capable client is challenged", g.user(annOID, entratest.Scopes("Items.Write"), entratest.ClientCapabilities("cp1")), codes.Unauthenticated, authzerr.ReasonInsufficientClaims},
+			{"an incapable client is denied", g.user(annOID, entratest.Scopes("Items.Write")), codes.PermissionDenied, authzerr.ReasonAuthContextRequired},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				st, err := g.conn.NewStream(withToken(tt.token), &grpc.StreamDesc{ClientStreams: true}, authztest.Upload)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = st.SendMsg(authztest.NewNoteRequest(annOID, ""))
+				_ = st.CloseSend()
+				err = st.RecvMsg(new(wrapperspb.Int64Value))
+				wantDenial(t, err, tt.code, tt.reason)
+				if _, ok := bearer.ClaimsChallenge(err); ok != (tt.code == codes.Unauthenticated) {
+					t.Errorf("ClaimsChallenge ok = %v", ok)
+				}
+			})
+		}
+	})
+	ann = g.user(annOID, entratest.Scopes("Items.Read", "Items.Write"), entratest.AuthContexts("c1"))
 	t.Run("client stream on every message", func(t *testing.T) {
 		for _, tt := range []struct {
 			name    string
@@ -415,4 +441,33 @@ func TestAuthorizeMessageChecksTheCondition(t *testing.T) {
 	}
 	err = authz.AuthorizeMessage(ctx, authztest.Debug, authztest.NewNoteRequest(annOID, ""))
 	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonNoRule)
+}
+
+// A stream's messages are tried against the shadow rule's condition too:
+// each message on which the two conditions disagree is counted, and the
+// stream goes on as the enforced rule says.
+func TestShadowConditionsOnStreamMessages(t *testing.T) {
+	g := newGuardedEnv(t)
+	ann := g.user(annOID, entratest.Scopes("Items.Write"))
+	st, err := g.conn.NewStream(withToken(ann), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, authztest.Chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"final", "draft", "draft", "final"} {
+		if err := st.SendMsg(authztest.NewNoteRequest(annOID, text)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RecvMsg(new(structpb.Struct)); err != nil {
+			t.Fatalf("message %q: %v: the shadow rule must not decide", text, err)
+		}
+	}
+	_ = st.CloseSend()
+	if err := st.RecvMsg(new(structpb.Struct)); !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	want := interceptor.ShadowDecision{FullMethod: authztest.Chat, Enforced: "ALLOWED", Shadow: authzerr.ReasonConditionFailed}
+	got := g.shadows()
+	if len(got) != 2 || got[0] != want || got[1] != want {
+		t.Errorf("shadow decisions %+v, want two %+v", got, want)
+	}
 }
