@@ -401,7 +401,7 @@ func TestShadowDisagreementsAreLoggedAtABoundedRate(t *testing.T) {
 	for range 5 {
 		call()
 	}
-	if got := lines(); len(got) != 1 || !strings.Contains(got[0], "enforced=ALLOWED shadow=INSUFFICIENT_SCOPE") || !strings.Contains(got[0], "method="+authztest.Own) {
+	if got := lines(); len(got) != 1 || !strings.Contains(got[0], "enforced=ALLOWED shadow=INSUFFICIENT_SCOPE") || !strings.Contains(got[0], "method="+authztest.Own) || !strings.Contains(got[0], "oid="+annOID) {
 		t.Fatalf("five disagreements within the interval logged %d lines: %q", len(got), got)
 	}
 	mu.Lock()
