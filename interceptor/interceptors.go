@@ -322,7 +322,7 @@ func (a *Authorizer) authorize(ctx context.Context, method string, values []stri
 			return nil, nil, a.deny(ctx, method, nil, denial{code: code, reason: reason, msg: msg, cause: err, took: took})
 		}
 		c.claims = claims
-		if needsCaller(rule) || c.shadow != nil {
+		if needsCaller(rule) || (c.shadow != nil && needsCaller(c.shadow)) {
 			if c.view, err = callerOf(claims); err != nil {
 				d := unreadableCaller(err)
 				d.took = took
