@@ -23,6 +23,13 @@
 // without an error code when none was sent), 403 with
 // error="insufficient_scope" and the scopes that would do, whether a rule or
 // a handler (interceptor.Deny, interceptor.RequireScope) refused the call.
+// A step-up is a claims challenge in the shape Microsoft documents and
+// azcore's bearer-token policy (and bearer.ResponseClaimsChallenge) reads:
+// 401 with Bearer realm="…", authorization_uri="…" (both always sent, as
+// required, empty when not configured), error="insufficient_claims" and
+// claims="<standard base64 of the claims request>". A failed condition, or
+// an authentication context the client cannot be challenged for, is 403
+// with the status's message (the condition, or the context it needs).
 // The challenge is assembled from the status's errdetails.ErrorInfo (the
 // contract of package authzerr) and only from safe characters, so neither a
 // token nor a message can inject a header.

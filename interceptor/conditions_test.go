@@ -201,6 +201,32 @@ func TestConditionsOfStreams(t *testing.T) {
 			}
 		}
 	})
+	t.Run("client stream: authentication context at the start", func(t *testing.T) {
+		for _, tt := range []struct {
+			name   string
+			token  string
+			code   codes.Code
+			reason string
+		}{
+			{"a capable client is challenged", g.user(annOID, entratest.Scopes("Items.Write"), entratest.ClientCapabilities("cp1")), codes.Unauthenticated, authzerr.ReasonInsufficientClaims},
+			{"an incapable client is denied", g.user(annOID, entratest.Scopes("Items.Write")), codes.PermissionDenied, authzerr.ReasonAuthContextRequired},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				st, err := g.conn.NewStream(withToken(tt.token), &grpc.StreamDesc{ClientStreams: true}, authztest.Upload)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = st.SendMsg(authztest.NewNoteRequest(annOID, ""))
+				_ = st.CloseSend()
+				err = st.RecvMsg(new(wrapperspb.Int64Value))
+				wantDenial(t, err, tt.code, tt.reason)
+				if _, ok := bearer.ClaimsChallenge(err); ok != (tt.code == codes.Unauthenticated) {
+					t.Errorf("ClaimsChallenge ok = %v", ok)
+				}
+			})
+		}
+	})
+	ann = g.user(annOID, entratest.Scopes("Items.Read", "Items.Write"), entratest.AuthContexts("c1"))
 	t.Run("client stream on every message", func(t *testing.T) {
 		for _, tt := range []struct {
 			name    string
@@ -375,7 +401,7 @@ func TestShadowDisagreementsAreLoggedAtABoundedRate(t *testing.T) {
 	for range 5 {
 		call()
 	}
-	if got := lines(); len(got) != 1 || !strings.Contains(got[0], "enforced=ALLOWED shadow=INSUFFICIENT_SCOPE") || !strings.Contains(got[0], "method="+authztest.Own) {
+	if got := lines(); len(got) != 1 || !strings.Contains(got[0], "enforced=ALLOWED shadow=INSUFFICIENT_SCOPE") || !strings.Contains(got[0], "method="+authztest.Own) || !strings.Contains(got[0], "oid="+annOID) {
 		t.Fatalf("five disagreements within the interval logged %d lines: %q", len(got), got)
 	}
 	mu.Lock()
@@ -388,5 +414,60 @@ func TestShadowDisagreementsAreLoggedAtABoundedRate(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), token) {
 		t.Error("a token was logged")
+	}
+}
+
+// Transports that are not gRPC servers decide a call with Authorize and
+// each request message with AuthorizeMessage, as the interceptors do.
+func TestAuthorizeMessageChecksTheCondition(t *testing.T) {
+	idp := entratest.NewServer(t)
+	authz, logs := authztest.NewAuthorizer(t, idp, []entra.Option{
+		entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()),
+	})
+	token := idp.Issue(entratest.Claim("oid", annOID), entratest.Scopes("Items.Read"))
+	ctx, err := authz.Authorize(context.Background(), authztest.Mine, []string{"Bearer " + token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := authz.AuthorizeMessage(ctx, authztest.Mine, authztest.NewNoteRequest(annOID, "")); err != nil {
+		t.Errorf("own note: %v", err)
+	}
+	err = authz.AuthorizeMessage(ctx, authztest.Mine, authztest.NewNoteRequest(benOID, ""))
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonConditionFailed)
+	err = authz.AuthorizeMessage(ctx, authztest.Mine, nil)
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonConditionFailed)
+	if !strings.Contains(logs.String(), "no request message") {
+		t.Errorf("the evaluation error is not logged:\n%s", logs)
+	}
+	err = authz.AuthorizeMessage(ctx, authztest.Debug, authztest.NewNoteRequest(annOID, ""))
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonNoRule)
+}
+
+// A stream's messages are tried against the shadow rule's condition too:
+// each message on which the two conditions disagree is counted, and the
+// stream goes on as the enforced rule says.
+func TestShadowConditionsOnStreamMessages(t *testing.T) {
+	g := newGuardedEnv(t)
+	ann := g.user(annOID, entratest.Scopes("Items.Write"))
+	st, err := g.conn.NewStream(withToken(ann), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, authztest.Chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"final", "draft", "draft", "final"} {
+		if err := st.SendMsg(authztest.NewNoteRequest(annOID, text)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RecvMsg(new(structpb.Struct)); err != nil {
+			t.Fatalf("message %q: %v: the shadow rule must not decide", text, err)
+		}
+	}
+	_ = st.CloseSend()
+	if err := st.RecvMsg(new(structpb.Struct)); !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	want := interceptor.ShadowDecision{FullMethod: authztest.Chat, Enforced: "ALLOWED", Shadow: authzerr.ReasonConditionFailed}
+	got := g.shadows()
+	if len(got) != 2 || got[0] != want || got[1] != want {
+		t.Errorf("shadow decisions %+v, want two %+v", got, want)
 	}
 }

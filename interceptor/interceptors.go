@@ -316,7 +316,7 @@ func (a *Authorizer) authorize(ctx context.Context, method string, values []stri
 			return nil, nil, a.deny(ctx, method, nil, denial{code: code, reason: reason, msg: msg, cause: err, took: took})
 		}
 		c.claims = claims
-		if needsCaller(rule) || c.shadow != nil {
+		if needsCaller(rule) || (c.shadow != nil && needsCaller(c.shadow)) {
 			if c.view, err = callerOf(claims); err != nil {
 				d := unreadableCaller(err)
 				d.took = took
@@ -378,7 +378,7 @@ func ruleDenial(rule *policy.Rule, err error) denial {
 func (a *Authorizer) checkMessage(ctx context.Context, c *call, msg proto.Message) error {
 	err := c.rule.AuthorizeMessage(c.view, msg)
 	if c.shadowAllowed && (c.rule.HasCondition() || c.shadow.HasCondition()) {
-		a.compareShadow(ctx, c.method, policy.OutcomeOf(err), policy.OutcomeOf(c.shadow.AuthorizeMessage(c.view, msg)))
+		a.compareShadow(ctx, c, policy.OutcomeOf(err), policy.OutcomeOf(c.shadow.AuthorizeMessage(c.view, msg)))
 	}
 	if err != nil {
 		return a.deny(ctx, c.method, c.claims, ruleDenial(c.rule, err))
@@ -400,7 +400,7 @@ func (a *Authorizer) tryShadow(ctx context.Context, c *call, enforced error, msg
 	if shadow == nil && hasMsg {
 		shadow = c.shadow.AuthorizeMessage(c.view, msg)
 	}
-	a.compareShadow(ctx, c.method, policy.OutcomeOf(enforced), policy.OutcomeOf(shadow))
+	a.compareShadow(ctx, c, policy.OutcomeOf(enforced), policy.OutcomeOf(shadow))
 }
 
 // guard makes handler's stream check each message it receives with

@@ -70,7 +70,9 @@ const (
 // block and must not retain ctx. Use it for metrics or audit. Each call is
 // decided once before its handler runs; a stream that outlives its token is
 // reported a second time when it is ended (OutcomeUnauthenticated,
-// TOKEN_EXPIRED). Denials a handler returns ([Deny], [RequireScope],
+// TOKEN_EXPIRED), and so is a stream ended by a received message that
+// fails its rule's condition (OutcomeDenied, CONDITION_FAILED), as is a
+// message refused by [Authorizer.AuthorizeMessage]. Denials a handler returns ([Deny], [RequireScope],
 // [RequireRole]) are logged, not reported: the call was already reported
 // allowed. Several hooks run in the order given. A nil hook is an error
 // from [New].

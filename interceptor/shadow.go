@@ -43,7 +43,8 @@ type shadowLogState struct {
 
 // compareShadow counts and logs a call whose shadow outcome differs from
 // its enforced one.
-func (a *Authorizer) compareShadow(ctx context.Context, method, enforced, shadow string) {
+func (a *Authorizer) compareShadow(ctx context.Context, c *call, enforced, shadow string) {
+	method := c.method
 	if enforced == shadow {
 		return
 	}
@@ -57,9 +58,9 @@ func (a *Authorizer) compareShadow(ctx context.Context, method, enforced, shadow
 	if !ok {
 		return
 	}
-	a.logger.LogAttrs(ctx, slog.LevelInfo, "shadow rule disagrees",
-		slog.String("method", method), slog.String("enforced", enforced), slog.String("shadow", shadow),
-		slog.Int("unlogged_since_last", suppressed))
+	attrs := append(callerAttrs(c.claims), slog.String("method", method), slog.String("enforced", enforced),
+		slog.String("shadow", shadow), slog.Int("unlogged_since_last", suppressed))
+	a.logger.LogAttrs(ctx, slog.LevelInfo, "shadow rule disagrees", attrs...)
 }
 
 // allow reports whether a disagreement of method may be logged now, and

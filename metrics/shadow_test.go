@@ -70,6 +70,14 @@ func TestShadowDisagreementsAreCounted(t *testing.T) {
 		t.Errorf("%v allowed decisions, want 3: the shadow rule must not decide", got)
 	}
 
+	// The reasons of conditions and step-ups are label values of their own.
+	for _, r := range []string{authzerr.ReasonConditionFailed, authzerr.ReasonAuthContextRequired, authzerr.ReasonInsufficientClaims} {
+		m.DecisionHook(context.Background(), interceptor.Decision{FullMethod: authztest.Own, Outcome: interceptor.OutcomeDenied, Reason: r})
+		if got, _ := scrape(t, web.URL).value("grpc_azure_auth_decisions_total", "method="+authztest.Own, "reason="+r); got != 1 {
+			t.Errorf("decisions with reason %s: %v, want 1", r, got)
+		}
+	}
+
 	// Labels stay bounded whatever the hook is told.
 	m.ShadowHook(context.Background(), interceptor.ShadowDecision{FullMethod: "/attacker.Chosen/x", Enforced: "oid=1", Shadow: "ALLOWED"})
 	if got, ok := scrape(t, web.URL).value("grpc_azure_auth_shadow_decisions_total", "method=unknown", "enforced=OTHER", "shadow=ALLOWED"); !ok || got != 1 {

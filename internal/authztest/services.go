@@ -53,11 +53,13 @@ const (
 	// Feed, server stream: scope Items.Read, if request.user_id ==
 	// caller.object_id; sends two {"user_id": …} messages.
 	Feed = "/authztest.v1.Guarded/Feed"
-	// Upload, client stream: scope Items.Write, if request.user_id ==
-	// caller.object_id for each message; answers how many it received.
+	// Upload, client stream: scope Items.Write, authentication context
+	// c1, if request.user_id == caller.object_id for each message;
+	// answers how many it received.
 	Upload = "/authztest.v1.Guarded/Upload"
 	// Chat, bidi stream: scope Items.Write, if request.user_id ==
-	// caller.object_id for each message; answers each with {"user_id": …}.
+	// caller.object_id for each message; answers each with {"user_id": …};
+	// shadow rule: the same, and request.text != 'draft'.
 	Chat = "/authztest.v1.Guarded/Chat"
 	// Peek, unary: anonymous, if request.text != 'secret'; shadow rule:
 	// scope Items.Read.
@@ -66,6 +68,11 @@ const (
 	// request.text: a custom claim, which a token may lack (an evaluation
 	// error, which denies).
 	Region = "/authztest.v1.Guarded/Region"
+	// Mine and Note are the pair of BenchmarkCondition, unary: scope
+	// Items.Read, Mine with the condition request.user_id ==
+	// caller.object_id, Note without.
+	Mine = "/authztest.v1.Guarded/Mine"
+	Note = "/authztest.v1.Guarded/Note"
 )
 
 // OwnCondition is the condition of Own.
@@ -147,9 +154,11 @@ func init() {
 		{name: "Feed", in: "NoteRequest", out: "Struct", server: true,
 			rule: &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Condition: ownsNote}, streamHandler: feed},
 		{name: "Upload", in: "NoteRequest", out: "Int64Value", client: true,
-			rule: &azureauthv1.Rule{Scopes: []string{"Items.Write"}, Condition: ownsNote}, streamHandler: upload},
+			rule: &azureauthv1.Rule{Scopes: []string{"Items.Write"}, AuthContexts: []string{"c1"}, Condition: ownsNote}, streamHandler: upload},
 		{name: "Chat", in: "NoteRequest", out: "Struct", client: true, server: true,
-			rule: &azureauthv1.Rule{Scopes: []string{"Items.Write"}, Condition: ownsNote}, streamHandler: chat},
+			rule:          &azureauthv1.Rule{Scopes: []string{"Items.Write"}, Condition: ownsNote},
+			shadow:        &azureauthv1.Rule{Scopes: []string{"Items.Write"}, Condition: ownsNote + " && request.text != 'draft'"},
+			streamHandler: chat},
 		{name: "Peek", in: "NoteRequest", out: "Empty",
 			rule:    &azureauthv1.Rule{Anonymous: true, Condition: "request.text != 'secret'"},
 			shadow:  scopes("Items.Read"),
@@ -157,6 +166,9 @@ func init() {
 		{name: "Region", in: "NoteRequest", out: "Empty",
 			rule:    &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Condition: "caller.claims.ctry == request.text"},
 			handler: guardedUnary(Region, "NoteRequest")},
+		{name: "Mine", in: "NoteRequest", out: "Empty", rule: &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Condition: ownsNote},
+			handler: guardedUnary(Mine, "NoteRequest")},
+		{name: "Note", in: "NoteRequest", out: "Empty", rule: scopes("Items.Read"), handler: guardedUnary(Note, "NoteRequest")},
 	}
 	GuardedDesc = serviceDesc(GuardedService, (*any)(nil), guardedMethods)
 }
