@@ -425,7 +425,12 @@ func TestAuthorizeMessageChecksTheCondition(t *testing.T) {
 		entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()),
 	})
 	token := idp.Issue(entratest.Claim("oid", annOID), entratest.Scopes("Items.Read"))
-	ctx, err := authz.Authorize(context.Background(), authztest.Mine, []string{"Bearer " + token})
+	// Authorize cannot check the condition: it fails closed.
+	_, err := authz.Authorize(context.Background(), authztest.Mine, []string{"Bearer " + token})
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonConditionFailed)
+	_, err = authz.AuthorizeRequest(context.Background(), authztest.Mine, []string{"Bearer " + token}, authztest.NewNoteRequest(benOID, ""))
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonConditionFailed)
+	ctx, err := authz.AuthorizeRequest(context.Background(), authztest.Mine, []string{"Bearer " + token}, authztest.NewNoteRequest(annOID, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

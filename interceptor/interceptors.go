@@ -205,19 +205,32 @@ func streamExpired() denial {
 
 // Authorize decides a call of fullMethod whose authorization metadata holds
 // values, as the interceptors do, for transports that are not gRPC servers.
-// It checks everything a rule asks but its condition, which needs the
-// request: when the rule has one (policy.Rule.HasCondition), pass the
-// returned context and each request message, of any call kind, to
-// [Authorizer.AuthorizeMessage] before acting on it. On success the
-// returned context carries the caller (entra.FromContext), unless the
-// method is anonymous and no token came.
+// A method whose rule has a condition (policy.Rule.HasCondition) is
+// denied here, since the condition needs the request: decide such calls
+// with [Authorizer.AuthorizeRequest]. On success the returned context
+// carries the caller (entra.FromContext), unless the method is anonymous
+// and no token came.
 func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, values []string) (context.Context, error) {
+	if rule, ok := a.policy.Rule(fullMethod); ok && rule.HasCondition() {
+		return nil, a.deny(ctx, fullMethod, nil, denial{code: codes.PermissionDenied, reason: authzerr.ReasonConditionFailed,
+			msg: "the method's condition was not checked: it needs the request"})
+	}
 	ctx, _, err := a.authorize(ctx, fullMethod, values, nil, false)
 	return ctx, err
 }
 
-// AuthorizeMessage checks one request message of a call that [Authorizer.Authorize]
-// admitted, with ctx the context it returned, against the condition of the
+// AuthorizeRequest decides a call of fullMethod, as [Authorizer.Authorize]
+// does, with req, its request (the first request message of a stream),
+// checked against the condition of the method's rule. Each further
+// request message of a stream goes to [Authorizer.AuthorizeMessage] with
+// the returned context before it is acted on.
+func (a *Authorizer) AuthorizeRequest(ctx context.Context, fullMethod string, values []string, req proto.Message) (context.Context, error) {
+	ctx, _, err := a.authorize(ctx, fullMethod, values, req, true)
+	return ctx, err
+}
+
+// AuthorizeMessage checks one further request message of a call that
+// [Authorizer.AuthorizeRequest] or [Authorizer.Authorize] admitted, with ctx the context it returned, against the condition of the
 // method's rule, and tries the method's shadow rule on it. It returns nil
 // when the rule has no condition or the condition holds, and otherwise
 // the denial (PermissionDenied, authzerr.ReasonConditionFailed), logged and

@@ -41,8 +41,10 @@ func ExampleWithShadowHook() {
 	if err != nil {
 		panic(err)
 	}
-	token := idp.Issue(entratest.Scopes("Items.Read"))
-	_, err = authz.Authorize(context.Background(), authztest.Own, []string{"Bearer " + token})
+	const ann = "0b9f4c2e-5a61-4d7e-8c3b-2f1e0d9c8b7a"
+	token := idp.Issue(entratest.Claim("oid", ann), entratest.Scopes("Items.Read"))
+	// Own's rule has a condition on the request: ann reads her own note.
+	_, err = authz.AuthorizeRequest(context.Background(), authztest.Own, []string{"Bearer " + token}, authztest.NewNoteRequest(ann, ""))
 	fmt.Println("allowed:", err == nil)
 	// Output:
 	// /authztest.v1.Guarded/Own: enforced ALLOWED, shadow INSUFFICIENT_SCOPE
