@@ -17,11 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
@@ -226,11 +228,15 @@ func BenchmarkColdStart(b *testing.B) {
 
 // The production stack: TLS on both listeners and Prometheus metrics, as
 // server.New builds it with TLS_CERT_FILE, TLS_KEY_FILE and METRICS_ADDR:
-// the gRPC listener wrapped in crypto/tls (ALPN h2), the per-RPC metrics
-// interceptors first in the chain, the decision hook on the authorizer,
-// and REST over HTTPS (HTTP/2) through a gateway that reaches the gRPC
-// server in-process. Only the certificate differs: ECDSA P-256,
-// self-signed, made here.
+// the gRPC listener wrapped in crypto/tls (ALPN h2) on a gRPC server with
+// the kit's listener limits, the per-RPC metrics interceptors first in the
+// chain, the authorizer behind the kit's exemption selector with the
+// decision hook, and REST over HTTPS (HTTP/2) through a gateway that
+// reaches a second gRPC server (the same services and interceptors, no
+// stream limit) over an in-process pipe. The kit's recovery and call
+// logging interceptors are left out: they cost both columns alike, and the
+// call log would dwarf the difference measured. Only the certificate
+// differs: ECDSA P-256, self-signed, made here.
 
 // stack is the production stack around the example service.
 type stack struct {
@@ -261,6 +267,56 @@ func benchCertificate(b *testing.B) (tls.Certificate, *x509.CertPool) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots
 }
 
+// The kit's gRPC listener limits (server/limits.go).
+const maxHeaderListSize = 64 << 10
+
+func grpcLimits() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxHeaderListSize(maxHeaderListSize),
+		grpc.MaxConcurrentStreams(100),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 30 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+	}
+}
+
+// pipeListener hands out the server ends of net.Pipe connections dialled
+// in this process, as the kit's in-process listener does.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error { l.once.Do(func() { close(l.done) }); return nil }
+
+func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "in-process", Net: "pipe"} }
+
+func (l *pipeListener) DialContext(ctx context.Context) (net.Conn, error) {
+	server, client := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+	case <-ctx.Done():
+	}
+	server.Close()
+	client.Close()
+	return nil, net.ErrClosed
+}
+
 // serveStack starts the production stack, behind the authorizer when v is
 // not nil.
 func serveStack(b *testing.B, v *entra.Validator) stack {
@@ -280,11 +336,24 @@ func serveStack(b *testing.B, v *entra.Validator) stack {
 		if err != nil {
 			b.Fatal(err)
 		}
-		unary = append(unary, authz.UnaryServerInterceptor())
-		stream = append(stream, authz.StreamServerInterceptor())
+		// The kit exempts health and reflection by name; the example
+		// service has neither, so every call is authorized.
+		exempt := map[string]bool{}
+		needsAuthz := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
+			var buf [128]byte
+			name := append(append(append(append(buf[:0], '/'), c.Service...), '/'), c.Method...)
+			return !exempt[string(name)]
+		})
+		unary = append(unary, selector.UnaryServerInterceptor(authz.UnaryServerInterceptor(), needsAuthz))
+		stream = append(stream, selector.StreamServerInterceptor(authz.StreamServerInterceptor(), needsAuthz))
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
-	itemsv1.RegisterItemServiceServer(srv, items.New())
+	newServer := func(limits ...grpc.ServerOption) *grpc.Server {
+		srv := grpc.NewServer(append(limits, grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))...)
+		itemsv1.RegisterItemServiceServer(srv, items.New())
+		return srv
+	}
+	srv := newServer(grpcLimits()...)
+	gatewaySrv := newServer(grpc.MaxHeaderListSize(maxHeaderListSize), grpc.MaxConcurrentStreams(0))
 	m.InitializeMetrics(srv)
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -293,10 +362,11 @@ func serveStack(b *testing.B, v *entra.Validator) stack {
 	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	grpcTLS := serverTLS.Clone()
 	grpcTLS.NextProtos = []string{"h2"}
-	inProcess := bufconn.Listen(256 << 10)
+	inProcess := newPipeListener()
 	go srv.Serve(tls.NewListener(tcp, grpcTLS))
-	go srv.Serve(inProcess)
+	go gatewaySrv.Serve(inProcess)
 	b.Cleanup(srv.Stop)
+	b.Cleanup(gatewaySrv.Stop)
 
 	conn, err := grpc.NewClient(tcp.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots})))
 	if err != nil {

@@ -54,12 +54,7 @@ func bearerToken(values []string) (string, error) {
 // / "+" / "/" ) *"=".
 func isB64Token(s string) bool {
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
+	for ; i < len(s) && b64TokenChar[s[i]]; i++ {
 	}
 	if i == 0 {
 		return false
@@ -71,3 +66,13 @@ func isB64Token(s string) bool {
 	}
 	return true
 }
+
+// b64TokenChar holds the bytes of b64token before its "=" padding: one
+// lookup per byte of a token of a few KB, on every call.
+var b64TokenChar = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+	}
+	return t
+}()

@@ -86,8 +86,13 @@ func (e *handlerDenial) GRPCStatus() *status.Status { return e.st }
 
 // logHandlerDenial logs err when it is a denial a handler returned.
 func (a *Authorizer) logHandlerDenial(ctx context.Context, method string, err error) {
+	if err == nil || !a.logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// Declared here: errors.As moves hd to the heap, an allocation the
+	// calls without an error need not pay.
 	var hd *handlerDenial
-	if err == nil || !errors.As(err, &hd) || !a.logger.Enabled(ctx, slog.LevelInfo) {
+	if !errors.As(err, &hd) {
 		return
 	}
 	c, _ := entra.FromContext(ctx)
