@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -30,16 +31,9 @@ type Claims struct {
 	TenantID string
 	// Name is name: the user's display name.
 	Name string
-	// PreferredUsername is preferred_username (v2 tokens).
+	// PreferredUsername is preferred_username (v2 tokens; v1 tokens carry
+	// upn and unique_name instead, which [Claims.Decode] reads).
 	PreferredUsername string
-	// UPN is upn (v1 tokens).
-	UPN string
-	// UniqueName is unique_name (v1 tokens).
-	UniqueName string
-	// AuthorizedParty is azp (v2 tokens): the client application's ID.
-	AuthorizedParty string
-	// AppID is appid (v1 tokens): the client application's ID.
-	AppID string
 	// IDType is idtyp: "app" or "user" when the optional claim is configured.
 	IDType string
 	// Version is ver: "1.0" or "2.0".
@@ -62,6 +56,7 @@ type Claims struct {
 	IssuedAt time.Time
 
 	guest      bool
+	clientID   string    // azp (v2) or appid (v1)
 	validUntil time.Time // exp plus skew on this process's clock; zero for Claims made by hand
 	keyID      string    // kid of the key that verified the token
 	payload    []byte    // the token's decoded claims, for Raw and Decode
@@ -97,12 +92,7 @@ func (c *Claims) IsGuest() bool { return c.guest }
 
 // ClientID returns the ID of the client application that requested the
 // token: azp for v2 tokens, appid for v1 tokens.
-func (c *Claims) ClientID() string {
-	if c.AuthorizedParty != "" {
-		return c.AuthorizedParty
-	}
-	return c.AppID
-}
+func (c *Claims) ClientID() string { return c.clientID }
 
 // IsAppOnly reports whether the token was issued to an application acting as
 // itself (client credentials) rather than to a signed-in user: idtyp is
@@ -221,10 +211,7 @@ func claimsOf(tc *jwt.Claims, aud, kid string, payload []byte) *Claims {
 		TenantID:          tc.Tid,
 		Name:              tc.Name,
 		PreferredUsername: tc.PreferredUsername,
-		UPN:               tc.Upn,
-		UniqueName:        tc.UniqueName,
-		AuthorizedParty:   tc.Azp,
-		AppID:             tc.Appid,
+		clientID:          cmp.Or(tc.Azp, tc.Appid),
 		IDType:            tc.Idtyp,
 		Version:           tc.Ver,
 		IdentityProvider:  tc.Idp,

@@ -60,7 +60,7 @@ func Example() {
 		panic(err)
 	}
 	claims, err = v.Validate(ctx, body.AccessToken)
-	fmt.Println(claims.AuthorizedParty, claims.IDType, claims.Roles, err)
+	fmt.Println(claims.ClientID(), claims.IDType, claims.Roles, err)
 
 	// Tokens that are wrong in one precise way.
 	_, err = v.Validate(ctx, idp.Issue(entratest.SignedWithWrongKey()))
