@@ -104,7 +104,7 @@ func (c *Claims) IsAppOnly() bool {
 	case "user":
 		return false
 	}
-	return len(c.Scopes.names) == 0
+	return c.Scopes.empty()
 }
 
 // HasScope reports whether scp lists scope (exact, case-sensitive).
@@ -133,7 +133,13 @@ func (c *Claims) Decode(v any) error {
 }
 
 // Set is an immutable set of names (scopes or roles).
-type Set struct{ names []string }
+type Set struct {
+	names []string
+	// scp, when names is nil, is a scp claim as sent: its names are read
+	// from it only when asked for, so that a validation that never asks
+	// splits nothing.
+	scp string
+}
 
 // NewSet returns a set of the given names; duplicates and empty names are
 // dropped.
@@ -151,25 +157,47 @@ func NewSet(names ...string) Set {
 // with U+0020 SPACE, and only with it: any other character, white space or
 // not, is part of a name ("Nope\tItems.Write" is one name, granting
 // nothing). Empty names (from doubled spaces) are dropped.
-func scopeSet(scp string) Set {
-	if scp == "" {
-		return Set{}
+func scopeSet(scp string) Set { return Set{scp: scp} }
+
+// list is the names of the set, in the order given, without duplicates.
+func (s Set) list() []string {
+	if s.scp == "" {
+		return s.names
 	}
-	s := Set{names: make([]string, 0, strings.Count(scp, " ")+1)}
-	for name := range strings.SplitSeq(scp, " ") {
-		if name != "" && !slices.Contains(s.names, name) {
-			s.names = append(s.names, name)
+	names := make([]string, 0, strings.Count(s.scp, " ")+1)
+	for name := range strings.SplitSeq(s.scp, " ") {
+		if name != "" && !slices.Contains(names, name) {
+			names = append(names, name)
 		}
 	}
-	return s
+	return names
+}
+
+// empty reports whether the set has no names.
+func (s Set) empty() bool {
+	return len(s.names) == 0 && strings.Trim(s.scp, " ") == ""
 }
 
 // Has reports whether name is in the set. Sets are small: a scan beats a map.
-func (s Set) Has(name string) bool { return slices.Contains(s.names, name) }
+func (s Set) Has(name string) bool {
+	if s.scp == "" || name == "" {
+		return slices.Contains(s.names, name)
+	}
+	for rest := s.scp; ; {
+		i := strings.IndexByte(rest, ' ')
+		if i < 0 {
+			return rest == name
+		}
+		if rest[:i] == name {
+			return true
+		}
+		rest = rest[i+1:]
+	}
+}
 
 // Names returns the names, sorted, in a new slice.
 func (s Set) Names() []string {
-	out := slices.Clone(s.names)
+	out := slices.Clone(s.list())
 	slices.Sort(out)
 	return out
 }
