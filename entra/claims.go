@@ -34,13 +34,8 @@ type Claims struct {
 	// PreferredUsername is preferred_username (v2 tokens; v1 tokens carry
 	// upn and unique_name instead, which [Claims.Decode] reads).
 	PreferredUsername string
-	// IDType is idtyp: "app" or "user" when the optional claim is configured.
-	IDType string
 	// Version is ver: "1.0" or "2.0".
 	Version string
-	// IdentityProvider is idp: who authenticated the user when it was not
-	// the issuing tenant (guests, personal accounts, B2C social logins).
-	IdentityProvider string
 	// Policy is the B2C user flow (tfp or acr claim), "" outside B2C.
 	Policy string
 	// Scopes is scp: the delegated permissions of a signed-in user.
@@ -57,6 +52,7 @@ type Claims struct {
 
 	guest      bool
 	clientID   string    // azp (v2) or appid (v1)
+	idType     string    // idtyp: "app" or "user" when the optional claim is configured
 	validUntil time.Time // exp plus skew on this process's clock; zero for Claims made by hand
 	keyID      string    // kid of the key that verified the token
 	payload    []byte    // the token's decoded claims, for Raw and Decode
@@ -87,7 +83,8 @@ func (c *Claims) ValidUntil() time.Time {
 }
 
 // IsGuest reports whether the user is a guest of the tenant: acct is 1, or
-// idp names another identity provider than the issuer.
+// idp names another identity provider than the issuer (the idp claim,
+// which [Claims.Decode] reads, says who authenticated the user).
 func (c *Claims) IsGuest() bool { return c.guest }
 
 // ClientID returns the ID of the client application that requested the
@@ -98,7 +95,7 @@ func (c *Claims) ClientID() string { return c.clientID }
 // itself (client credentials) rather than to a signed-in user: idtyp is
 // "app", or, without idtyp, the token carries no delegated scopes.
 func (c *Claims) IsAppOnly() bool {
-	switch c.IDType {
+	switch c.idType {
 	case "app":
 		return true
 	case "user":
@@ -240,9 +237,8 @@ func claimsOf(tc *jwt.Claims, aud, kid string, payload []byte) *Claims {
 		Name:              tc.Name,
 		PreferredUsername: tc.PreferredUsername,
 		clientID:          cmp.Or(tc.Azp, tc.Appid),
-		IDType:            tc.Idtyp,
+		idType:            tc.Idtyp,
 		Version:           tc.Ver,
-		IdentityProvider:  tc.Idp,
 		Policy:            tc.Policy(),
 		guest:             tc.IsGuest(),
 		Scopes:            scopeSet(tc.Scp),
