@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -31,23 +32,11 @@ type Claims struct {
 	TenantID string
 	// Name is name: the user's display name.
 	Name string
-	// PreferredUsername is preferred_username (v2 tokens).
+	// PreferredUsername is preferred_username (v2 tokens; v1 tokens carry
+	// upn and unique_name instead, which [Claims.Decode] reads).
 	PreferredUsername string
-	// UPN is upn (v1 tokens).
-	UPN string
-	// UniqueName is unique_name (v1 tokens).
-	UniqueName string
-	// AuthorizedParty is azp (v2 tokens): the client application's ID.
-	AuthorizedParty string
-	// AppID is appid (v1 tokens): the client application's ID.
-	AppID string
-	// IDType is idtyp: "app" or "user" when the optional claim is configured.
-	IDType string
 	// Version is ver: "1.0" or "2.0".
 	Version string
-	// IdentityProvider is idp: who authenticated the user when it was not
-	// the issuing tenant (guests, personal accounts, B2C social logins).
-	IdentityProvider string
 	// Policy is the B2C user flow (tfp or acr claim), "" outside B2C.
 	Policy string
 	// Scopes is scp: the delegated permissions of a signed-in user.
@@ -63,6 +52,8 @@ type Claims struct {
 	IssuedAt time.Time
 
 	guest      bool
+	clientID   string          // azp (v2) or appid (v1)
+	idType     string          // idtyp: "app" or "user" when the optional claim is configured
 	validUntil time.Time       // exp plus skew on this process's clock; zero for Claims made by hand
 	keyID      string          // kid of the key that verified the token
 	payload    []byte          // the token's decoded claims, for Decode
@@ -94,29 +85,25 @@ func (c *Claims) ValidUntil() time.Time {
 }
 
 // IsGuest reports whether the user is a guest of the tenant: acct is 1, or
-// idp names another identity provider than the issuer.
+// idp names another identity provider than the issuer (the idp claim,
+// which [Claims.Decode] reads, says who authenticated the user).
 func (c *Claims) IsGuest() bool { return c.guest }
 
 // ClientID returns the ID of the client application that requested the
 // token: azp for v2 tokens, appid for v1 tokens.
-func (c *Claims) ClientID() string {
-	if c.AuthorizedParty != "" {
-		return c.AuthorizedParty
-	}
-	return c.AppID
-}
+func (c *Claims) ClientID() string { return c.clientID }
 
 // IsAppOnly reports whether the token was issued to an application acting as
 // itself (client credentials) rather than to a signed-in user: idtyp is
 // "app", or, without idtyp, the token carries no delegated scopes.
 func (c *Claims) IsAppOnly() bool {
-	switch c.IDType {
+	switch c.idType {
 	case "app":
 		return true
 	case "user":
 		return false
 	}
-	return len(c.Scopes.names) == 0
+	return c.Scopes.empty()
 }
 
 // HasScope reports whether scp lists scope (exact, case-sensitive).
@@ -145,7 +132,13 @@ func (c *Claims) Decode(v any) error {
 }
 
 // Set is an immutable set of names (scopes or roles).
-type Set struct{ names []string }
+type Set struct {
+	names []string
+	// scp, when names is nil, is a scp claim as sent: its names are read
+	// from it only when asked for, so that a validation that never asks
+	// splits nothing.
+	scp string
+}
 
 // NewSet returns a set of the given names; duplicates and empty names are
 // dropped.
@@ -163,25 +156,47 @@ func NewSet(names ...string) Set {
 // with U+0020 SPACE, and only with it: any other character, white space or
 // not, is part of a name ("Nope\tItems.Write" is one name, granting
 // nothing). Empty names (from doubled spaces) are dropped.
-func scopeSet(scp string) Set {
-	if scp == "" {
-		return Set{}
+func scopeSet(scp string) Set { return Set{scp: scp} }
+
+// list is the names of the set, in the order given, without duplicates.
+func (s Set) list() []string {
+	if s.scp == "" {
+		return s.names
 	}
-	s := Set{names: make([]string, 0, strings.Count(scp, " ")+1)}
-	for name := range strings.SplitSeq(scp, " ") {
-		if name != "" && !slices.Contains(s.names, name) {
-			s.names = append(s.names, name)
+	names := make([]string, 0, strings.Count(s.scp, " ")+1)
+	for name := range strings.SplitSeq(s.scp, " ") {
+		if name != "" && !slices.Contains(names, name) {
+			names = append(names, name)
 		}
 	}
-	return s
+	return names
+}
+
+// empty reports whether the set has no names.
+func (s Set) empty() bool {
+	return len(s.names) == 0 && strings.Trim(s.scp, " ") == ""
 }
 
 // Has reports whether name is in the set. Sets are small: a scan beats a map.
-func (s Set) Has(name string) bool { return slices.Contains(s.names, name) }
+func (s Set) Has(name string) bool {
+	if s.scp == "" || name == "" {
+		return slices.Contains(s.names, name)
+	}
+	for rest := s.scp; ; {
+		i := strings.IndexByte(rest, ' ')
+		if i < 0 {
+			return rest == name
+		}
+		if rest[:i] == name {
+			return true
+		}
+		rest = rest[i+1:]
+	}
+}
 
 // Names returns the names, sorted, in a new slice.
 func (s Set) Names() []string {
-	out := slices.Clone(s.names)
+	out := slices.Clone(s.list())
 	slices.Sort(out)
 	return out
 }
@@ -223,13 +238,9 @@ func claimsOf(tc *jwt.Claims, aud, kid string, payload []byte) *Claims {
 		TenantID:          tc.Tid,
 		Name:              tc.Name,
 		PreferredUsername: tc.PreferredUsername,
-		UPN:               tc.Upn,
-		UniqueName:        tc.UniqueName,
-		AuthorizedParty:   tc.Azp,
-		AppID:             tc.Appid,
-		IDType:            tc.Idtyp,
+		clientID:          cmp.Or(tc.Azp, tc.Appid),
+		idType:            tc.Idtyp,
 		Version:           tc.Ver,
-		IdentityProvider:  tc.Idp,
 		Policy:            tc.Policy(),
 		guest:             tc.IsGuest(),
 		Scopes:            scopeSet(tc.Scp),

@@ -34,8 +34,19 @@ func FuzzClaimsHaveOneReading(f *testing.F) {
 			}
 		}
 		slices.Sort(names)
-		if got := scopeSet(tc.Scp).Names(); !slices.Equal(got, names) && len(got)+len(names) > 0 {
+		set := scopeSet(tc.Scp)
+		if got := set.Names(); !slices.Equal(got, names) && len(got)+len(names) > 0 {
 			t.Fatalf("scopes of %q: %q, want %q", tc.Scp, got, names)
+		}
+		if set.empty() != (len(names) == 0) {
+			t.Fatalf("scopes of %q: empty %v, names %q", tc.Scp, set.empty(), names)
+		}
+		// Has answers as the list does, for every name and every piece of
+		// the claim (the empty name, names with spaces, prefixes).
+		for _, n := range append(strings.Split(tc.Scp, " "), "", tc.Scp, " ", tc.Scp+" ") {
+			if set.Has(n) != slices.Contains(names, n) {
+				t.Fatalf("scopes of %q: Has(%q) = %v, names %q", tc.Scp, n, set.Has(n), names)
+			}
 		}
 		c := Claims{payload: []byte(s)}
 		var want, got map[string]any

@@ -24,7 +24,7 @@ func checkURL(raw string) (*url.URL, error) {
 	case "https":
 		return u, nil
 	case "http":
-		if IsLoopbackHost(u.Hostname()) {
+		if loopback.Host(u.Hostname()) {
 			return u, nil
 		}
 		return nil, fmt.Errorf("URL %q: http is allowed only for loopback hosts, use https", raw)
@@ -32,11 +32,6 @@ func checkURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("URL %q: scheme must be https", raw)
 	}
 }
-
-// IsLoopbackHost reports whether host (a host name or IP address, without
-// port or brackets) is localhost or a loopback address: the only hosts an
-// identity provider may be reached on over plain http.
-func IsLoopbackHost(host string) bool { return loopback.Host(host) }
 
 // maxRedirects bounds the redirects one fetch follows.
 const maxRedirects = 10

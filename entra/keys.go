@@ -25,9 +25,9 @@ const (
 	minRSABits        = 2048
 )
 
-// Metadata is the part of an OpenID Connect discovery document the validator
+// metadata is the part of an OpenID Connect discovery document the validator
 // uses, as last fetched.
-type Metadata struct {
+type metadata struct {
 	// Issuer is the iss value tokens must carry.
 	Issuer string `json:"issuer"`
 	// JWKSURI is where the signing keys are published.
@@ -62,7 +62,7 @@ type issuer struct {
 // keyState is one successful fetch of the discovery documents and their
 // key sets. It is never modified once published.
 type keyState struct {
-	meta    Metadata // of the first discovery document
+	meta    metadata // of the first discovery document
 	issuers []issuer
 	keys    map[string]*publicKey
 	fetched time.Time
@@ -220,22 +220,22 @@ func (s *keySource) fetch(ctx context.Context) (*keyState, error) {
 }
 
 // parseDiscovery reads an OpenID Connect discovery document.
-func parseDiscovery(body []byte) (Metadata, error) {
-	var m Metadata
+func parseDiscovery(body []byte) (metadata, error) {
+	var m metadata
 	if err := json.Unmarshal(body, &m); err != nil {
-		return Metadata{}, fmt.Errorf("not a discovery document: %w", err)
+		return metadata{}, fmt.Errorf("not a discovery document: %w", err)
 	}
 	if m.Issuer == "" {
-		return Metadata{}, errors.New("no issuer")
+		return metadata{}, errors.New("no issuer")
 	}
 	if _, err := checkURL(m.Issuer); err != nil {
-		return Metadata{}, fmt.Errorf("issuer: %w", err)
+		return metadata{}, fmt.Errorf("issuer: %w", err)
 	}
 	if m.JWKSURI == "" {
-		return Metadata{}, errors.New("no jwks_uri")
+		return metadata{}, errors.New("no jwks_uri")
 	}
 	if _, err := checkURL(m.JWKSURI); err != nil {
-		return Metadata{}, fmt.Errorf("jwks_uri: %w", err)
+		return metadata{}, fmt.Errorf("jwks_uri: %w", err)
 	}
 	return m, nil
 }

@@ -95,7 +95,7 @@ func (c *config) staticIssuers(host string) ([]issuer, []error) {
 		tid = tenantTemplate
 	case c.personal:
 		tid = PersonalAccountsTenantID
-	case IsTenantID(c.tenant):
+	case isTenantID(c.tenant):
 		tid = c.tenant
 	default:
 		return nil, []error{fmt.Errorf("WithKeySet: tenant %q: want a tenant ID (a lowercase GUID), which the issuers name", c.tenant)}

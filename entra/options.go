@@ -81,8 +81,11 @@ type config struct {
 func WithTenant(tenant string) Option { return func(c *config) { c.tenant = tenant } }
 
 // WithAuthorityHost sets the Entra ID host: [PublicCloud] (the default),
-// [USGovernment], [China], or a development identity provider. It must be
-// https, or http on a loopback host.
+// [USGovernment], [China], https://{name}.b2clogin.com for the Azure AD
+// B2C tenant {name}.onmicrosoft.com (with [WithB2CPolicy]),
+// https://{subdomain}.ciamlogin.com for a Microsoft Entra External ID
+// tenant (with its tenant ID), or a development identity provider. It must
+// be https, or http on a loopback host.
 func WithAuthorityHost(host string) Option {
 	return func(c *config) { c.authorityHost = host }
 }
@@ -139,7 +142,7 @@ func InsecureAllowAnyTenant() Option { return func(c *config) { c.anyTenant = tr
 
 // WithB2CPolicy makes the validator an Azure AD B2C one for the user flow
 // (policy) such as "B2C_1_signupsignin": discovery at
-// {host}/{tenant}/{policy}/v2.0/…, with host [B2CHost] (or a custom domain)
+// {host}/{tenant}/{policy}/v2.0/…, with host https://{name}.b2clogin.com (or a custom domain)
 // and tenant "{name}.onmicrosoft.com"; tokens must name the policy in tfp
 // or acr.
 func WithB2CPolicy(policy string) Option { return func(c *config) { c.b2cPolicy = policy } }
@@ -155,14 +158,6 @@ func WithAppSpecificKeys(appID string) Option { return func(c *config) { c.appID
 // WithCacheSize sets how many validated tokens are remembered, 10,000 by
 // default; 0 turns the cache off.
 func WithCacheSize(n int) Option { return func(c *config) { c.cacheSize = n } }
-
-// B2CHost is the authority host of the Azure AD B2C tenant name (the part
-// before .onmicrosoft.com).
-func B2CHost(tenantName string) string { return "https://" + tenantName + ".b2clogin.com" }
-
-// ExternalIDHost is the authority host of a Microsoft Entra External ID
-// (CIAM) tenant's subdomain; use it with the tenant ID.
-func ExternalIDHost(subdomain string) string { return "https://" + subdomain + ".ciamlogin.com" }
 
 // WithAudiences sets the accepted aud values: the API's client ID and, if its
 // tokens use it, the Application ID URI (api://…). Compared exactly.
@@ -355,7 +350,7 @@ func (c *config) tenancy(host string) []error {
 		}
 	}
 	for _, id := range c.allowed {
-		if !IsTenantID(id) {
+		if !isTenantID(id) {
 			errs = append(errs, optionError("WithAllowedTenants", fmt.Sprintf("allowed tenant %q is not a tenant ID (a lowercase GUID)", id)))
 		}
 	}

@@ -5,7 +5,7 @@ import "github.com/grpc-azure-auth/grpc-azure-auth/internal/caller"
 // Token is a caller's access token as it was received, for a handler to
 // pass on: to exchange it on the caller's behalf (on-behalf-of) for a token
 // of a downstream API. It never shows itself: printing, formatting, logging
-// (log/slog) and encoding it as JSON or text all give [Redacted], so a
+// (log/slog) and encoding it as JSON or text all give "[REDACTED]", so a
 // Token that ends up in a log or an error message leaks nothing. Only its
 // Value method gives the token; IsZero reports whether there is one.
 //
@@ -15,6 +15,3 @@ type Token = caller.Token
 
 // tokenOf is raw as a Token.
 func tokenOf(raw string) Token { return caller.NewToken(raw) }
-
-// Redacted is what a [Token] shows of itself.
-const Redacted = caller.Redacted

@@ -111,16 +111,16 @@ func (v *Validator) Ready() bool { return v.keys == nil || v.keys.state.Load() !
 // Now is the validator's clock (time.Now unless [WithClock] set another).
 func (v *Validator) Now() time.Time { return v.now() }
 
-// Metadata returns the identity provider's discovery document as last
+// metadata returns the identity provider's discovery document as last
 // fetched, and whether one has been (never, with a [KeySet]).
-func (v *Validator) Metadata() (Metadata, bool) {
+func (v *Validator) metadata() (metadata, bool) {
 	if v.keys == nil {
-		return Metadata{}, false
+		return metadata{}, false
 	}
 	if st := v.keys.state.Load(); st != nil {
 		return st.meta, true
 	}
-	return Metadata{}, false
+	return metadata{}, false
 }
 
 // Validate checks raw, a compact JWS access token, and returns its caller.
@@ -375,7 +375,7 @@ func issuerTenant(iss string) string {
 	for path != "" {
 		var seg string
 		seg, path, _ = strings.Cut(path, "/")
-		if IsTenantID(seg) {
+		if isTenantID(seg) {
 			return seg
 		}
 	}
@@ -388,7 +388,7 @@ func issuerTenant(iss string) string {
 // itself, prefixes and look-alikes never match.
 func (v *Validator) matchIssuer(tc *jwt.Claims, st *keyState) (string, bool) {
 	for _, is := range st.issuers {
-		if strings.Contains(is.value, tenantTemplate) && (!v.multiTenant || !IsTenantID(tc.Tid)) {
+		if strings.Contains(is.value, tenantTemplate) && (!v.multiTenant || !isTenantID(tc.Tid)) {
 			continue
 		}
 		if isIssuerOf(is.value, tc.Tid, tc.Iss) {
@@ -438,9 +438,9 @@ func isIssuerOf(template, tid, iss string) bool {
 	}
 }
 
-// IsTenantID reports whether s is a tenant ID as Entra writes it in tid
+// isTenantID reports whether s is a tenant ID as Entra writes it in tid
 // and in issuers: a GUID in lowercase.
-func IsTenantID(s string) bool {
+func isTenantID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}

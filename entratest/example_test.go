@@ -60,7 +60,7 @@ func Example() {
 		panic(err)
 	}
 	claims, err = v.Validate(ctx, body.AccessToken)
-	fmt.Println(claims.AuthorizedParty, claims.IDType, claims.Roles, err)
+	fmt.Println(claims.ClientID(), claims.IsAppOnly(), claims.Roles, err)
 
 	// Tokens that are wrong in one precise way.
 	_, err = v.Validate(ctx, idp.Issue(entratest.SignedWithWrongKey()))
@@ -69,7 +69,7 @@ func Example() {
 	fmt.Println(errors.Is(err, entra.ErrAlgorithm))
 	// Output:
 	// bob Items.Read <nil>
-	// 9a8b7c6d-5e4f-4a3b-9c2d-1e0f2a3b4c5d app Items.Admin Items.Export <nil>
+	// 9a8b7c6d-5e4f-4a3b-9c2d-1e0f2a3b4c5d true Items.Admin Items.Export <nil>
 	// true
 	// true
 }

@@ -50,12 +50,13 @@ func buildView(c *entra.Claims) *view {
 		}
 		claims[name] = pv
 	}
+	// v2 tokens name the user in preferred_username, v1 tokens in upn or
+	// unique_name.
 	username := c.PreferredUsername
-	if username == "" {
-		username = c.UPN
-	}
-	if username == "" {
-		username = c.UniqueName
+	for _, name := range []string{"upn", "unique_name"} {
+		if s, ok := all[name].(string); ok && username == "" {
+			username = s
+		}
 	}
 	return &view{caller: &azureauthv1.Caller{
 		ObjectId:           c.ObjectID,

@@ -257,8 +257,8 @@ func TestMultiTenant(t *testing.T) {
 }
 
 func TestB2C(t *testing.T) {
-	idp := entratest.NewServerAt(t, entra.B2CHost("contoso"), entratest.WithB2C("contoso", "B2C_1_signupsignin", "B2C_1_profileedit"))
-	tid, host := idp.TenantID(), entra.B2CHost("contoso")
+	idp := entratest.NewServerAt(t, "https://contoso.b2clogin.com", entratest.WithB2C("contoso", "B2C_1_signupsignin", "B2C_1_profileedit"))
+	tid, host := idp.TenantID(), "https://contoso.b2clogin.com"
 	cases := append([]tenancyCase{
 		accepts("a token of the configured user flow (tfp)"),
 		accepts("a token naming the user flow in acr, in another case",
@@ -308,9 +308,9 @@ func TestB2C(t *testing.T) {
 
 func TestExternalID(t *testing.T) {
 	const tid = entratest.DefaultTenantID
-	idp := entratest.NewServerAt(t, entra.ExternalIDHost("contoso"), entratest.WithIssuerBase("https://"+tid+".ciamlogin.com"))
+	idp := entratest.NewServerAt(t, "https://contoso.ciamlogin.com", entratest.WithIssuerBase("https://"+tid+".ciamlogin.com"))
 	e := newTenancyEnv(t, idp,
-		entra.WithAuthorityHost(entra.ExternalIDHost("contoso")),
+		entra.WithAuthorityHost("https://contoso.ciamlogin.com"),
 		entra.WithTenant(tid),
 		entra.WithAudiences(idp.ClientID()))
 	runCases(t, e, append([]tenancyCase{

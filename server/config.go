@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
+	"github.com/grpc-azure-auth/grpc-azure-auth/internal/loopback"
 )
 
 // Prefix begins the name of every variable of the API's identity settings.
@@ -560,7 +561,7 @@ func (c Config) check() []error {
 			errs = append(errs, fmt.Errorf("%s need %s; leave every %s identity setting unset to run on the development identity provider", strings.Join(set, ", "), envTenantID, Prefix))
 		}
 		for _, a := range addrs {
-			if host, _, err := net.SplitHostPort(a.addr); err == nil && !entra.IsLoopbackHost(host) {
+			if host, _, err := net.SplitHostPort(a.addr); err == nil && !loopback.Host(host) {
 				errs = append(errs, fmt.Errorf("%s=%q: development mode listens on loopback only (localhost, 127.0.0.1, [::1]); use a loopback address, or set %s and %s to trust a real tenant%s", a.s, a.addr, envTenantID, envClientID, c.sdkHint()))
 			}
 		}
@@ -613,7 +614,7 @@ func (c Config) checkTransport() []error {
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s=%q: want host:port: %w", envMetricsAddr, c.MetricsAddr, err))
-		case c.DevMode && !entra.IsLoopbackHost(host):
+		case c.DevMode && !loopback.Host(host):
 			errs = append(errs, fmt.Errorf("%s=%q: development mode listens on loopback only", envMetricsAddr, c.MetricsAddr))
 		}
 	}
@@ -624,7 +625,7 @@ func (c Config) checkTransport() []error {
 		s    *setting
 		addr string
 	}{{envGRPCAddr, c.GRPCAddr}, {envHTTPAddr, c.HTTPAddr}} {
-		if host, _, err := net.SplitHostPort(a.addr); err == nil && !entra.IsLoopbackHost(host) {
+		if host, _, err := net.SplitHostPort(a.addr); err == nil && !loopback.Host(host) {
 			errs = append(errs, fmt.Errorf("%s=%q would take bearer tokens in plaintext off loopback: set %s and %s, or %s=true when TLS is terminated in front of the server (ingress, Envoy, service mesh)", a.s, a.addr, envTLSCertFile, envTLSKeyFile, envInsecurePlaintext))
 		}
 	}

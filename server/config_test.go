@@ -210,14 +210,14 @@ func TestTenancyVariables(t *testing.T) {
 				return []string{"AZUREAD_TENANT_ID=common", "AZUREAD_ALLOW_ANY_TENANT=true"}
 			},
 			[]token{with(nil, entratest.FromTenant(tenantB)), with(entra.ErrIssuer, entratest.SignedWithPersonalAccountKey())}},
-		{"B2C", at(entra.B2CHost("contoso"), entratest.WithB2C("contoso", "B2C_1_susi", "B2C_1_edit")),
+		{"B2C", at("https://contoso.b2clogin.com", entratest.WithB2C("contoso", "B2C_1_susi", "B2C_1_edit")),
 			func(*entratest.Server) []string {
 				return []string{"AZUREAD_TENANT_ID=contoso.onmicrosoft.com", "AZUREAD_B2C_POLICY=B2C_1_susi"}
 			},
 			[]token{valid, with(entra.ErrPolicy, entratest.Policy("B2C_1_edit"))}},
-		{"Entra External ID", at(entra.ExternalIDHost("contoso"), entratest.WithIssuerBase("https://"+entratest.DefaultTenantID+".ciamlogin.com")),
+		{"Entra External ID", at("https://contoso.ciamlogin.com", entratest.WithIssuerBase("https://"+entratest.DefaultTenantID+".ciamlogin.com")),
 			func(*entratest.Server) []string { return nil },
-			[]token{valid, with(entra.ErrIssuer, entratest.IssuerClaim(entra.ExternalIDHost("contoso")+"/"+entratest.DefaultTenantID+"/v2.0"))}},
+			[]token{valid, with(entra.ErrIssuer, entratest.IssuerClaim("https://contoso.ciamlogin.com"+"/"+entratest.DefaultTenantID+"/v2.0"))}},
 		{"a national cloud", at(entra.USGovernment),
 			func(*entratest.Server) []string { return nil },
 			[]token{valid, with(entra.ErrIssuer, entratest.IssuerClaim(entra.PublicCloud+"/"+entratest.DefaultTenantID+"/v2.0"))}},
