@@ -21,7 +21,7 @@ func TestClientsDoNotLinkTheValidator(t *testing.T) {
 	if !slices.Contains(deps, "google.golang.org/grpc/credentials") || !slices.Contains(deps, "github.com/grpc-azure-auth/grpc-azure-auth/bearer") {
 		t.Fatalf("go list -deps printed %.200q…: not bearer's dependencies", out)
 	}
-	forbidden := regexp.MustCompile(`jwx|/grpc-azure-auth/(entra|entratest|interceptor|policy|server)$`)
+	forbidden := regexp.MustCompile(`jwx|/grpc-azure-auth/(entra|entratest|interceptor|rules|server)$`)
 	for _, d := range deps {
 		if forbidden.MatchString(d) {
 			t.Errorf("bearer depends on %s", d)

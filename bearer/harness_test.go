@@ -27,7 +27,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/gateway"
 	azureauthv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // The protected test services, declared in a descriptor built here with
@@ -135,7 +135,7 @@ func serve(t *testing.T, idp *entratest.Server, aud, service, method string, han
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := policy.ForServices(testServices.Services().ByName(protoreflect.Name(strings.TrimPrefix(service, "bearertest.v1."))))
+	pol, err := rules.ForServices(testServices.Services().ByName(protoreflect.Name(strings.TrimPrefix(service, "bearertest.v1."))))
 	if err != nil {
 		t.Fatal(err)
 	}

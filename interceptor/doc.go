@@ -2,7 +2,7 @@
 // tokens.
 //
 // An [Authorizer] answers one question per call: may this caller call this
-// method? It reads the method's rule from a [policy.Policy] (the proto
+// method? It reads the method's rule from a [rules.Policy] (the proto
 // options, read once), the bearer token from the "authorization" metadata,
 // validates the token with an entra.Validator and checks the rule. The
 // validated caller is stored in the handler's context, read with
@@ -15,7 +15,7 @@
 // reflection) are exempted in the server wiring, visibly, with
 // go-grpc-middleware's selector, not inside this package.
 //
-// A rule can ask more than scopes and roles (see package policy): the
+// A rule can ask more than scopes and roles (see package rules): the
 // Conditional Access authentication contexts the token's acrs must hold,
 // and a CEL condition over the request and the caller. The interceptors
 // check the condition on the request of a unary call before its handler

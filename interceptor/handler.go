@@ -10,7 +10,7 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // Deny returns the error a handler returns to refuse its caller for a
@@ -40,20 +40,20 @@ func Deny(ctx context.Context, msg string) error {
 // them (403 with the full scope names over REST). As in rules, scopes never
 // admit an app-only token. Without a caller in ctx it answers as [Deny]
 // does. Naming no scope, or a name a rule could not hold
-// (policy.ValidateNames), is a bug, answered codes.Internal, never allowed.
+// (rules.ValidateNames), is a bug, answered codes.Internal, never allowed.
 func RequireScope(ctx context.Context, scopes ...string) error {
-	return require(ctx, &policy.Rule{Scopes: scopes}, len(scopes))
+	return require(ctx, &rules.Rule{Scopes: scopes}, len(scopes))
 }
 
 // RequireRole is [RequireScope] for app roles: it returns nil when the
 // caller's token carries every one of roles (user or app-only), and
 // otherwise the error a method whose rule names these roles answers.
 func RequireRole(ctx context.Context, roles ...string) error {
-	return require(ctx, &policy.Rule{Roles: roles}, len(roles))
+	return require(ctx, &rules.Rule{Roles: roles}, len(roles))
 }
 
-func require(ctx context.Context, r *policy.Rule, names int) error {
-	if names == 0 || policy.ValidateNames("scope", r.Scopes) != nil || policy.ValidateNames("role", r.Roles) != nil {
+func require(ctx context.Context, r *rules.Rule, names int) error {
+	if names == 0 || rules.ValidateNames("scope", r.Scopes) != nil || rules.ValidateNames("role", r.Roles) != nil {
 		// A bug in the handler: fail closed, without telling the caller.
 		return status.Error(codes.Internal, "internal error")
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/authztest"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // optOut marks a service that asks go-grpc-middleware's auth interceptors
@@ -160,9 +160,9 @@ func TestRequireWithNoOrBadNamesFailsClosed(t *testing.T) {
 		{"RequireScope with an empty name", interceptor.RequireScope(ctx, "A", "")},
 		{"RequireScope with two names in one", interceptor.RequireScope(ctx, "A B")},
 		{"RequireRole with a quote", interceptor.RequireRole(ctx, `R"`)},
-		// The rules of policy.ValidateNames, the same as a rule's.
+		// The rules of rules.ValidateNames, the same as a rule's.
 		{"RequireScope with a full URI", interceptor.RequireScope(ctx, "api://items/A")},
-		{"RequireRole with a name too long for a rule", interceptor.RequireRole(ctx, strings.Repeat("R", policy.MaxNameLength+1))},
+		{"RequireRole with a name too long for a rule", interceptor.RequireRole(ctx, strings.Repeat("R", rules.MaxNameLength+1))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is an internal error, never allowed", func(t *testing.T) {

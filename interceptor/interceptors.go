@@ -21,7 +21,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	azureauthv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // ErrStreamExpired is the context.Cause of a stream handler's context once
@@ -38,7 +38,7 @@ type TokenValidator interface {
 // Authorizer decides, for each call, whether the caller may call the method.
 type Authorizer struct {
 	validator TokenValidator
-	policy    *policy.Policy
+	policy    *rules.Policy
 	logger    *slog.Logger
 	hook      func(context.Context, Decision) // nil when no hook is set
 	// shadowHook is nil when no hook is set.
@@ -61,7 +61,7 @@ func New(v TokenValidator, opts ...Option) (*Authorizer, error) {
 		return nil, fmt.Errorf("interceptor: %w", errors.Join(o.errs...))
 	}
 	if !o.policySet {
-		p, err := policy.Load(protoregistry.GlobalFiles)
+		p, err := rules.Load(protoregistry.GlobalFiles)
 		if err != nil {
 			return nil, fmt.Errorf("interceptor: %w", err)
 		}
@@ -103,7 +103,7 @@ func joinHooks(hooks []func(context.Context, Decision)) func(context.Context, De
 }
 
 // Policy returns the rules the Authorizer enforces.
-func (a *Authorizer) Policy() *policy.Policy { return a.policy }
+func (a *Authorizer) Policy() *rules.Policy { return a.policy }
 
 // UnaryServerInterceptor authorizes unary calls before the handler runs.
 // It consults nothing but the policy: a service cannot opt out of its rules
@@ -127,7 +127,7 @@ func (a *Authorizer) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // [ErrStreamExpired]), its sends and receives fail from then on, and the
 // stream ends with the answer a token expired at the start gets
 // (Unauthenticated, authzerr.ReasonTokenExpired). Like the unary
-// interceptor, it consults nothing but the policy.
+// interceptor, it consults nothing but the rules.
 func (a *Authorizer) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, c, err := a.authorize(ss.Context(), info.FullMethod, metadata.ValueFromIncomingContext(ss.Context(), "authorization"), nil, false)
@@ -205,7 +205,7 @@ func streamExpired() denial {
 
 // Authorize decides a call of fullMethod whose authorization metadata holds
 // values, as the interceptors do, for transports that are not gRPC servers.
-// A method whose rule has a condition (policy.Rule.HasCondition) is
+// A method whose rule has a condition (rules.Rule.HasCondition) is
 // denied here, since the condition needs the request: decide such calls
 // with [Authorizer.AuthorizeRequest]. On success the returned context
 // carries the caller (entra.FromContext), unless the method is anonymous
@@ -264,8 +264,8 @@ func (a *Authorizer) callOf(ctx context.Context, method string) (*call, error) {
 // call is one call being decided: its rules and its caller.
 type call struct {
 	method string
-	rule   *policy.Rule
-	shadow *policy.Rule        // nil without a shadow rule
+	rule   *rules.Rule
+	shadow *rules.Rule         // nil without a shadow rule
 	claims *entra.Claims       // nil without a token
 	view   *azureauthv1.Caller // the caller as conditions see it; nil without a token
 	// shadowAllowed is true when the shadow rule admitted the call up to
@@ -279,9 +279,9 @@ func (c *call) checksMessages() bool {
 	return c.rule.HasCondition() || (c.shadowAllowed && c.shadow.HasCondition())
 }
 
-// who is claims as a policy.Caller: a nil interface without a token, never
+// who is claims as a rules.Caller: a nil interface without a token, never
 // a typed nil.
-func (c *call) who() policy.Caller {
+func (c *call) who() rules.Caller {
 	if c.claims == nil {
 		return nil
 	}
@@ -309,7 +309,7 @@ func (a *Authorizer) authorize(ctx context.Context, method string, values []stri
 				reason = authzerr.ReasonTokenMissing
 				// No token is a caller the rules can judge: nil.
 				if c.shadow != nil {
-					a.tryShadow(ctx, c, &policy.DeniedError{Rule: rule}, msg, hasMsg)
+					a.tryShadow(ctx, c, &rules.DeniedError{Rule: rule}, msg, hasMsg)
 				}
 			case errors.Is(err, errManyTokens):
 				reason = authzerr.ReasonInvalidRequest
@@ -366,10 +366,10 @@ func unreadableCaller(err error) denial {
 }
 
 // ruleDenial is the denial of a rule's error.
-func ruleDenial(rule *policy.Rule, err error) denial {
+func ruleDenial(rule *rules.Rule, err error) denial {
 	var (
-		stepUp *policy.StepUpError
-		cond   *policy.ConditionError
+		stepUp *rules.StepUpError
+		cond   *rules.ConditionError
 	)
 	switch {
 	case errors.As(err, &stepUp):
@@ -391,7 +391,7 @@ func ruleDenial(rule *policy.Rule, err error) denial {
 func (a *Authorizer) checkMessage(ctx context.Context, c *call, msg proto.Message) error {
 	err := c.rule.AuthorizeMessage(c.view, msg)
 	if c.shadowAllowed && (c.rule.HasCondition() || c.shadow.HasCondition()) {
-		a.compareShadow(ctx, c, policy.OutcomeOf(err), policy.OutcomeOf(c.shadow.AuthorizeMessage(c.view, msg)))
+		a.compareShadow(ctx, c, rules.OutcomeOf(err), rules.OutcomeOf(c.shadow.AuthorizeMessage(c.view, msg)))
 	}
 	if err != nil {
 		return a.deny(ctx, c.method, c.claims, ruleDenial(c.rule, err))
@@ -401,7 +401,7 @@ func (a *Authorizer) checkMessage(ctx context.Context, c *call, msg proto.Messag
 
 // needsCaller reports whether a rule reads the caller as conditions see
 // it: authentication contexts or a condition.
-func needsCaller(r *policy.Rule) bool { return len(r.AuthContexts) > 0 || r.HasCondition() }
+func needsCaller(r *rules.Rule) bool { return len(r.AuthContexts) > 0 || r.HasCondition() }
 
 // tryShadow evaluates the shadow rule on the call the enforced rule
 // decided with enforced (nil: admitted), and compares their outcomes.
@@ -413,7 +413,7 @@ func (a *Authorizer) tryShadow(ctx context.Context, c *call, enforced error, msg
 	if shadow == nil && hasMsg {
 		shadow = c.shadow.AuthorizeMessage(c.view, msg)
 	}
-	a.compareShadow(ctx, c, policy.OutcomeOf(enforced), policy.OutcomeOf(shadow))
+	a.compareShadow(ctx, c, rules.OutcomeOf(enforced), rules.OutcomeOf(shadow))
 }
 
 // guard makes handler's stream check each message it receives with
@@ -486,7 +486,7 @@ type denial struct {
 	reason string            // ErrorInfo reason
 	msg    string            // safe to return to the caller
 	cause  error             // logged, never returned: may hold details unfit for the caller
-	rule   *policy.Rule      // the unsatisfied rule, for INSUFFICIENT_SCOPE
+	rule   *rules.Rule       // the unsatisfied rule, for INSUFFICIENT_SCOPE
 	md     map[string]string // the ErrorInfo's metadata, when rule is nil
 	took   time.Duration     // time spent validating the token, for the hook
 }

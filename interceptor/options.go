@@ -6,14 +6,14 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // Option configures an [Authorizer].
 type Option func(*options)
 
 type options struct {
-	policy    *policy.Policy
+	policy    *rules.Policy
 	policySet bool
 	logger    *slog.Logger
 	hooks     []func(context.Context, Decision)
@@ -22,9 +22,9 @@ type options struct {
 }
 
 // WithPolicy sets the access rules. Default: the rules of every service
-// linked into the program (policy.Load(protoregistry.GlobalFiles)). A nil
+// linked into the program (rules.Load(protoregistry.GlobalFiles)). A nil
 // policy is an error from [New].
-func WithPolicy(p *policy.Policy) Option {
+func WithPolicy(p *rules.Policy) Option {
 	return func(o *options) {
 		if p == nil {
 			o.errs = append(o.errs, errors.New("WithPolicy: nil policy"))

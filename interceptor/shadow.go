@@ -10,7 +10,7 @@ import (
 // ShadowDecision is a call on which a method's shadow rule disagreed with
 // its enforced rule, reported to a shadow hook ([WithShadowHook]).
 //
-// Outcomes are policy.OutcomeOf's: "ALLOWED", or the reason the rule
+// Outcomes are rules.OutcomeOf's: "ALLOWED", or the reason the rule
 // would give (INSUFFICIENT_SCOPE, AUTH_CONTEXT_REQUIRED, CONDITION_FAILED),
 // a bounded set fit for a metric label. Both rules are judged alike: a call
 // without a token is INSUFFICIENT_SCOPE to a rule that is not anonymous,

@@ -16,17 +16,17 @@
 //	                 {grpc_type,grpc_service,grpc_method}          per-RPC
 //	go_*, process_*                                                runtime
 //
-// Decisions come from [Metrics.DecisionHook], given to the interceptor with
+// Decisions come from [Recorder.DecisionHook], given to the interceptor with
 // interceptor.WithDecisionHook; disagreements of shadow rules with the
-// enforced ones from [Metrics.ShadowHook], given with
-// interceptor.WithShadowHook (enforced and shadow are policy.OutcomeOf's
+// enforced ones from [Recorder.ShadowHook], given with
+// interceptor.WithShadowHook (enforced and shadow are rules.OutcomeOf's
 // outcomes: ALLOWED or a denial's reason). The cache and key-set figures are read from
 // the validator's Stats when Prometheus scrapes, so they cost the request
 // path nothing.
 //
 // No label carries a token, a caller, or any other value a client chooses:
 // method labels name only methods registered on the server (see
-// [Metrics.InitializeMetrics]; anything else is counted as "unknown"),
+// [Recorder.InitializeMetrics]; anything else is counted as "unknown"),
 // outcomes are interceptor.Outcome values and reasons are authzerr's
 // Reason constants ("OTHER" for any other). The per-RPC metrics, too, name
 // registered methods only: a call to any other method (which a

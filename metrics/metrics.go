@@ -15,7 +15,7 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // Label values standing for anything outside the bounded sets.
@@ -42,23 +42,23 @@ var reasons = func() map[string]bool {
 }()
 
 // shadowOutcomes are the outcomes kept as label values of shadow decisions:
-// policy.OutcomeOf's.
+// rules.OutcomeOf's.
 var shadowOutcomes = map[string]bool{
-	policy.OutcomeAllowed:              true,
+	rules.OutcomeAllowed:               true,
 	authzerr.ReasonInsufficientScope:   true,
 	authzerr.ReasonAuthContextRequired: true,
 	authzerr.ReasonConditionFailed:     true,
-	policy.OutcomeOther:                true,
+	rules.OutcomeOther:                 true,
 }
 
 var outcomes = []interceptor.Outcome{
 	interceptor.OutcomeAllowed, interceptor.OutcomeUnauthenticated, interceptor.OutcomeDenied, interceptor.OutcomeUnavailable,
 }
 
-// Metrics holds the collectors of one server in a registry of its own.
-// Create it with [New], call [Metrics.InitializeMetrics] once the services
-// are registered, and serve [Metrics.Handler].
-type Metrics struct {
+// Recorder holds the collectors of one server in a registry of its own.
+// Create it with [New], call [Recorder.InitializeMetrics] once the services
+// are registered, and serve [Recorder.Handler].
+type Recorder struct {
 	registry   *prometheus.Registry
 	grpc       *grpcprom.ServerMetrics
 	decisions  *prometheus.CounterVec
@@ -73,7 +73,7 @@ type Metrics struct {
 
 // New builds the collectors and registers them, with the Go runtime and
 // process collectors, in a new registry.
-func New(opts ...Option) (*Metrics, error) {
+func New(opts ...Option) (*Recorder, error) {
 	o := options{buckets: DefaultValidationBuckets}
 	for _, opt := range opts {
 		opt(&o)
@@ -81,7 +81,7 @@ func New(opts ...Option) (*Metrics, error) {
 	if len(o.errs) > 0 {
 		return nil, errors.Join(o.errs...)
 	}
-	m := &Metrics{
+	m := &Recorder{
 		registry: prometheus.NewRegistry(),
 		grpc:     grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram()),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -121,7 +121,7 @@ func New(opts ...Option) (*Metrics, error) {
 // InitializeMetrics records the methods registered on srv, the only ones
 // method labels will name, and creates their per-RPC series at zero. Call
 // it once every service is registered and before serving.
-func (m *Metrics) InitializeMetrics(srv reflection.ServiceInfoProvider) {
+func (m *Recorder) InitializeMetrics(srv reflection.ServiceInfoProvider) {
 	m.grpc.InitializeMetrics(srv)
 	allowed := map[string]prometheus.Counter{}
 	for name, info := range srv.GetServiceInfo() {
@@ -135,7 +135,7 @@ func (m *Metrics) InitializeMetrics(srv reflection.ServiceInfoProvider) {
 
 // DecisionHook counts a decision and observes its validation time; give it
 // to interceptor.WithDecisionHook. It does not block.
-func (m *Metrics) DecisionHook(_ context.Context, d interceptor.Decision) {
+func (m *Recorder) DecisionHook(_ context.Context, d interceptor.Decision) {
 	if d.ValidationTime > 0 {
 		obs, ok := m.observers[d.Outcome]
 		if !ok {
@@ -166,7 +166,7 @@ func (m *Metrics) DecisionHook(_ context.Context, d interceptor.Decision) {
 
 // ShadowHook counts a call on which a shadow rule disagreed with the
 // enforced one; give it to interceptor.WithShadowHook. It does not block.
-func (m *Metrics) ShadowHook(_ context.Context, d interceptor.ShadowDecision) {
+func (m *Recorder) ShadowHook(_ context.Context, d interceptor.ShadowDecision) {
 	method := d.FullMethod
 	if !m.registered(method) {
 		method = UnknownMethod
@@ -186,7 +186,7 @@ func (m *Metrics) ShadowHook(_ context.Context, d interceptor.ShadowDecision) {
 // with their status code. A call to a method not registered on the server
 // (one a grpc.UnknownServiceHandler receives) is counted as service and
 // method [UnknownMethod]: the caller does not choose the series.
-func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+func (m *Recorder) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	record := m.grpc.UnaryServerInterceptor()
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if !m.registered(info.FullMethod) {
@@ -200,7 +200,7 @@ func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 
 // StreamServerInterceptor records per-RPC metrics of streaming calls,
 // with unregistered methods counted as [UnknownMethod] as for unary calls.
-func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
+func (m *Recorder) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	record := m.grpc.StreamServerInterceptor()
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if !m.registered(info.FullMethod) {
@@ -212,7 +212,7 @@ func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 
 // registered reports whether fullMethod was registered on the server given
 // to InitializeMetrics; before it, none is.
-func (m *Metrics) registered(fullMethod string) bool {
+func (m *Recorder) registered(fullMethod string) bool {
 	allowed := m.allowed.Load()
 	if allowed == nil {
 		return false
@@ -222,10 +222,10 @@ func (m *Metrics) registered(fullMethod string) bool {
 }
 
 // Registry is where the collectors are registered; register the service's
-// own collectors here to serve them from the same [Metrics.Handler].
-func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+// own collectors here to serve them from the same [Recorder.Handler].
+func (m *Recorder) Registry() *prometheus.Registry { return m.registry }
 
 // Handler serves the registry in the Prometheus exposition formats.
-func (m *Metrics) Handler() http.Handler {
+func (m *Recorder) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{MaxRequestsInFlight: 4})
 }

@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // access is what a method's rule says about calling its operation, in the
@@ -47,7 +47,7 @@ const (
 // who may call (whoOf), then its authentication contexts and its
 // condition (stepUpAndCondition). Shadow rules are not in the documents:
 // they decide nothing, so a caller sees exactly the enforced rule.
-func accessOf(r *policy.Rule, ok bool, prefix string) access {
+func accessOf(r *rules.Rule, ok bool, prefix string) access {
 	a := whoOf(r, ok, prefix)
 	if ok {
 		a.stepUpAndCondition(r)
@@ -58,14 +58,14 @@ func accessOf(r *policy.Rule, ok bool, prefix string) access {
 // stepUpAndCondition adds to a what the rule's authentication contexts and
 // condition change: x-azureauth-auth-contexts and x-azureauth-condition,
 // a sentence each in the description, and the answers they give.
-func (a *access) stepUpAndCondition(r *policy.Rule) {
+func (a *access) stepUpAndCondition(r *rules.Rule) {
 	if len(r.AuthContexts) > 0 {
 		ids := make([]any, len(r.AuthContexts))
 		for i, id := range r.AuthContexts {
 			ids[i] = id
 		}
 		a.extensions["x-azureauth-auth-contexts"] = ids
-		claims := base64.StdEncoding.EncodeToString([]byte((&policy.StepUpError{Missing: r.AuthContexts}).Claims()))
+		claims := base64.StdEncoding.EncodeToString([]byte((&rules.StepUpError{Missing: r.AuthContexts}).Claims()))
 		contexts := strings.Join(r.AuthContexts, ", ")
 		a.note += " Requires a sign-in that satisfied the Conditional Access authentication context " + contexts +
 			" (the token's acrs claim lists it). A user's token without it is answered 401 with a claims challenge" +
@@ -89,7 +89,7 @@ func (a *access) stepUpAndCondition(r *policy.Rule) {
 
 // whoOf maps the scopes and roles part of a rule (ok false: the method has
 // none) to its access.
-func whoOf(r *policy.Rule, ok bool, prefix string) access {
+func whoOf(r *rules.Rule, ok bool, prefix string) access {
 	anyToken := map[string]any{SchemeName: []any{}}
 	switch {
 	case !ok:

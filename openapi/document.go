@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // SchemeName is the name of the OAuth2 security scheme in the documents.
@@ -57,7 +57,7 @@ type Documents struct {
 // calls the API over https when it was loaded over https. A schema that
 // puts other keywords beside a $ref (field descriptions, which Swagger 2.0
 // ignores there) has the $ref wrapped in allOf, so that they survive.
-func Document(spec []byte, files *protoregistry.Files, p *policy.Policy, sec Security) (*Documents, error) {
+func Document(spec []byte, files *protoregistry.Files, p *rules.Policy, sec Security) (*Documents, error) {
 	for name, u := range map[string]string{"authorization URL": sec.AuthorizationURL, "token URL": sec.TokenURL} {
 		if pu, err := url.Parse(u); err != nil || pu.Host == "" || (pu.Scheme != "https" && pu.Scheme != "http") {
 			return nil, fmt.Errorf("openapi: %s %q is not an absolute URL", name, u)
@@ -251,7 +251,7 @@ func operationMethods(files *protoregistry.Files) map[string][]string {
 			for j := 0; j < sd.Methods().Len(); j++ {
 				md := sd.Methods().Get(j)
 				id := string(sd.Name()) + "_" + string(md.Name())
-				out[id] = append(out[id], policy.FullMethod(string(sd.FullName()), string(md.Name())))
+				out[id] = append(out[id], rules.FullMethod(string(sd.FullName()), string(md.Name())))
 			}
 		}
 		return true

@@ -15,7 +15,7 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 var sec = openapi.Security{
@@ -28,7 +28,7 @@ var sec = openapi.Security{
 // form, parsed.
 func document(t *testing.T) (map[string]any, *openapi.Documents) {
 	t.Helper()
-	p, err := policy.Load(protoregistry.GlobalFiles)
+	p, err := rules.Load(protoregistry.GlobalFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestAnswersAreDocumentedAsTheServerGivesThem(t *testing.T) {
 }
 
 func TestDocumentRefusesBadInput(t *testing.T) {
-	p, _ := policy.Load(protoregistry.GlobalFiles)
+	p, _ := rules.Load(protoregistry.GlobalFiles)
 	if _, err := openapi.Document(items.OpenAPI(), protoregistry.GlobalFiles, p, openapi.Security{AuthorizationURL: "/relative", TokenURL: sec.TokenURL}); err == nil {
 		t.Error("relative authorization URL accepted")
 	}

@@ -11,7 +11,7 @@ import (
 	_ "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1" // links the example's descriptors and rules
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/example/items"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // Document completes what protoc-gen-openapiv2 wrote (here a document cut
@@ -25,7 +25,7 @@ func ExampleDocument() {
 		"/v1/items": {"post": {"operationId": "ItemService_CreateItem", "responses": {"200": {"description": "OK"}}}},
 		"/v1/debug": {"get": {"operationId": "InfoService_GetDebugInfo", "responses": {"200": {"description": "OK"}}}}
 	}}`)
-	rules, err := policy.Load(protoregistry.GlobalFiles)
+	rules, err := rules.Load(protoregistry.GlobalFiles)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -65,7 +65,7 @@ func ExampleDocument() {
 // Swagger 2.0 at /swagger.json and Swagger UI at /docs/, here with the
 // sign-in page told to let the user pick an account.
 func ExampleHandler() {
-	rules, err := policy.Load(protoregistry.GlobalFiles)
+	rules, err := rules.Load(protoregistry.GlobalFiles)
 	if err != nil {
 		fmt.Println(err)
 		return

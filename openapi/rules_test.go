@@ -14,7 +14,7 @@ import (
 
 	azureauthv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // ruleKinds name the methods of service rules.v1.S, each with the kind of
@@ -23,9 +23,9 @@ var ruleKinds = []string{"Anonymous", "Authenticated", "Scope", "AnyScope", "Rol
 
 // ruleFiles describes service rules.v1.S whose methods carry one rule kind
 // each, named after it; NoRule has none.
-func ruleFiles(t *testing.T) (*protoregistry.Files, *policy.Policy) {
+func ruleFiles(t *testing.T) (*protoregistry.Files, *rules.Policy) {
 	t.Helper()
-	rules := map[string]*azureauthv1.Rule{
+	byName := map[string]*azureauthv1.Rule{
 		"Anonymous":          {Anonymous: true},
 		"Authenticated":      {Authenticated: true},
 		"Scope":              {Scopes: []string{"Notes.Read"}},
@@ -45,7 +45,7 @@ func ruleFiles(t *testing.T) (*protoregistry.Files, *policy.Policy) {
 	svc := &descriptorpb.ServiceDescriptorProto{Name: proto.String("S")}
 	for _, name := range ruleKinds {
 		opts := &descriptorpb.MethodOptions{}
-		if r := rules[name]; r != nil {
+		if r := byName[name]; r != nil {
 			proto.SetExtension(opts, azureauthv1.E_Rule, r)
 		}
 		if r := shadows[name]; r != nil {
@@ -72,7 +72,7 @@ func ruleFiles(t *testing.T) (*protoregistry.Files, *policy.Policy) {
 	if err := files.RegisterFile(fd); err != nil {
 		t.Fatal(err)
 	}
-	p, err := policy.ForServices(fd.Services().Get(0))
+	p, err := rules.ForServices(fd.Services().Get(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // devAccounts gives devidp's default users and apps the scopes and app
@@ -23,12 +23,12 @@ import (
 //
 // Scopes and roles are sorted. WithDevIdentityProvider's WithUsers and
 // WithApps, applied after, replace them.
-func devAccounts(p *policy.Policy) ([]devidp.User, []devidp.App) {
-	var rules []*policy.Rule
+func devAccounts(p *rules.Policy) ([]devidp.User, []devidp.App) {
+	var all []*rules.Rule
 	var scopes, roles []string
 	for _, m := range p.Methods() {
 		r, _ := p.Rule(m)
-		rules = append(rules, r)
+		all = append(all, r)
 		scopes = append(scopes, r.Scopes...)
 		roles = append(roles, r.Roles...)
 	}
@@ -47,7 +47,7 @@ func devAccounts(p *policy.Policy) ([]devidp.User, []devidp.App) {
 		read = scopes[:1]
 	}
 	var readRoles []string
-	for _, r := range rules {
+	for _, r := range all {
 		if len(r.Roles) > 0 && len(r.Scopes) > 0 && admits(r.Scopes, r.AnyScope, read) {
 			readRoles = append(readRoles, r.Roles...)
 		}
@@ -82,7 +82,7 @@ func admits(names []string, any bool, has []string) bool {
 
 // warnStartup logs the mistakes that leave a server working but not as
 // meant: see warnUncovered and warnNoGateway.
-func (s *Server) warnStartup(p *policy.Policy) {
+func (s *Server) warnStartup(p *rules.Policy) {
 	if s.devIDP != nil {
 		s.warnUncovered(p)
 	}
@@ -93,7 +93,7 @@ func (s *Server) warnStartup(p *policy.Policy) {
 // each app role that no development user or app has, that the methods
 // whose rules name it cannot be called with its development tokens: the
 // rules have a name the users of WithDevIdentityProvider lack, or a typo.
-func (s *Server) warnUncovered(p *policy.Policy) {
+func (s *Server) warnUncovered(p *rules.Policy) {
 	scopes, roles := map[string]bool{}, map[string]bool{}
 	for _, u := range s.devIDP.Users() {
 		for _, sc := range u.Scopes {

@@ -85,7 +85,7 @@ func (s *Server) closeMetrics() {
 // Metrics returns the server's collectors, or nil without METRICS_ADDR.
 // Register the service's own collectors in its Registry to serve them
 // from the same endpoint.
-func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+func (s *Server) Metrics() *metrics.Recorder { return s.metrics }
 
 // MetricsURL is the URL of the metrics endpoint, http://host:port/metrics,
 // or "" without METRICS_ADDR.

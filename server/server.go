@@ -32,7 +32,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 	"github.com/grpc-azure-auth/grpc-azure-auth/metrics"
 	"github.com/grpc-azure-auth/grpc-azure-auth/openapi"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // DevIDPPath is where the development identity provider is mounted on the
@@ -72,7 +72,7 @@ type Server struct {
 	// TLS and metrics (tls.go, metrics.go).
 	certs       *certReloader // nil without TLS
 	dev         devState      // development mode's kept key and certificate (devstate.go)
-	metrics     *metrics.Metrics
+	metrics     *metrics.Recorder
 	metricsLis  net.Listener
 	metricsHTTP *http.Server
 }
@@ -184,7 +184,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 
 // policy reads the rules of the registered services from their
 // descriptors.
-func (s *Server) policy(regs []registration) (*policy.Policy, error) {
+func (s *Server) policy(regs []registration) (*rules.Policy, error) {
 	var sds []protoreflect.ServiceDescriptor
 	var errs []error
 	for _, r := range regs {
@@ -199,7 +199,7 @@ func (s *Server) policy(regs []registration) (*policy.Policy, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("server: %w", errors.Join(errs...))
 	}
-	return policy.ForServices(sds...)
+	return rules.ForServices(sds...)
 }
 
 // close releases what New acquired, for a server that will not serve.
@@ -213,7 +213,7 @@ func (s *Server) close() {
 	s.closeMetrics()
 }
 
-func (s *Server) build(p *policy.Policy, regs []registration) error {
+func (s *Server) build(p *rules.Policy, regs []registration) error {
 	opts := []entra.Option{entra.WithLogger(s.logger)}
 	if s.cfg.DevMode {
 		_, port, _ := net.SplitHostPort(s.httpLis.Addr().String())
@@ -508,7 +508,7 @@ func (s *Server) DevIDP() *devidp.Provider { return s.devIDP }
 func (s *Server) Validator() *entra.Validator { return s.validator }
 
 // Policy returns the rules the server enforces: those of its services.
-func (s *Server) Policy() *policy.Policy { return s.authz.Policy() }
+func (s *Server) Policy() *rules.Policy { return s.authz.Policy() }
 
 // Serve serves until ctx is done, then stops gracefully: in-flight calls get
 // up to [ShutdownTimeout] to finish. It returns nil after a shutdown asked

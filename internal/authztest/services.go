@@ -30,7 +30,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entra"
 	azureauthv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // Service names.
@@ -258,8 +258,8 @@ func File() protoreflect.FileDescriptor {
 }
 
 // Policy is the policy of the test services.
-func Policy() *policy.Policy {
-	p, err := policy.ForServices(File().Services().ByName("Items"), File().Services().ByName("Info"), File().Services().ByName("Guarded"))
+func Policy() *rules.Policy {
+	p, err := rules.ForServices(File().Services().ByName("Items"), File().Services().ByName("Info"), File().Services().ByName("Guarded"))
 	if err != nil {
 		panic(fmt.Sprintf("authztest: %v", err))
 	}

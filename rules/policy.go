@@ -1,4 +1,4 @@
-package policy
+package rules
 
 import (
 	"errors"
@@ -71,7 +71,7 @@ func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
 				}
 				r, err := newRule(pb)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("policy: %s: %w", where, err))
+					errs = append(errs, fmt.Errorf("rules: %s: %w", where, err))
 					continue
 				}
 				if r.Condition != "" {
@@ -84,7 +84,7 @@ func ForServices(services ...protoreflect.ServiceDescriptor) (*Policy, error) {
 						if !ok {
 							where = name + " (" + kind.defaultName + " of " + string(sd.FullName()) + ")"
 						}
-						errs = append(errs, fmt.Errorf("policy: %s: %w", where, err))
+						errs = append(errs, fmt.Errorf("rules: %s: %w", where, err))
 						continue
 					}
 				}

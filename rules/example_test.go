@@ -1,4 +1,4 @@
-package policy_test
+package rules_test
 
 import (
 	"errors"
@@ -12,12 +12,12 @@ import (
 
 	azureauthv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1" // links the example API's rules
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // Load every rule of the linked services and look methods up.
 func Example() {
-	p, err := policy.Load(protoregistry.GlobalFiles)
+	p, err := rules.Load(protoregistry.GlobalFiles)
 	if err != nil {
 		panic(err) // an invalid rule in a proto
 	}
@@ -41,7 +41,7 @@ func Example() {
 	// requires scopes Items.Write and Items.Import
 }
 
-func must(r *policy.Rule, ok bool) *policy.Rule {
+func must(r *rules.Rule, ok bool) *rules.Rule {
 	if !ok {
 		panic("no rule")
 	}
@@ -54,7 +54,7 @@ func ExampleRule_AuthorizeMessage() {
 	// rpc GetItem(GetItemRequest) with
 	// option (azureauth.v1.rule) = {scopes: "Items.Read" auth_contexts: "c1"
 	//   condition: "request.id == caller.object_id"};
-	p, err := policy.ForServices(serviceOf("GetItemRequest", &azureauthv1.Rule{
+	p, err := rules.ForServices(serviceOf("GetItemRequest", &azureauthv1.Rule{
 		Scopes:       []string{"Items.Read"},
 		AuthContexts: []string{"c1"},
 		Condition:    "request.id == caller.object_id",
@@ -66,7 +66,7 @@ func ExampleRule_AuthorizeMessage() {
 	fmt.Println(rule)
 
 	ann := &azureauthv1.Caller{ObjectId: "ann", Scopes: []string{"Items.Read"}, ClientCapabilities: []string{"cp1"}}
-	var stepUp *policy.StepUpError
+	var stepUp *rules.StepUpError
 	if err := rule.AuthorizeContexts(ann); errors.As(err, &stepUp) && stepUp.ClientCapable {
 		fmt.Println("challenge:", stepUp.Claims())
 	}

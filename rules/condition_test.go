@@ -1,4 +1,4 @@
-package policy_test
+package rules_test
 
 import (
 	"encoding/json"
@@ -21,12 +21,12 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
 	azureauthv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
-// rules are the options of the test service cond.v1.S, whose method M takes
+// serviceRules are the options of the test service cond.v1.S, whose method M takes
 // a cond.v1.Req and whose method N takes a google.protobuf.Empty.
-type rules struct {
+type serviceRules struct {
 	def, m, n          *azureauthv1.Rule // default_rule, rule of M, rule of N
 	shadowDef, shadowM *azureauthv1.Rule // default_shadow_rule, shadow_rule of M
 	requestOfN         string            // N's input type, ".google.protobuf.Empty" when ""
@@ -38,7 +38,7 @@ const (
 )
 
 // condService builds the service cond.v1.S with the given rules.
-func condService(t testing.TB, r rules) protoreflect.ServiceDescriptor {
+func condService(t testing.TB, r serviceRules) protoreflect.ServiceDescriptor {
 	t.Helper()
 	opts := func(m, s *azureauthv1.Rule, mx, sx protoreflect.ExtensionType) (*descriptorpb.MethodOptions, *descriptorpb.ServiceOptions) {
 		mo, so := &descriptorpb.MethodOptions{}, &descriptorpb.ServiceOptions{}
@@ -120,10 +120,10 @@ func condService(t testing.TB, r rules) protoreflect.ServiceDescriptor {
 }
 
 // load builds the policy of cond.v1.S with the given rules.
-func load(t testing.TB, r rules) (*policy.Policy, protoreflect.ServiceDescriptor) {
+func load(t testing.TB, r serviceRules) (*rules.Policy, protoreflect.ServiceDescriptor) {
 	t.Helper()
 	sd := condService(t, r)
-	p, err := policy.ForServices(sd)
+	p, err := rules.ForServices(sd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,37 +147,37 @@ func userRule(cond string) *azureauthv1.Rule {
 func TestConditionErrorsAreStartupErrorsNamingTheMethod(t *testing.T) {
 	tests := []struct {
 		name  string
-		rules rules
+		rules serviceRules
 		where string // the method or option the error names
 		want  []string
 	}{
-		{"a typo in a request field", rules{m: userRule("request.usr_id == caller.object_id")}, methodM, []string{"undefined field 'usr_id'", "request.usr_id"}},
-		{"a typo in a caller field", rules{m: userRule("request.user_id == caller.oid")}, methodM, []string{"undefined field 'oid'"}},
-		{"a field of a nested message that does not exist", rules{m: userRule("request.inner.owner_id == caller.object_id")}, methodM, []string{"undefined field 'owner_id'"}},
-		{"an unknown variable", rules{m: userRule("req.user_id == caller.object_id")}, methodM, []string{"undeclared reference to 'req'"}},
-		{"a string where a bool is wanted", rules{m: userRule("request.user_id")}, methodM, []string{"is of type string, want bool"}},
-		{"a number where a bool is wanted", rules{m: userRule("request.page_size + 1")}, methodM, []string{"is of type int, want bool"}},
-		{"a dynamic claim is not a bool until compared", rules{m: userRule(`caller.claims["admin"]`)}, methodM, []string{"want bool"}},
-		{"comparing a string with a number", rules{m: userRule("request.user_id == 1")}, methodM, []string{"no matching overload"}},
-		{"a syntax error", rules{m: userRule("request.user_id ==")}, methodM, []string{"Syntax error"}},
-		{"an unknown function", rules{m: userRule("isOwner(request.user_id)")}, methodM, []string{"undeclared reference to 'isOwner'"}},
-		{"a blank condition", rules{m: userRule("  ")}, methodM, []string{"condition is blank"}},
-		{"a condition too long", rules{m: userRule("true" + strings.Repeat(" && true", policy.MaxConditionLength/8))}, methodM, []string{"longer than"}},
-		{"the caller in an anonymous rule's condition", rules{m: &azureauthv1.Rule{Anonymous: true, Condition: `caller.object_id != ""`}}, methodM,
+		{"a typo in a request field", serviceRules{m: userRule("request.usr_id == caller.object_id")}, methodM, []string{"undefined field 'usr_id'", "request.usr_id"}},
+		{"a typo in a caller field", serviceRules{m: userRule("request.user_id == caller.oid")}, methodM, []string{"undefined field 'oid'"}},
+		{"a field of a nested message that does not exist", serviceRules{m: userRule("request.inner.owner_id == caller.object_id")}, methodM, []string{"undefined field 'owner_id'"}},
+		{"an unknown variable", serviceRules{m: userRule("req.user_id == caller.object_id")}, methodM, []string{"undeclared reference to 'req'"}},
+		{"a string where a bool is wanted", serviceRules{m: userRule("request.user_id")}, methodM, []string{"is of type string, want bool"}},
+		{"a number where a bool is wanted", serviceRules{m: userRule("request.page_size + 1")}, methodM, []string{"is of type int, want bool"}},
+		{"a dynamic claim is not a bool until compared", serviceRules{m: userRule(`caller.claims["admin"]`)}, methodM, []string{"want bool"}},
+		{"comparing a string with a number", serviceRules{m: userRule("request.user_id == 1")}, methodM, []string{"no matching overload"}},
+		{"a syntax error", serviceRules{m: userRule("request.user_id ==")}, methodM, []string{"Syntax error"}},
+		{"an unknown function", serviceRules{m: userRule("isOwner(request.user_id)")}, methodM, []string{"undeclared reference to 'isOwner'"}},
+		{"a blank condition", serviceRules{m: userRule("  ")}, methodM, []string{"condition is blank"}},
+		{"a condition too long", serviceRules{m: userRule("true" + strings.Repeat(" && true", rules.MaxConditionLength/8))}, methodM, []string{"longer than"}},
+		{"the caller in an anonymous rule's condition", serviceRules{m: &azureauthv1.Rule{Anonymous: true, Condition: `caller.object_id != ""`}}, methodM,
 			[]string{"undeclared reference to 'caller'", "an anonymous rule's condition may read the request only"}},
-		{"a default_rule condition that does not fit one method's request", rules{def: userRule(`request.user_id == caller.object_id`)}, methodN + " (default_rule of cond.v1.S)",
+		{"a default_rule condition that does not fit one method's request", serviceRules{def: userRule(`request.user_id == caller.object_id`)}, methodN + " (default_rule of cond.v1.S)",
 			[]string{"undefined field 'user_id'"}},
-		{"a shadow rule's condition", rules{m: userRule("true"), shadowM: userRule("request.usr_id == caller.object_id")}, methodM + " (shadow_rule)", []string{"undefined field 'usr_id'"}},
-		{"a default_shadow_rule's condition", rules{m: userRule("true"), n: userRule("true"), shadowDef: userRule("request.user_id != caller.object_id")}, methodN + " (default_shadow_rule of cond.v1.S)", []string{"undefined field 'user_id'"}},
+		{"a shadow rule's condition", serviceRules{m: userRule("true"), shadowM: userRule("request.usr_id == caller.object_id")}, methodM + " (shadow_rule)", []string{"undefined field 'usr_id'"}},
+		{"a default_shadow_rule's condition", serviceRules{m: userRule("true"), n: userRule("true"), shadowDef: userRule("request.user_id != caller.object_id")}, methodN + " (default_shadow_rule of cond.v1.S)", []string{"undefined field 'user_id'"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := policy.ForServices(condService(t, tt.rules))
+			_, err := rules.ForServices(condService(t, tt.rules))
 			if err == nil {
 				t.Fatal("policy built, want a startup error")
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, "policy: "+tt.where+": condition") {
+			if !strings.Contains(msg, "rules: "+tt.where+": condition") {
 				t.Errorf("error does not name %q:\n%s", tt.where, msg)
 			}
 			for _, w := range tt.want {
@@ -195,27 +195,27 @@ func TestInvalidAuthContextsAndShadowRulesAreStartupErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		rules rules
+		rules serviceRules
 		want  string // with the method or option it names
 	}{
-		{"an upper-case context ID", rules{m: ctx("C1")}, "/cond.v1.S/M: authentication context \"C1\": Entra's IDs are c1 to c99"},
-		{"context c0", rules{m: ctx("c0")}, "\"c0\": Entra's IDs are c1 to c99"},
-		{"context c100", rules{m: ctx("c100")}, "\"c100\": Entra's IDs"},
-		{"context c01", rules{m: ctx("c01")}, "\"c01\": Entra's IDs"},
-		{"a context named like a display name", rules{m: ctx("High security")}, "\"High security\": Entra's IDs"},
-		{"an empty context", rules{m: ctx("")}, "\"\": Entra's IDs"},
-		{"a bare c", rules{m: ctx("c")}, "\"c\": Entra's IDs"},
-		{"a context listed twice", rules{m: ctx("c1", "c2", "c1")}, "\"c1\" is listed twice"},
-		{"contexts on an anonymous rule", rules{m: &azureauthv1.Rule{Anonymous: true, AuthContexts: []string{"c1"}}}, "an anonymous rule cannot require authentication contexts"},
-		{"a condition alone", rules{m: &azureauthv1.Rule{Condition: "true"}}, "/cond.v1.S/M: a rule must be anonymous, authenticated, or name"},
-		{"contexts alone", rules{m: &azureauthv1.Rule{AuthContexts: []string{"c1"}}}, "a rule must be anonymous, authenticated, or name"},
-		{"an invalid shadow rule", rules{m: ctx("c1"), shadowM: &azureauthv1.Rule{Scopes: []string{"api://x/Notes.Read"}}}, "/cond.v1.S/M (shadow_rule): scope \"api://x/Notes.Read\""},
-		{"an invalid default shadow rule", rules{shadowDef: &azureauthv1.Rule{}}, "cond.v1.S (default_shadow_rule): a rule must be"},
-		{"an invalid context in a default rule", rules{def: ctx("c7x")}, "cond.v1.S (default_rule): authentication context \"c7x\""},
+		{"an upper-case context ID", serviceRules{m: ctx("C1")}, "/cond.v1.S/M: authentication context \"C1\": Entra's IDs are c1 to c99"},
+		{"context c0", serviceRules{m: ctx("c0")}, "\"c0\": Entra's IDs are c1 to c99"},
+		{"context c100", serviceRules{m: ctx("c100")}, "\"c100\": Entra's IDs"},
+		{"context c01", serviceRules{m: ctx("c01")}, "\"c01\": Entra's IDs"},
+		{"a context named like a display name", serviceRules{m: ctx("High security")}, "\"High security\": Entra's IDs"},
+		{"an empty context", serviceRules{m: ctx("")}, "\"\": Entra's IDs"},
+		{"a bare c", serviceRules{m: ctx("c")}, "\"c\": Entra's IDs"},
+		{"a context listed twice", serviceRules{m: ctx("c1", "c2", "c1")}, "\"c1\" is listed twice"},
+		{"contexts on an anonymous rule", serviceRules{m: &azureauthv1.Rule{Anonymous: true, AuthContexts: []string{"c1"}}}, "an anonymous rule cannot require authentication contexts"},
+		{"a condition alone", serviceRules{m: &azureauthv1.Rule{Condition: "true"}}, "/cond.v1.S/M: a rule must be anonymous, authenticated, or name"},
+		{"contexts alone", serviceRules{m: &azureauthv1.Rule{AuthContexts: []string{"c1"}}}, "a rule must be anonymous, authenticated, or name"},
+		{"an invalid shadow rule", serviceRules{m: ctx("c1"), shadowM: &azureauthv1.Rule{Scopes: []string{"api://x/Notes.Read"}}}, "/cond.v1.S/M (shadow_rule): scope \"api://x/Notes.Read\""},
+		{"an invalid default shadow rule", serviceRules{shadowDef: &azureauthv1.Rule{}}, "cond.v1.S (default_shadow_rule): a rule must be"},
+		{"an invalid context in a default rule", serviceRules{def: ctx("c7x")}, "cond.v1.S (default_rule): authentication context \"c7x\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := policy.ForServices(condService(t, tt.rules))
+			_, err := rules.ForServices(condService(t, tt.rules))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
@@ -224,14 +224,14 @@ func TestInvalidAuthContextsAndShadowRulesAreStartupErrors(t *testing.T) {
 }
 
 func TestValidRulesWithConditionsContextsAndShadowsLoad(t *testing.T) {
-	p, _ := load(t, rules{
+	p, _ := load(t, serviceRules{
 		def:       &azureauthv1.Rule{Authenticated: true, AuthContexts: []string{"c1", "c99"}},
 		m:         &azureauthv1.Rule{Anonymous: true, Condition: "request.page_size <= 100"},
 		shadowDef: &azureauthv1.Rule{Scopes: []string{"Notes.Read", "Notes.Share"}},
 		shadowM:   userRule(`request.user_id == caller.object_id || "Notes.Admin" in caller.roles`),
 	})
 	for _, tt := range []struct {
-		get    func(string) (*policy.Rule, bool)
+		get    func(string) (*rules.Rule, bool)
 		method string
 		want   string
 	}{
@@ -304,8 +304,8 @@ func TestConditions(t *testing.T) {
 		{"an anonymous rule's condition holds", `request.page_size <= 100`, true, nil, `{"page_size":100}`, ""},
 		{"an anonymous rule's condition fails alike with a token", `request.page_size <= 100`, true, ann, `{"page_size":101}`, "false"},
 		{"a comprehension over the request", `request.children.all(c, c.user_id == caller.object_id)`, false, ann, `{"children":[{"user_id":"ann-oid"},{"user_id":"ann-oid"}]}`, ""},
-		{"a comprehension of MaxIterations iterations completes", `request.tags.all(t, t == "t")`, false, ann, tags(policy.MaxIterations), ""},
-		{"a comprehension of one more iteration stops and denies", `request.tags.all(t, t == "t")`, false, ann, tags(policy.MaxIterations + 1), "interrupted"},
+		{"a comprehension of MaxIterations iterations completes", `request.tags.all(t, t == "t")`, false, ann, tags(rules.MaxIterations), ""},
+		{"a comprehension of one more iteration stops and denies", `request.tags.all(t, t == "t")`, false, ann, tags(rules.MaxIterations + 1), "interrupted"},
 		{"nested comprehensions count every iteration", `request.tags.all(a, request.tags.all(b, a == b))`, false, ann, tags(40), "interrupted"},
 		{"a comprehension past the cost limit stops and denies", `request.tags.all(a, a in request.tags)`, false, ann, tags(500), "cost limit"},
 	}
@@ -315,10 +315,10 @@ func TestConditions(t *testing.T) {
 			if tt.anon {
 				rule = &azureauthv1.Rule{Anonymous: true, Condition: tt.cond}
 			}
-			p, sd := load(t, rules{m: rule})
+			p, sd := load(t, serviceRules{m: rule})
 			r, _ := p.Rule(methodM)
 			err := r.AuthorizeMessage(tt.caller, request(t, sd, tt.request))
-			var ce *policy.ConditionError
+			var ce *rules.ConditionError
 			switch {
 			case tt.want == "":
 				if err != nil {
@@ -327,10 +327,10 @@ func TestConditions(t *testing.T) {
 				return
 			case err == nil:
 				t.Fatalf("allowed, want a denial (%s)", tt.want)
-			case !errors.As(err, &ce) || !errors.Is(err, policy.ErrCondition) || !errors.Is(err, policy.ErrDenied):
+			case !errors.As(err, &ce) || !errors.Is(err, rules.ErrCondition) || !errors.Is(err, rules.ErrDenied):
 				t.Fatalf("err = %#v, want a *ConditionError matching ErrCondition and ErrDenied", err)
-			case policy.OutcomeOf(err) != authzerr.ReasonConditionFailed:
-				t.Errorf("OutcomeOf = %s, want %s", policy.OutcomeOf(err), authzerr.ReasonConditionFailed)
+			case rules.OutcomeOf(err) != authzerr.ReasonConditionFailed:
+				t.Errorf("OutcomeOf = %s, want %s", rules.OutcomeOf(err), authzerr.ReasonConditionFailed)
 			}
 			if tt.want == "false" {
 				if ce.Err != nil || err.Error() != "condition not met: "+tt.cond {
@@ -349,7 +349,7 @@ func TestConditions(t *testing.T) {
 }
 
 func TestConditionsAreSafeForConcurrentUse(t *testing.T) {
-	p, sd := load(t, rules{m: userRule(`request.user_id == caller.object_id && request.tags.all(t, t != "")`)})
+	p, sd := load(t, serviceRules{m: userRule(`request.user_id == caller.object_id && request.tags.all(t, t != "")`)})
 	r, _ := p.Rule(methodM)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -364,7 +364,7 @@ func TestConditionsAreSafeForConcurrentUse(t *testing.T) {
 					errs <- fmt.Errorf("%s denied their own: %w", me, err)
 					return
 				}
-				if err := r.AuthorizeMessage(view, other); !errors.Is(err, policy.ErrCondition) {
+				if err := r.AuthorizeMessage(view, other); !errors.Is(err, rules.ErrCondition) {
 					errs <- fmt.Errorf("%s reading another's: %v", me, err)
 					return
 				}
@@ -379,9 +379,9 @@ func TestConditionsAreSafeForConcurrentUse(t *testing.T) {
 }
 
 func TestAConditionRefusesMessagesItWasNotCheckedAgainst(t *testing.T) {
-	p, sd := load(t, rules{m: userRule(`request.user_id == caller.object_id`)})
+	p, sd := load(t, serviceRules{m: userRule(`request.user_id == caller.object_id`)})
 	r, _ := p.Rule(methodM)
-	other := condService(t, rules{}) // another descriptor of cond.v1.Req
+	other := condService(t, serviceRules{}) // another descriptor of cond.v1.Req
 	ann := &azureauthv1.Caller{ObjectId: "ann-oid"}
 	for _, tt := range []struct {
 		name string
@@ -403,21 +403,21 @@ func TestAConditionRefusesMessagesItWasNotCheckedAgainst(t *testing.T) {
 	if err := r.AuthorizeMessage(ann, request(t, sd, `{"user_id":"ann-oid"}`)); err != nil {
 		t.Fatalf("the method's own type is denied: %v", err)
 	}
-	handMade := &policy.Rule{Authenticated: true, Condition: "true"}
-	if err := handMade.AuthorizeMessage(ann, request(t, sd, `{}`)); !errors.Is(err, policy.ErrCondition) {
+	handMade := &rules.Rule{Authenticated: true, Condition: "true"}
+	if err := handMade.AuthorizeMessage(ann, request(t, sd, `{}`)); !errors.Is(err, rules.ErrCondition) {
 		t.Fatalf("a hand-made rule with an uncompiled condition: err = %v, want a denial", err)
 	}
-	if err := (&policy.Rule{Authenticated: true}).AuthorizeMessage(nil, nil); err != nil {
+	if err := (&rules.Rule{Authenticated: true}).AuthorizeMessage(nil, nil); err != nil {
 		t.Fatalf("a rule without condition denied: %v", err)
 	}
 }
 
 func TestAuthContexts(t *testing.T) {
-	one := &policy.Rule{Scopes: []string{"Notes.Write"}, AuthContexts: []string{"c1"}}
-	two := &policy.Rule{Authenticated: true, AuthContexts: []string{"c1", "c2"}}
+	one := &rules.Rule{Scopes: []string{"Notes.Write"}, AuthContexts: []string{"c1"}}
+	two := &rules.Rule{Authenticated: true, AuthContexts: []string{"c1", "c2"}}
 	tests := []struct {
 		name          string
-		rule          *policy.Rule
+		rule          *rules.Rule
 		caller        *azureauthv1.Caller
 		missing       []string // nil: allowed
 		appOnly       bool
@@ -439,7 +439,7 @@ func TestAuthContexts(t *testing.T) {
 		{"an app-only token never satisfies a context", one, &azureauthv1.Caller{AppOnly: true, Acrs: []string{"c1"}, ClientCapabilities: []string{"cp1"}},
 			[]string{"c1"}, true, false, `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
 		{"no caller is denied", one, nil, []string{"c1"}, false, false, `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
-		{"a rule without contexts allows an app", &policy.Rule{Roles: []string{"A"}}, &azureauthv1.Caller{AppOnly: true}, nil, false, false, ""},
+		{"a rule without contexts allows an app", &rules.Rule{Roles: []string{"A"}}, &azureauthv1.Caller{AppOnly: true}, nil, false, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -450,8 +450,8 @@ func TestAuthContexts(t *testing.T) {
 				}
 				return
 			}
-			var se *policy.StepUpError
-			if !errors.As(err, &se) || !errors.Is(err, policy.ErrStepUp) || !errors.Is(err, policy.ErrDenied) {
+			var se *rules.StepUpError
+			if !errors.As(err, &se) || !errors.Is(err, rules.ErrStepUp) || !errors.Is(err, rules.ErrDenied) {
 				t.Fatalf("err = %v, want a *StepUpError matching ErrStepUp and ErrDenied", err)
 			}
 			if fmt.Sprint(se.Missing) != fmt.Sprint(tt.missing) || se.AppOnly != tt.appOnly || se.ClientCapable != tt.capable {
@@ -460,15 +460,15 @@ func TestAuthContexts(t *testing.T) {
 			if got := se.Claims(); got != tt.claimsRequest || !json.Valid([]byte(got)) {
 				t.Errorf("Claims() = %s, want %s", got, tt.claimsRequest)
 			}
-			if policy.OutcomeOf(err) != authzerr.ReasonAuthContextRequired {
-				t.Errorf("OutcomeOf = %s", policy.OutcomeOf(err))
+			if rules.OutcomeOf(err) != authzerr.ReasonAuthContextRequired {
+				t.Errorf("OutcomeOf = %s", rules.OutcomeOf(err))
 			}
 		})
 	}
-	if got := (&policy.StepUpError{Missing: []string{"c1", "c2"}, AppOnly: true}).Error(); got != "requires authentication contexts c1 and c2 (an app-only token has none)" {
+	if got := (&rules.StepUpError{Missing: []string{"c1", "c2"}, AppOnly: true}).Error(); got != "requires authentication contexts c1 and c2 (an app-only token has none)" {
 		t.Errorf("Error() = %q", got)
 	}
-	if got := (&policy.StepUpError{Missing: []string{"c1"}}).Error(); got != "requires authentication context c1" {
+	if got := (&rules.StepUpError{Missing: []string{"c1"}}).Error(); got != "requires authentication context c1" {
 		t.Errorf("Error() = %q", got)
 	}
 }
@@ -476,7 +476,7 @@ func TestAuthContexts(t *testing.T) {
 // TestEvaluateRunsThePartsInOrder shows a shadow rule tried next to the
 // enforced one: Evaluate's outcome, never acted on.
 func TestEvaluateRunsThePartsInOrder(t *testing.T) {
-	p, sd := load(t, rules{
+	p, sd := load(t, serviceRules{
 		m:       &azureauthv1.Rule{Scopes: []string{"Notes.Read"}, AuthContexts: []string{"c1"}, Condition: `request.user_id == caller.object_id`},
 		shadowM: &azureauthv1.Rule{Scopes: []string{"Notes.Read", "Notes.Share"}},
 	})
@@ -487,29 +487,29 @@ func TestEvaluateRunsThePartsInOrder(t *testing.T) {
 	own := request(t, sd, `{"user_id":"ben-oid"}`)
 	tests := []struct {
 		name   string
-		rule   *policy.Rule
-		claims policy.Caller
+		rule   *rules.Rule
+		claims rules.Caller
 		view   *azureauthv1.Caller
 		req    proto.Message
 		want   string
 	}{
-		{"everything holds", r, ben, benView, own, policy.OutcomeAllowed},
+		{"everything holds", r, ben, benView, own, rules.OutcomeAllowed},
 		{"no token: the scopes fail first", r, nil, nil, own, authzerr.ReasonInsufficientScope},
 		{"the scopes fail before the contexts", r, caller{}, &azureauthv1.Caller{ObjectId: "ben-oid"}, own, authzerr.ReasonInsufficientScope},
 		{"the contexts fail before the condition", r, ben, &azureauthv1.Caller{ObjectId: "x"}, own, authzerr.ReasonAuthContextRequired},
 		{"the condition fails last", r, ben, benView, request(t, sd, `{"user_id":"ann-oid"}`), authzerr.ReasonConditionFailed},
-		{"a stream before its first message: no condition yet", r, ben, benView, nil, policy.OutcomeAllowed},
+		{"a stream before its first message: no condition yet", r, ben, benView, nil, rules.OutcomeAllowed},
 		{"the shadow rule would deny what the rule allows", shadow, ben, benView, own, authzerr.ReasonInsufficientScope},
-		{"the shadow rule allows what it should", shadow, caller{scopes: []string{"Notes.Share", "Notes.Read"}}, benView, own, policy.OutcomeAllowed},
+		{"the shadow rule allows what it should", shadow, caller{scopes: []string{"Notes.Share", "Notes.Read"}}, benView, own, rules.OutcomeAllowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := policy.OutcomeOf(tt.rule.Evaluate(tt.claims, tt.view, tt.req)); got != tt.want {
+			if got := rules.OutcomeOf(tt.rule.Evaluate(tt.claims, tt.view, tt.req)); got != tt.want {
 				t.Fatalf("outcome %s, want %s", got, tt.want)
 			}
 		})
 	}
-	if got := policy.OutcomeOf(errors.New("boom")); got != policy.OutcomeOther {
+	if got := rules.OutcomeOf(errors.New("boom")); got != rules.OutcomeOther {
 		t.Errorf("OutcomeOf(another error) = %s", got)
 	}
 }
@@ -529,20 +529,20 @@ func FuzzCondition(f *testing.F) {
 		`has(request.inner) ? request.inner.owner.matches(request.user_id) : request.user_id.contains(caller.name)`,
 	}
 	type compiledRule struct {
-		rule    *policy.Rule
+		rule    *rules.Rule
 		request protoreflect.MessageDescriptor
 	}
 	var compiled []compiledRule
 	for _, c := range conds {
-		sd := condService(f, rules{m: userRule(c)})
-		p, err := policy.ForServices(sd)
+		sd := condService(f, serviceRules{m: userRule(c)})
+		p, err := rules.ForServices(sd)
 		if err != nil {
 			f.Fatal(err)
 		}
 		r, _ := p.Rule(methodM)
 		compiled = append(compiled, compiledRule{r, sd.Methods().ByName("M").Input()})
 	}
-	sd := condService(f, rules{})
+	sd := condService(f, serviceRules{})
 	view := &azureauthv1.Caller{ObjectId: "ann", Username: "ann@x", Name: "a", Roles: []string{"r"}, Claims: claims(f, `{"owner":"ann","n":1}`)}
 	for _, seed := range []string{
 		`{"user_id":"ann"}`,
@@ -566,10 +566,10 @@ func FuzzCondition(f *testing.F) {
 			_ = proto.Unmarshal(b, req) // whatever was read before an error
 			for _, c := range []*azureauthv1.Caller{view, nil} {
 				err := r.AuthorizeMessage(c, req)
-				if err != nil && policy.OutcomeOf(err) != authzerr.ReasonConditionFailed {
+				if err != nil && rules.OutcomeOf(err) != authzerr.ReasonConditionFailed {
 					t.Fatalf("%s: %v is not a condition denial", r.Condition, err)
 				}
-				var ce *policy.ConditionError
+				var ce *rules.ConditionError
 				if errors.As(err, &ce) && ce.Err != nil && strings.Contains(ce.Err.Error(), "internal error") {
 					t.Fatalf("%s: evaluation panicked: %v", r.Condition, ce.Err)
 				}
@@ -617,12 +617,12 @@ func BenchmarkAuthorizedCall(b *testing.B) {
 		{"field-eq-claim", "request.id == caller.object_id"},
 	} {
 		b.Run("condition="+bc.name, func(b *testing.B) {
-			p, err := policy.ForServices(itemsService(b, &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Condition: bc.cond}))
+			p, err := rules.ForServices(itemsService(b, &azureauthv1.Rule{Scopes: []string{"Items.Read"}, Condition: bc.cond}))
 			if err != nil {
 				b.Fatal(err)
 			}
 			r, _ := p.Rule("/bench.v1.S/Get")
-			var claims policy.Caller = caller{scopes: []string{"openid", "Items.Read", "Items.Write"}} // boxed once, as *entra.Claims is a pointer
+			var claims rules.Caller = caller{scopes: []string{"openid", "Items.Read", "Items.Write"}} // boxed once, as *entra.Claims is a pointer
 			view := &azureauthv1.Caller{ObjectId: "00000000-0000-0000-0000-0000000000a1", Scopes: []string{"openid", "Items.Read", "Items.Write"}}
 			req := &itemsv1.GetItemRequest{Id: view.ObjectId}
 			b.ReportAllocs()

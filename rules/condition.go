@@ -1,4 +1,4 @@
-package policy
+package rules
 
 import (
 	"context"
@@ -64,7 +64,7 @@ type condition struct {
 }
 
 // compiler compiles conditions, sharing one environment per request type
-// (and per caller visibility) between the methods of a policy.
+// (and per caller visibility) between the methods of a rules.
 type compiler struct {
 	withCaller, anonymous *cel.Env
 	envs                  map[envKey]*cel.Env
@@ -78,11 +78,11 @@ type envKey struct {
 func newCompiler() (*compiler, error) {
 	base, err := cel.NewEnv(cel.Types(&azureauthv1.Caller{}))
 	if err != nil {
-		return nil, fmt.Errorf("policy: condition environment: %w", err)
+		return nil, fmt.Errorf("rules: condition environment: %w", err)
 	}
 	withCaller, err := base.Extend(cel.Variable(callerVar, cel.ObjectType(string((&azureauthv1.Caller{}).ProtoReflect().Descriptor().FullName()))))
 	if err != nil {
-		return nil, fmt.Errorf("policy: condition environment: %w", err)
+		return nil, fmt.Errorf("rules: condition environment: %w", err)
 	}
 	return &compiler{withCaller: withCaller, anonymous: base, envs: make(map[envKey]*cel.Env)}, nil
 }

@@ -1,4 +1,4 @@
-package policy_test
+package rules_test
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 
 	azureauthv1 "github.com/grpc-azure-auth/grpc-azure-auth/gen/azureauth/v1"
 	itemsv1 "github.com/grpc-azure-auth/grpc-azure-auth/internal/example/gen/items/v1"
-	"github.com/grpc-azure-auth/grpc-azure-auth/policy"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // service builds a service descriptor test.v1.S with the given default rule
@@ -90,20 +90,20 @@ func TestInvalidRulesAreRejectedWhenThePolicyIsBuilt(t *testing.T) {
 		{"a non-ASCII scope", &azureauthv1.Rule{Scopes: []string{"Élément"}}, "not allowed"},
 		{"a full scope URI", &azureauthv1.Rule{Scopes: []string{"api://x/Items.Read"}}, `short name`},
 		{"a duplicated scope", &azureauthv1.Rule{Scopes: []string{"A", "A"}}, "listed twice"},
-		{"a too long role", &azureauthv1.Rule{Roles: []string{strings.Repeat("r", policy.MaxNameLength+1)}}, "longer than"},
+		{"a too long role", &azureauthv1.Rule{Roles: []string{strings.Repeat("r", rules.MaxNameLength+1)}}, "longer than"},
 		{"scope_match without scopes", &azureauthv1.Rule{Roles: []string{"R"}, ScopeMatch: azureauthv1.Match_MATCH_ANY}, "scope_match is set"},
 		{"role_match without roles", &azureauthv1.Rule{Scopes: []string{"S"}, RoleMatch: azureauthv1.Match_MATCH_ALL}, "role_match is set"},
 		{"an unknown match value", &azureauthv1.Rule{Scopes: []string{"S"}, ScopeMatch: 9}, "unknown value 9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" on a method", func(t *testing.T) {
-			_, err := policy.ForServices(service(t, nil, tt.rule))
+			_, err := rules.ForServices(service(t, nil, tt.rule))
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "/test.v1.S/M") {
 				t.Fatalf("err = %v, want one naming /test.v1.S/M and containing %q", err, tt.want)
 			}
 		})
 		t.Run(tt.name+" as a service default", func(t *testing.T) {
-			_, err := policy.ForServices(service(t, tt.rule, nil))
+			_, err := rules.ForServices(service(t, tt.rule, nil))
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "test.v1.S (default_rule)") {
 				t.Fatalf("err = %v, want one naming the service default and containing %q", err, tt.want)
 			}
@@ -129,7 +129,7 @@ func TestRuleLookup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := policy.ForServices(service(t, tt.def, tt.rule))
+			p, err := rules.ForServices(service(t, tt.def, tt.rule))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,16 +148,16 @@ func TestRuleLookup(t *testing.T) {
 }
 
 func TestAuthorize(t *testing.T) {
-	all := &policy.Rule{Scopes: []string{"W", "I"}}
-	anyOf := &policy.Rule{Scopes: []string{"W", "S"}, AnyScope: true}
-	scopeOrRole := &policy.Rule{Scopes: []string{"R"}, Roles: []string{"E"}}
-	roles := &policy.Rule{Roles: []string{"A1", "A2"}, AnyRole: true}
-	anon := &policy.Rule{Anonymous: true}
-	authn := &policy.Rule{Authenticated: true}
+	all := &rules.Rule{Scopes: []string{"W", "I"}}
+	anyOf := &rules.Rule{Scopes: []string{"W", "S"}, AnyScope: true}
+	scopeOrRole := &rules.Rule{Scopes: []string{"R"}, Roles: []string{"E"}}
+	roles := &rules.Rule{Roles: []string{"A1", "A2"}, AnyRole: true}
+	anon := &rules.Rule{Anonymous: true}
+	authn := &rules.Rule{Authenticated: true}
 	tests := []struct {
 		name   string
-		rule   *policy.Rule
-		caller policy.Caller
+		rule   *rules.Rule
+		caller rules.Caller
 		allow  bool
 		msg    string
 	}{
@@ -172,7 +172,7 @@ func TestAuthorize(t *testing.T) {
 		{"role rule: scopes never satisfy it", roles, caller{scopes: []string{"A1", "A2"}}, false, "requires one of roles A1, A2"},
 		{"role rule: one role is enough", roles, caller{roles: []string{"A2"}}, true, ""},
 		{"matching is case-sensitive", all, caller{scopes: []string{"w", "i"}}, false, "requires scopes W and I"},
-		{"a longer name does not satisfy a shorter one", &policy.Rule{Scopes: []string{"Items.Read"}}, caller{scopes: []string{"Items.ReadWrite"}}, false, "requires scope Items.Read"},
+		{"a longer name does not satisfy a shorter one", &rules.Rule{Scopes: []string{"Items.Read"}}, caller{scopes: []string{"Items.ReadWrite"}}, false, "requires scope Items.Read"},
 		{"role rule: a user's role is enough", roles, caller{scopes: []string{"X"}, roles: []string{"A1"}}, true, ""},
 		{"app-only: all scopes present is denied", all, caller{appOnly: true, scopes: []string{"W", "I"}}, false, "requires scopes W and I (scopes do not count for an app-only token)"},
 		{"app-only: any of the scopes is denied", anyOf, caller{appOnly: true, scopes: []string{"S"}, roles: []string{"W", "S"}}, false, "requires one of scopes W, S (scopes do not count for an app-only token)"},
@@ -195,7 +195,7 @@ func TestAuthorize(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || err.Error() != tt.msg || !errors.Is(err, policy.ErrDenied) {
+			if err == nil || err.Error() != tt.msg || !errors.Is(err, rules.ErrDenied) {
 				t.Fatalf("err = %v, want %q matching ErrDenied", err, tt.msg)
 			}
 		})
@@ -203,7 +203,7 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestExampleServicesLoadWithTheirRules(t *testing.T) {
-	p, err := policy.Load(protoregistry.GlobalFiles)
+	p, err := rules.Load(protoregistry.GlobalFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,8 +236,8 @@ func TestExampleServicesLoadWithTheirRules(t *testing.T) {
 }
 
 func BenchmarkAuthorize(b *testing.B) {
-	r := &policy.Rule{Scopes: []string{"Items.Write", "Items.Import"}}
-	var c policy.Caller = caller{scopes: []string{"openid", "Items.Read", "Items.Write", "Items.Import"}} // boxed once, as *entra.Claims is a pointer
+	r := &rules.Rule{Scopes: []string{"Items.Write", "Items.Import"}}
+	var c rules.Caller = caller{scopes: []string{"openid", "Items.Read", "Items.Write", "Items.Import"}} // boxed once, as *entra.Claims is a pointer
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := r.Authorize(c); err != nil {

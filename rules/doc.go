@@ -1,4 +1,4 @@
-// Package policy reads grpc-azure-auth access rules from protobuf descriptors
+// Package rules reads grpc-azure-auth access rules from protobuf descriptors
 // and decides whether a caller satisfies them.
 //
 // Rules are declared once, as options on methods and services (see
@@ -69,4 +69,4 @@
 // rule and found with [Policy.Shadow]. It never decides: [Rule.Evaluate]
 // runs it on the same call and [OutcomeOf] names its outcome, to be compared
 // with the enforced one.
-package policy
+package rules
