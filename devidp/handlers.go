@@ -211,7 +211,7 @@ func jwkEntry(k signingKey, issuer string) map[string]any {
 		"kty": "RSA",
 		"use": "sig",
 		"kid": k.kid,
-		"x5t": k.kid,
+		"x5t": x5t(k),
 		"n":   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
 		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
 		"x5c": []string{x5c(k)},

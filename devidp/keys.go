@@ -65,47 +65,51 @@ func personalAccountKey() signingKey { return newSigningKey(namedKey("consumers"
 // customKey is the protected API's own signing key (WithCustomSigningKey).
 func customKey() signingKey { return newSigningKey(namedKey("app")) }
 
-// signingKey is a private key and its key ID.
+// signingKey is a private key, its certificate and its key ID.
 type signingKey struct {
 	priv *rsa.PrivateKey
-	kid  string
+	kid  string // the certificate's thumbprint, as Entra's kid and x5t are
+	cert string // base64 (standard, padded) DER of the key's certificate
 }
 
 func newSigningKey(priv *rsa.PrivateKey) signingKey {
-	return signingKey{priv: priv, kid: thumbprint(&priv.PublicKey)}
+	der := certificateOf(priv)
+	sum := sha1.Sum(der)
+	return signingKey{priv: priv, kid: b64(sum[:]), cert: base64.StdEncoding.EncodeToString(der)}
 }
 
-// thumbprint is the base64url SHA-1 of the public key's DER, the shape of
-// Entra's kid and x5t values (which hash the key's certificate).
-func thumbprint(pub *rsa.PublicKey) string {
-	sum := sha1.Sum(publicKeyDER(pub))
-	return b64(sum[:])
-}
+// x5t is the base64url SHA-1 thumbprint of k's certificate (x5c), as
+// RFC 7517 defines it and JWKS readers check it against x5c; Entra's kid
+// is the same value.
+func x5t(k signingKey) string { return k.kid }
 
-// keyCerts caches the certificate of each signing key (x5c).
-var keyCerts sync.Map // *rsa.PrivateKey → string (base64 DER)
+// x5c is the base64 (standard, padded) DER of k's certificate, as Entra's
+// key sets carry each key's certificate in x5c.
+func x5c(k signingKey) string { return k.cert }
 
-// x5c is the base64 (standard, padded) DER of a self-signed certificate
-// of k, as Entra's key sets carry each key's certificate in x5c. It is
-// made from the key alone (serial from the key's thumbprint, fixed
+// keyCerts caches the certificate of each private key.
+var keyCerts sync.Map // *rsa.PrivateKey → []byte (DER)
+
+// certificateOf is the DER of a self-signed certificate of priv. It is
+// made from the key alone (serial from the public key's SHA-1, fixed
 // validity, deterministic RSA PKCS #1 v1.5 signature), so a kept key
-// publishes the same certificate after a restart.
-func x5c(k signingKey) string {
-	if v, ok := keyCerts.Load(k.priv); ok {
-		return v.(string)
+// publishes the same certificate, and so the same kid, after a restart.
+func certificateOf(priv *rsa.PrivateKey) []byte {
+	if v, ok := keyCerts.Load(priv); ok {
+		return v.([]byte)
 	}
-	sum := sha1.Sum(publicKeyDER(&k.priv.PublicKey))
+	sum := sha1.Sum(publicKeyDER(&priv.PublicKey))
 	tmpl := &x509.Certificate{
 		SerialNumber: new(big.Int).SetBytes(sum[:]),
-		Subject:      pkix.Name{CommonName: "grpc-azure-auth development signing key " + k.kid},
+		Subject:      pkix.Name{CommonName: "grpc-azure-auth development signing key " + b64(sum[:])},
 		NotBefore:    time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
 		NotAfter:     time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.priv.PublicKey, k.priv)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
 	if err != nil {
 		panic("devidp: making a signing key's certificate: " + err.Error())
 	}
-	v, _ := keyCerts.LoadOrStore(k.priv, base64.StdEncoding.EncodeToString(der))
-	return v.(string)
+	v, _ := keyCerts.LoadOrStore(priv, der)
+	return v.([]byte)
 }

@@ -3,6 +3,7 @@ package devidp_test
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -414,6 +415,12 @@ func TestKeySetEntriesCarryTheKeysCertificate(t *testing.T) {
 	}
 	if again := fetch(); again["x5c"].([]any)[0] != chain[0] {
 		t.Fatal("the certificate changed between two fetches")
+	}
+	// x5t is the certificate's SHA-1 thumbprint (RFC 7517), which JWKS
+	// readers such as keyfunc's check against x5c.
+	sum := sha1.Sum(der)
+	if want := base64.RawURLEncoding.EncodeToString(sum[:]); entry["x5t"] != want {
+		t.Fatalf("x5t %v, want the certificate's thumbprint %s", entry["x5t"], want)
 	}
 }
 
