@@ -97,9 +97,9 @@ type Provider struct {
 	mu      sync.RWMutex
 	key     signingKey
 	keyGen  int
-	codes   codes
+	codes   oneUse[*authCode]
 	devices devices
-	refresh refreshTokens
+	refresh oneUse[*refreshState]
 }
 
 // NewProvider returns a provider that serves under authority
