@@ -446,6 +446,11 @@ func TestAuthorizeMessageChecksTheCondition(t *testing.T) {
 	}
 	err = authz.AuthorizeMessage(ctx, authztest.Debug, authztest.NewNoteRequest(annOID, ""))
 	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonNoRule)
+	// A context Authorize did not return carries no caller: the method's
+	// rule, not only its condition, refuses it, whatever the message
+	// (here one the condition holds for with no caller).
+	err = authz.AuthorizeMessage(context.Background(), authztest.Mine, authztest.NewNoteRequest("", ""))
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonInsufficientScope)
 }
 
 // A stream's messages are tried against the shadow rule's condition too:

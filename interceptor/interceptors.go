@@ -243,7 +243,9 @@ func (a *Authorizer) AuthorizeMessage(ctx context.Context, fullMethod string, ms
 	return a.checkMessage(ctx, c, msg)
 }
 
-// callOf rebuilds the call Authorize decided from its context.
+// callOf rebuilds the call Authorize decided from its context, and checks
+// again that the method's rule admits its caller (up to the condition): a
+// context that did not come from Authorize is not taken on trust.
 func (a *Authorizer) callOf(ctx context.Context, method string) (*call, error) {
 	rule, ok := a.policy.Rule(method)
 	if !ok {
@@ -257,6 +259,9 @@ func (a *Authorizer) callOf(ctx context.Context, method string) (*call, error) {
 		if c.view, err = callerOf(c.claims); err != nil {
 			return nil, a.deny(ctx, method, c.claims, unreadableCaller(err))
 		}
+	}
+	if err := rule.Evaluate(c.who(), c.view, nil); err != nil {
+		return nil, a.deny(ctx, method, c.claims, ruleDenial(rule, err))
 	}
 	return c, nil
 }
