@@ -20,8 +20,8 @@ const (
 )
 
 // WithSPA registers a single-page application (Swagger UI, say) that signs
-// users in with authorization code + PKCE, and the redirect URIs it may use,
-// matched exactly.
+// users in with authorization code + PKCE, and the redirect URIs it may use
+// (absolute http or https URLs without a fragment), matched exactly.
 func WithSPA(clientID string, redirectURIs ...string) Option {
 	return func(c *config) {
 		if c.spas == nil {

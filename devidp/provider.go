@@ -233,6 +233,13 @@ func (c *config) check() error {
 			return fmt.Errorf("issuer base %q: want scheme://host[/path], no trailing slash", base)
 		}
 	}
+	for id, uris := range c.spas {
+		for _, ru := range uris {
+			if u, err := url.Parse(ru); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Contains(ru, "#") {
+				return fmt.Errorf("WithSPA(%q): redirect URI %q: want an absolute http or https URL without a fragment", id, ru)
+			}
+		}
+	}
 	if c.b2cName != "" || c.b2cPolicies != nil {
 		if !b2cNamePattern.MatchString(c.b2cName) || len(c.b2cPolicies) == 0 {
 			return fmt.Errorf("WithB2C(%q, %q): want a tenant name (the part before .onmicrosoft.com) and at least one user flow", c.b2cName, c.b2cPolicies)
