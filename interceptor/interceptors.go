@@ -267,6 +267,9 @@ func (a *Authorizer) callOf(ctx context.Context, method string) (*call, error) {
 	if err := rule.Evaluate(c.who(), c.view, nil); err != nil {
 		return nil, a.deny(ctx, method, c.claims, ruleDenial(rule, err))
 	}
+	// The shadow rule's condition is compared on the message when the
+	// shadow rule admits the caller, as after Authorize.
+	c.shadowAllowed = c.shadow != nil && c.shadow.Evaluate(c.who(), c.view, nil) == nil
 	return c, nil
 }
 
