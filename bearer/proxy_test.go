@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,49 @@ import (
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/bearer"
 )
+
+// authRecorder is a plaintext gRPC server on loopback that plays the
+// remote host: it answers every call Unimplemented and records the
+// authorization each call carried, by the call's x-case metadata.
+type authRecorder struct {
+	lis   net.Listener
+	mu    sync.Mutex
+	calls map[string][]string
+}
+
+func startAuthRecorder(t *testing.T) *authRecorder {
+	r := &authRecorder{calls: map[string][]string{}}
+	srv := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
+		md, _ := metadata.FromIncomingContext(ss.Context())
+		name := strings.Join(md.Get("x-case"), "")
+		r.mu.Lock()
+		r.calls[name] = append(r.calls[name], strings.Join(md.Get("authorization"), ","))
+		r.mu.Unlock()
+		return status.Error(codes.Unimplemented, "nothing here")
+	}))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.lis = lis
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	return r
+}
+
+// seen returns the authorizations the calls of case name carried, in order.
+func (r *authRecorder) seen(name string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.calls[name])
+}
+
+// reset forgets every call.
+func (r *authRecorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.calls)
+}
 
 // connectProxy is an HTTP CONNECT proxy on loopback that records the
 // targets it is asked for and tunnels every one of them to dest, so that
@@ -95,25 +139,8 @@ func TestGRPCPlaintextDoesNotGoThroughALoopbackProxy(t *testing.T) {
 		proxyClient(target)
 		return
 	}
-	// The server that plays the remote host: plaintext, on loopback; it
-	// records the authorization each call carries.
-	var (
-		mu   sync.Mutex
-		seen = map[string]string{}
-	)
-	srv := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
-		md, _ := metadata.FromIncomingContext(ss.Context())
-		mu.Lock()
-		seen[strings.Join(md.Get("x-case"), "")] = strings.Join(md.Get("authorization"), ",")
-		mu.Unlock()
-		return status.Error(codes.Unimplemented, "nothing here")
-	}))
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
+	rec := startAuthRecorder(t)
+	lis := rec.lis
 	proxy := startConnectProxy(t, lis.Addr().String())
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestGRPCPlaintextDoesNotGoThroughALoopbackProxy$", "-test.count=1")
@@ -132,8 +159,6 @@ func TestGRPCPlaintextDoesNotGoThroughALoopbackProxy(t *testing.T) {
 	if got := proxy.targets(); len(got) == 0 || got[0] != "api.example.com:80" {
 		t.Fatalf("the proxy was asked for %q, want api.example.com:80: the test does not go through the proxy", got)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	tests := []struct {
 		name, want, auth string
 	}{
@@ -146,8 +171,8 @@ func TestGRPCPlaintextDoesNotGoThroughALoopbackProxy(t *testing.T) {
 			if results[tt.name] != tt.want {
 				t.Errorf("the call was %q, want %q (client output:\n%s)", results[tt.name], tt.want, out)
 			}
-			if seen[tt.name] != tt.auth {
-				t.Errorf("the server saw authorization %q, want %q", seen[tt.name], tt.auth)
+			if got := strings.Join(rec.seen(tt.name), ","); got != tt.auth {
+				t.Errorf("the server saw authorization %q, want %q", got, tt.auth)
 			}
 		})
 	}
@@ -198,23 +223,8 @@ func TestGRPCPlaintextIsRefusedWhenThePeerMayBeTheEnvironmentsProxy(t *testing.T
 	// target below; the check cannot know that, and must refuse whenever
 	// the peer may be the proxy.
 	_, _ = http.ProxyFromEnvironment(&http.Request{URL: &url.URL{Scheme: "https", Host: "example.com"}})
-	var (
-		mu   sync.Mutex
-		seen []string
-	)
-	srv := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
-		md, _ := metadata.FromIncomingContext(ss.Context())
-		mu.Lock()
-		seen = append(seen, strings.Join(md.Get("authorization"), ","))
-		mu.Unlock()
-		return status.Error(codes.Unimplemented, "nothing here")
-	}))
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
+	rec := startAuthRecorder(t)
+	lis := rec.lis
 	_, port, _ := net.SplitHostPort(lis.Addr().String())
 	tests := []struct {
 		name, proxy string
@@ -234,9 +244,7 @@ func TestGRPCPlaintextIsRefusedWhenThePeerMayBeTheEnvironmentsProxy(t *testing.T
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("HTTPS_PROXY", tt.proxy)
 			t.Setenv("https_proxy", "")
-			mu.Lock()
-			seen = nil
-			mu.Unlock()
+			rec.reset()
 			src, _ := bearer.FromOAuth2(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t", TokenType: "Bearer"}))
 			conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
 				grpc.WithPerRPCCredentials(src.PerRPCCredentials()))
@@ -245,8 +253,7 @@ func TestGRPCPlaintextIsRefusedWhenThePeerMayBeTheEnvironmentsProxy(t *testing.T
 			}
 			defer conn.Close()
 			err = conn.Invoke(t.Context(), "/bearertest.v1.Echo/WhoAmI", &emptypb.Empty{}, &emptypb.Empty{})
-			mu.Lock()
-			defer mu.Unlock()
+			seen := rec.seen("")
 			if tt.refused {
 				if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), bearer.ErrInsecureTransport.Error()) || len(seen) != 0 {
 					t.Fatalf("%v (server saw %q), want ErrInsecureTransport and nothing sent", err, seen)
@@ -255,6 +262,42 @@ func TestGRPCPlaintextIsRefusedWhenThePeerMayBeTheEnvironmentsProxy(t *testing.T
 			}
 			if status.Code(err) != codes.Unimplemented || len(seen) != 1 || seen[0] != "Bearer t" {
 				t.Fatalf("%v (server saw %q), want the call to carry the token", err, seen)
+			}
+		})
+	}
+}
+
+// A proxy named by an unspecified address (0.0.0.0, ::) is reached on
+// loopback: a connection to it ends at the local listener, and its peer
+// reads 127.0.0.1. The check must not take it for a proxy off loopback.
+func TestGRPCPlaintextDoesNotGoThroughAProxyNamedByAnUnspecifiedAddress(t *testing.T) {
+	rec := startAuthRecorder(t)
+	lis := rec.lis
+	proxy := startConnectProxy(t, lis.Addr().String())
+	_, port, _ := net.SplitHostPort(proxy.lis.Addr().String())
+
+	for _, host := range []string{"0.0.0.0", "[::]"} {
+		t.Run(host, func(t *testing.T) {
+			rec.reset()
+			before := len(proxy.targets())
+			// The client of TestGRPCPlaintextDoesNotGoThroughALoopbackProxy,
+			// in a process of its own with this proxy.
+			cmd := exec.Command(os.Args[0], "-test.run=^TestGRPCPlaintextDoesNotGoThroughALoopbackProxy$", "-test.count=1")
+			cmd.Env = append(os.Environ(), proxyClientEnv+"="+lis.Addr().String(),
+				"HTTPS_PROXY=http://"+host+":"+port, "https_proxy=", "NO_PROXY=", "no_proxy=")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("client process: %v\n%s", err, out)
+			}
+			const name = "through the proxy, naming localhost"
+			if !strings.Contains(string(out), "case "+name+": refused") {
+				t.Errorf("%s: the call was not refused (client output:\n%s)", name, out)
+			}
+			if auth := strings.Join(rec.seen(name), ","); auth != "" {
+				t.Errorf("%s: the remote server saw authorization %q through the proxy", name, auth)
+			}
+			if got := proxy.targets(); len(got) == before {
+				t.Fatal("the proxy was asked for nothing: the test does not go through it")
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package devidp
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -10,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -22,8 +20,8 @@ const (
 )
 
 // WithSPA registers a single-page application (Swagger UI, say) that signs
-// users in with authorization code + PKCE, and the redirect URIs it may use,
-// matched exactly.
+// users in with authorization code + PKCE, and the redirect URIs it may use
+// (absolute http or https URLs without a fragment), matched exactly.
 func WithSPA(clientID string, redirectURIs ...string) Option {
 	return func(c *config) {
 		if c.spas == nil {
@@ -41,45 +39,7 @@ type authCode struct {
 	expires                                    time.Time
 }
 
-// codes holds the outstanding authorization codes.
-type codes struct {
-	mu sync.Mutex
-	m  map[string]*authCode
-}
-
-func (c *codes) put(code *authCode, now time.Time) string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	id := base64.RawURLEncoding.EncodeToString(b)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]*authCode{}
-	}
-	for k, v := range c.m {
-		if !now.Before(v.expires) {
-			delete(c.m, k)
-		}
-	}
-	for k := range c.m {
-		if len(c.m) < maxCodes {
-			break
-		}
-		delete(c.m, k)
-	}
-	c.m[id] = code
-	return id
-}
-
-// take removes and returns a code: a code is spent by its first use, even a
-// failed one.
-func (c *codes) take(id string) *authCode {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	code := c.m[id]
-	delete(c.m, id)
-	return code
-}
+func (c *authCode) expiry() time.Time { return c.expires }
 
 // authRequest is a validated authorization request.
 type authRequest struct {
@@ -189,7 +149,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := p.cfg.now()
-	id := p.codes.put(&authCode{
+	id := p.codes.put("", 32, maxCodes, &authCode{
 		clientID: req.ClientID, redirectURI: req.RedirectURI, challenge: req.Challenge,
 		username: user.Username, scopes: scopes, expires: now.Add(codeLifetime),
 		scope: req.Scope, nonce: req.Nonce,

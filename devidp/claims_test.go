@@ -11,22 +11,6 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/devidp"
 )
 
-// tokenRequest posts form to the token endpoint and returns the status
-// and the answer's body.
-func tokenRequest(t *testing.T, c *http.Client, p *devidp.Provider, form url.Values) (int, map[string]any) {
-	t.Helper()
-	resp, err := c.PostForm(p.TokenURL(), form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, body
-}
-
 // stringsClaim is the array of strings claim name of c, or nil.
 func stringsClaim(c map[string]any, name string) []string {
 	arr, _ := c[name].([]any)
@@ -78,7 +62,7 @@ func TestTokenEndpointHonoursTheClaimsParameter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := tokenRequest(t, srv.Client(), p, tt.form)
+			status, body := postForm(t, srv.Client(), p.TokenURL(), tt.form)
 			if status != http.StatusOK {
 				t.Fatalf("%d %v", status, body)
 			}
@@ -118,7 +102,7 @@ func TestMalformedClaimsParameterIsInvalidRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			form := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"},
 				"scope": {"api://" + devidp.DefaultClientID + "/.default"}, "claims": {tt.claims}}
-			status, body := tokenRequest(t, srv.Client(), p, form)
+			status, body := postForm(t, srv.Client(), p.TokenURL(), form)
 			desc, _ := body["error_description"].(string)
 			if status != http.StatusBadRequest || body["error"] != "invalid_request" || !strings.HasPrefix(desc, "AADSTS50117:") {
 				t.Fatalf("%d %v, want 400 invalid_request AADSTS50117", status, body)
@@ -129,7 +113,7 @@ func TestMalformedClaimsParameterIsInvalidRequest(t *testing.T) {
 		form := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"dev"},
 			"scope":  {"api://" + devidp.DefaultClientID + "/.default"},
 			"claims": {`{"access_token":{"acrs":{"value":"c1"}}}`, `{}`}}
-		if status, body := tokenRequest(t, srv.Client(), p, form); status != http.StatusBadRequest || body["error"] != "invalid_request" {
+		if status, body := postForm(t, srv.Client(), p.TokenURL(), form); status != http.StatusBadRequest || body["error"] != "invalid_request" {
 			t.Fatalf("%d %v, want 400 invalid_request", status, body)
 		}
 	})
@@ -152,7 +136,7 @@ func TestDeviceCodeGrantHonoursTheClaimsParameter(t *testing.T) {
 	if err := p.ApproveDeviceCode(dev["user_code"].(string), "bob"); err != nil {
 		t.Fatal(err)
 	}
-	status, body := tokenRequest(t, srv.Client(), p, url.Values{"grant_type": {"device_code"}, "client_id": {devidp.DefaultSPAClientID},
+	status, body := postForm(t, srv.Client(), p.TokenURL(), url.Values{"grant_type": {"device_code"}, "client_id": {devidp.DefaultSPAClientID},
 		"device_code": {dev["device_code"].(string)}, "claims": {claims}})
 	if status != http.StatusOK {
 		t.Fatalf("%d %v", status, body)

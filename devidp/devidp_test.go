@@ -189,3 +189,18 @@ func TestWriteErrorAnswersInEntrasShape(t *testing.T) {
 		})
 	}
 }
+
+// A single-page application's redirect URIs are where the authorization
+// endpoint sends its answers: one that is not an absolute http(s) URL
+// without a fragment is refused when the provider is made, never met when
+// an answer is redirected to it.
+func TestSPARedirectURIsAreAbsoluteURLs(t *testing.T) {
+	for _, uri := range []string{"", "http://[::1", "/relative", "localhost:3000/cb", "javascript:alert(1)", "https:///cb", "https://app.example/cb#frag"} {
+		if _, err := devidp.NewProvider("http://127.0.0.1", devidp.WithSPA("spa", uri)); err == nil {
+			t.Errorf("redirect URI %q was accepted", uri)
+		}
+	}
+	if _, err := devidp.NewProvider("http://127.0.0.1", devidp.WithSPA("spa", "http://localhost:3000/cb", "https://app.example/cb?x=1")); err != nil {
+		t.Fatal(err)
+	}
+}

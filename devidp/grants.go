@@ -1,14 +1,12 @@
 package devidp
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -71,9 +69,10 @@ func (p *Provider) tokenResponse(r *http.Request, it *issued) map[string]any {
 		out["id_token"] = p.Issue(opts...)
 	}
 	if slices.Contains(requested, "offline_access") {
-		out["refresh_token"] = p.refresh.put(&refreshState{
-			username: it.user.Username, clientID: it.clientID, expires: p.cfg.now().Add(refreshTokenLifetime),
-		}, p.cfg.now())
+		now := p.cfg.now()
+		out["refresh_token"] = p.refresh.put("1.A", 48, maxRefreshTokens, &refreshState{
+			username: it.user.Username, clientID: it.clientID, expires: now.Add(refreshTokenLifetime),
+		}, now)
 		out["refresh_token_expires_in"] = int(refreshTokenLifetime / time.Second)
 	}
 	if r.PostForm.Get("client_info") == "1" {
@@ -89,45 +88,7 @@ type refreshState struct {
 	expires            time.Time
 }
 
-// refreshTokens holds the outstanding refresh tokens.
-type refreshTokens struct {
-	mu sync.Mutex
-	m  map[string]*refreshState
-}
-
-func (t *refreshTokens) put(s *refreshState, now time.Time) string {
-	b := make([]byte, 48)
-	_, _ = rand.Read(b)
-	id := "1.A" + base64.RawURLEncoding.EncodeToString(b)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = map[string]*refreshState{}
-	}
-	for k, v := range t.m {
-		if !now.Before(v.expires) {
-			delete(t.m, k)
-		}
-	}
-	for k := range t.m {
-		if len(t.m) < maxRefreshTokens {
-			break
-		}
-		delete(t.m, k)
-	}
-	t.m[id] = s
-	return id
-}
-
-// take removes and returns a refresh token: each is redeemed once, and the
-// answer carries its successor.
-func (t *refreshTokens) take(id string) *refreshState {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.m[id]
-	delete(t.m, id)
-	return s
-}
+func (s *refreshState) expiry() time.Time { return s.expires }
 
 // refreshToken redeems a refresh token for the client it was issued to:
 // a token for the same user with the requested scopes of this API the

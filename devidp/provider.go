@@ -97,9 +97,9 @@ type Provider struct {
 	mu      sync.RWMutex
 	key     signingKey
 	keyGen  int
-	codes   codes
+	codes   oneUse[*authCode]
 	devices devices
-	refresh refreshTokens
+	refresh oneUse[*refreshState]
 }
 
 // NewProvider returns a provider that serves under authority
@@ -231,6 +231,13 @@ func (c *config) check() error {
 	for _, base := range []string{c.issuerBase, c.v1IssuerBase} {
 		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(base, "/") || u.RawQuery != "" {
 			return fmt.Errorf("issuer base %q: want scheme://host[/path], no trailing slash", base)
+		}
+	}
+	for id, uris := range c.spas {
+		for _, ru := range uris {
+			if u, err := url.Parse(ru); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Contains(ru, "#") {
+				return fmt.Errorf("WithSPA(%q): redirect URI %q: want an absolute http or https URL without a fragment", id, ru)
+			}
 		}
 	}
 	if c.b2cName != "" || c.b2cPolicies != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/grpc-azure-auth/grpc-azure-auth/entratest"
 	"github.com/grpc-azure-auth/grpc-azure-auth/interceptor"
 	"github.com/grpc-azure-auth/grpc-azure-auth/internal/authztest"
+	"github.com/grpc-azure-auth/grpc-azure-auth/rules"
 )
 
 // Object IDs of the callers of these tests.
@@ -446,6 +447,33 @@ func TestAuthorizeMessageChecksTheCondition(t *testing.T) {
 	}
 	err = authz.AuthorizeMessage(ctx, authztest.Debug, authztest.NewNoteRequest(annOID, ""))
 	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonNoRule)
+	// A context Authorize did not return carries no caller: the method's
+	// rule, not only its condition, refuses it, whatever the message
+	// (here one the condition holds for with no caller).
+	err = authz.AuthorizeMessage(context.Background(), authztest.Mine, authztest.NewNoteRequest("", ""))
+	wantDenial(t, err, codes.PermissionDenied, authzerr.ReasonInsufficientScope)
+}
+
+// AuthorizeMessage tries the shadow rule's condition on each further
+// message, as the stream interceptor does: a message the enforced rule
+// admits and the shadow rule would not is a disagreement.
+func TestAuthorizeMessageTriesTheShadowRule(t *testing.T) {
+	idp := entratest.NewServer(t)
+	var got []interceptor.ShadowDecision
+	authz, _ := authztest.NewAuthorizer(t, idp, []entra.Option{
+		entra.WithAuthorityHost(idp.Authority()), entra.WithTenant(idp.TenantID()), entra.WithAudiences(idp.ClientID()),
+	}, interceptor.WithShadowHook(func(_ context.Context, d interceptor.ShadowDecision) { got = append(got, d) }))
+	token := idp.Issue(entratest.Claim("oid", annOID), entratest.Scopes("Items.Write"))
+	ctx, err := authz.AuthorizeRequest(context.Background(), authztest.Chat, []string{"Bearer " + token}, authztest.NewNoteRequest(annOID, "hello"))
+	if err != nil || len(got) != 0 {
+		t.Fatalf("first message: %v, disagreements %+v", err, got)
+	}
+	if err := authz.AuthorizeMessage(ctx, authztest.Chat, authztest.NewNoteRequest(annOID, "draft")); err != nil {
+		t.Fatalf("a message the enforced rule admits: %v", err)
+	}
+	if len(got) != 1 || got[0].FullMethod != authztest.Chat || got[0].Enforced != rules.OutcomeAllowed || got[0].Shadow != authzerr.ReasonConditionFailed {
+		t.Fatalf("disagreements %+v, want one: enforced %s, shadow %s", got, rules.OutcomeAllowed, authzerr.ReasonConditionFailed)
+	}
 }
 
 // A stream's messages are tried against the shadow rule's condition too:

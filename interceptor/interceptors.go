@@ -230,11 +230,15 @@ func (a *Authorizer) AuthorizeRequest(ctx context.Context, fullMethod string, va
 }
 
 // AuthorizeMessage checks one further request message of a call that
-// [Authorizer.AuthorizeRequest] or [Authorizer.Authorize] admitted, with ctx the context it returned, against the condition of the
-// method's rule, and tries the method's shadow rule on it. It returns nil
-// when the rule has no condition or the condition holds, and otherwise
-// the denial (PermissionDenied, authzerr.ReasonConditionFailed), logged and
-// reported to the decision hooks as a second decision of the call.
+// [Authorizer.AuthorizeRequest] or [Authorizer.Authorize] admitted, with
+// ctx the context it returned, against the condition of the method's rule,
+// and tries the method's shadow rule on it. The rule is checked again on
+// the caller ctx carries, so a context that did not come from them is
+// refused as its caller would be. It returns nil when the rule admits the
+// caller and has no condition or the condition holds, and otherwise the
+// denial (for a failed condition PermissionDenied,
+// authzerr.ReasonConditionFailed), logged and reported to the decision
+// hooks as a second decision of the call.
 func (a *Authorizer) AuthorizeMessage(ctx context.Context, fullMethod string, msg proto.Message) error {
 	c, err := a.callOf(ctx, fullMethod)
 	if err != nil {
@@ -243,7 +247,9 @@ func (a *Authorizer) AuthorizeMessage(ctx context.Context, fullMethod string, ms
 	return a.checkMessage(ctx, c, msg)
 }
 
-// callOf rebuilds the call Authorize decided from its context.
+// callOf rebuilds the call Authorize decided from its context, and checks
+// again that the method's rule admits its caller (up to the condition): a
+// context that did not come from Authorize is not taken on trust.
 func (a *Authorizer) callOf(ctx context.Context, method string) (*call, error) {
 	rule, ok := a.policy.Rule(method)
 	if !ok {
@@ -258,6 +264,12 @@ func (a *Authorizer) callOf(ctx context.Context, method string) (*call, error) {
 			return nil, a.deny(ctx, method, c.claims, unreadableCaller(err))
 		}
 	}
+	if err := rule.Evaluate(c.who(), c.view, nil); err != nil {
+		return nil, a.deny(ctx, method, c.claims, ruleDenial(rule, err))
+	}
+	// The shadow rule's condition is compared on the message when the
+	// shadow rule admits the caller, as after Authorize.
+	c.shadowAllowed = c.shadow != nil && c.shadow.Evaluate(c.who(), c.view, nil) == nil
 	return c, nil
 }
 

@@ -72,9 +72,9 @@ const (
 // reported a second time when it is ended (OutcomeUnauthenticated,
 // TOKEN_EXPIRED), and so is a stream ended by a received message that
 // fails its rule's condition (OutcomeDenied, CONDITION_FAILED), as is a
-// message refused by [Authorizer.AuthorizeMessage]. Denials a handler returns ([Deny], [RequireScope],
-// [RequireRole]) are logged, not reported: the call was already reported
-// allowed. Several hooks run in the order given. A nil hook is an error
+// message refused by [Authorizer.AuthorizeMessage]. Denials a handler
+// returns ([Deny], [RequireScope], [RequireRole]) are logged, not
+// reported: the call was already reported allowed. Several hooks run in the order given. A nil hook is an error
 // from [New].
 func WithDecisionHook(hook func(ctx context.Context, d Decision)) Option {
 	return func(o *options) {

@@ -70,6 +70,15 @@ func newFixture(t *testing.T, opts ...grpc.ServerOption) *fixture {
 		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), authz.StreamServerInterceptor()),
 	)...)
 	itemsv1.RegisterItemServiceServer(srv, items{})
+	conn, scrapeURL := serveWithMetrics(t, srv, m)
+	return &fixture{idp: idp, client: itemsv1.NewItemServiceClient(conn), conn: conn, scrapeURL: scrapeURL}
+}
+
+// serveWithMetrics initializes m's series for srv's methods, serves srv on
+// loopback and m's handler over HTTP, and returns a connection to srv and
+// the URL to scrape.
+func serveWithMetrics(t *testing.T, srv *grpc.Server, m *metrics.Recorder) (*grpc.ClientConn, string) {
+	t.Helper()
 	m.InitializeMetrics(srv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +93,7 @@ func newFixture(t *testing.T, opts ...grpc.ServerOption) *fixture {
 	t.Cleanup(func() { conn.Close() })
 	web := httptest.NewServer(m.Handler())
 	t.Cleanup(web.Close)
-	return &fixture{idp: idp, client: itemsv1.NewItemServiceClient(conn), conn: conn, scrapeURL: web.URL}
+	return conn, web.URL
 }
 
 // call calls GetItem with token (none when empty) and returns the code.

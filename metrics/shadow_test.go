@@ -2,12 +2,9 @@ package metrics_test
 
 import (
 	"context"
-	"net"
-	"net/http/httptest"
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/grpc-azure-auth/grpc-azure-auth/authzerr"
@@ -32,20 +29,7 @@ func TestShadowDisagreementsAreCounted(t *testing.T) {
 	}, interceptor.WithShadowHook(m.ShadowHook), interceptor.WithDecisionHook(m.DecisionHook))
 	srv := grpc.NewServer(grpc.UnaryInterceptor(authz.UnaryServerInterceptor()))
 	srv.RegisterService(authztest.GuardedDesc, struct{}{})
-	m.InitializeMetrics(srv)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	web := httptest.NewServer(m.Handler())
-	t.Cleanup(web.Close)
+	conn, scrapeURL := serveWithMetrics(t, srv, m)
 
 	const oid = "b0b0b0b0-0000-4000-8000-000000000002"
 	own := func(scopes ...string) {
@@ -58,7 +42,7 @@ func TestShadowDisagreementsAreCounted(t *testing.T) {
 	own("Items.Read")                // the shadow rule needs Items.Share too
 	own("Items.Read")                // again
 	own("Items.Read", "Items.Share") // both agree
-	s := scrape(t, web.URL)
+	s := scrape(t, scrapeURL)
 	labels := []string{"method=" + authztest.Own, "enforced=ALLOWED", "shadow=" + authzerr.ReasonInsufficientScope}
 	if got, ok := s.value("grpc_azure_auth_shadow_decisions_total", labels...); !ok || got != 2 {
 		t.Errorf("shadow decisions%v = %v (present %v), want 2", labels, got, ok)
@@ -73,14 +57,14 @@ func TestShadowDisagreementsAreCounted(t *testing.T) {
 	// The reasons of conditions and step-ups are label values of their own.
 	for _, r := range []string{authzerr.ReasonConditionFailed, authzerr.ReasonAuthContextRequired, authzerr.ReasonInsufficientClaims} {
 		m.DecisionHook(context.Background(), interceptor.Decision{FullMethod: authztest.Own, Outcome: interceptor.OutcomeDenied, Reason: r})
-		if got, _ := scrape(t, web.URL).value("grpc_azure_auth_decisions_total", "method="+authztest.Own, "reason="+r); got != 1 {
+		if got, _ := scrape(t, scrapeURL).value("grpc_azure_auth_decisions_total", "method="+authztest.Own, "reason="+r); got != 1 {
 			t.Errorf("decisions with reason %s: %v, want 1", r, got)
 		}
 	}
 
 	// Labels stay bounded whatever the hook is told.
 	m.ShadowHook(context.Background(), interceptor.ShadowDecision{FullMethod: "/attacker.Chosen/x", Enforced: "oid=1", Shadow: "ALLOWED"})
-	if got, ok := scrape(t, web.URL).value("grpc_azure_auth_shadow_decisions_total", "method=unknown", "enforced=OTHER", "shadow=ALLOWED"); !ok || got != 1 {
+	if got, ok := scrape(t, scrapeURL).value("grpc_azure_auth_shadow_decisions_total", "method=unknown", "enforced=OTHER", "shadow=ALLOWED"); !ok || got != 1 {
 		t.Errorf("unbounded labels: %v %v", got, ok)
 	}
 }

@@ -141,12 +141,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), ".env")
-			if tt.dotenv != "" {
-				if err := os.WriteFile(path, []byte(tt.dotenv), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
+			path := dotenvFile(t, tt.dotenv)
 			c, err := LoadConfig(tt.env, path)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -294,10 +289,7 @@ func TestB2CSignInGoesThroughTheUserFlow(t *testing.T) {
 }
 
 func TestFlagsOverrideTheEnvironmentWhichOverridesDotenv(t *testing.T) {
-	path := filepath.Join(t.TempDir(), ".env")
-	if err := os.WriteFile(path, []byte("GRPC_ADDR=localhost:1\nHTTP_ADDR=localhost:2\nLOG_LEVEL=debug\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := dotenvFile(t, "GRPC_ADDR=localhost:1\nHTTP_ADDR=localhost:2\nLOG_LEVEL=debug\n")
 	c, err := LoadConfig([]string{"HTTP_ADDR=localhost:3", "LOG_LEVEL=warn"}, path, "-log-level", "error", "-dev")
 	if err != nil {
 		t.Fatal(err)
@@ -424,12 +416,7 @@ func TestIdentityLikeSettingsNeverStartDevelopmentMode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), ".env")
-			if tt.dotenv != "" {
-				if err := os.WriteFile(path, []byte(tt.dotenv), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
+			path := dotenvFile(t, tt.dotenv)
 			c, err := LoadConfig(tt.env, path, tt.args...)
 			if tt.want == nil {
 				if err != nil || !c.DevMode {
@@ -447,6 +434,69 @@ func TestIdentityLikeSettingsNeverStartDevelopmentMode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// More identity-like settings than TestIdentityLikeSettingsNeverStartDevelopmentMode
+// tries, in odd spellings (an outside review of issue 17): none starts
+// development mode, and each error names what it saw.
+func TestOddlySpelledIdentityLikeSettingsNeverStartDevelopmentMode(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    []string
+		dotenv string
+		args   []string
+		want   string // in the error
+	}{
+		{"a .NET-style name is another program's, and looks like a tenant", []string{"AzureAd__TenantId=t"}, "", nil,
+			"AzureAd__TenantId in the environment"},
+		{"an ideographic space is blank", []string{"AZUREAD_TENANT_ID=\u3000"}, "", nil,
+			"AZUREAD_TENANT_ID is blank in the environment"},
+		{"a zero-width space is a value, and not a tenant", []string{"AZUREAD_TENANT_ID=\u200b", "AZUREAD_CLIENT_ID=c"}, "", nil,
+			`tenant "\u200b" is not a tenant ID or domain`},
+		{"a zero-width space alone is a tenant without a client ID", []string{"AZUREAD_TENANT_ID=\u200b"}, "", nil,
+			"AZUREAD_CLIENT_ID is required with AZUREAD_TENANT_ID"},
+		{"a tenant in .env, blank in the environment and in a flag", []string{"AZUREAD_TENANT_ID="}, "AZUREAD_TENANT_ID=t\nAZUREAD_CLIENT_ID=c\n", []string{"-tenant-id="},
+			"AZUREAD_TENANT_ID is blank in flag -tenant-id"},
+		{"a quoted blank in .env", nil, "AZUREAD_TENANT_ID=\" \"\n", nil,
+			"AZUREAD_TENANT_ID is blank in .env"},
+		{"a byte-order mark in .env is not skipped", nil, "\ufeffAZUREAD_TENANT_ID=t\n", nil,
+			"line 1: unknown variable"},
+		{"a variable set without =", []string{"AZUREAD_TENANT_ID"}, "", nil,
+			"AZUREAD_TENANT_ID is blank in the environment"},
+		// Values that read as unset are still identity settings someone gave.
+		{"a tenancy switch set to false", []string{"AZUREAD_ALLOW_GUESTS=false"}, "", nil,
+			"AZUREAD_ALLOW_GUESTS is set"},
+		{"a tenancy switch set to false in .env", nil, "AZUREAD_ALLOW_ANY_TENANT=false\n", nil,
+			"AZUREAD_ALLOW_ANY_TENANT is set"},
+		{"audiences that are only commas", []string{"AZUREAD_AUDIENCES=,"}, "", nil,
+			"AZUREAD_AUDIENCES is set"},
+		{"allowed tenants that are only commas and spaces", nil, "", []string{"-allowed-tenants", " , "},
+			"AZUREAD_ALLOWED_TENANTS is set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := dotenvFile(t, tt.dotenv)
+			c, err := LoadConfig(tt.env, path, tt.args...)
+			if err == nil || c.DevMode {
+				t.Fatalf("got development mode %v, %v; want an error", c.DevMode, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("the error lacks %q:\n%v", tt.want, err)
+			}
+		})
+	}
+}
+
+// dotenvFile returns the path of a .env file in a new temporary directory
+// holding content; for "" there is no file.
+func dotenvFile(t *testing.T, content string) string {
+	path := filepath.Join(t.TempDir(), ".env")
+	if content != "" {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
 }
 
 // Each AZUREAD_ setting is named once in the server's code, comments

@@ -61,19 +61,35 @@ func TestOnlyTheRegisteredHealthAndReflectionMethodsSkipTheRules(t *testing.T) {
 		"/grpc.reflection.v1alpha.ServerReflectionInfo/ServerReflectionInfo",
 		"/example.items.v1.ItemService/Nope",
 		"/made.up.Service/Method",
+		// Other spellings of the exempt methods (an outside review of
+		// issue 17). grpc-go refuses a name without its leading slash as
+		// malformed, Unimplemented, before any interceptor.
+		"grpc.health.v1.Health/Check",
+		"/grpc.health.v1.Health/check",
+		"/GRPC.HEALTH.V1.HEALTH/CHECK",
+		"/grpc.health.v1.Health/Check%2F",
+		"/grpc%2Ehealth.v1.Health/Check",
+		"/grpc.health.v1.Health/Check?x=1",
+		"/grpc.health.v1.Health/Check ",
+		"/grpc.health.v1.Health//Check",
+		"/grpc.health.v2.Health/Check",
+		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo/x",
+		"/grpc.reflection.v1beta.ServerReflection/ServerReflectionInfo",
+		"/grpc.reflection.v1alpha.ServerReflection/serverReflectionInfo",
 	} {
 		for _, withToken := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s with token %v is denied before the catch-all", method, withToken), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%q with token %v is denied before the catch-all", method, withToken), func(t *testing.T) {
 				ctx := context.Background()
 				if withToken {
 					ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 				}
 				before := h.reached.Load()
-				if got := call(ctx, srv.Conn, method); got != codes.PermissionDenied && got != codes.Unauthenticated {
-					t.Errorf("%s: %v, want PermissionDenied or Unauthenticated", method, got)
+				got := call(ctx, srv.Conn, method)
+				if malformed := method[0] != '/' && got == codes.Unimplemented; !malformed && got != codes.PermissionDenied && got != codes.Unauthenticated {
+					t.Errorf("%q: %v, want PermissionDenied or Unauthenticated", method, got)
 				}
 				if h.reached.Load() != before {
-					t.Errorf("%s reached the unknown-service handler", method)
+					t.Errorf("%q reached the unknown-service handler", method)
 				}
 			})
 		}

@@ -66,7 +66,7 @@ func TestEmbedsEveryProtoOfTheAzureauthPackage(t *testing.T) {
 		name = filepath.ToSlash(name)
 		got, err := protoimports.Options.ReadFile(name)
 		if err != nil {
-			t.Errorf("proto/%s is not embedded: add it to the go:embed line of package proto", name)
+			t.Errorf("proto/%s is not embedded: add it to the go:embed line of package protoimports", name)
 			return nil
 		}
 		if !bytes.Equal(got, repoProto(t, name)) {
