@@ -230,7 +230,14 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 // claimsOf is the caller of a token whose claims tc are, which aud and the
 // key kid made valid.
 func claimsOf(tc *jwt.Claims, aud, kid string, payload []byte) *Claims {
-	c := &Claims{
+	// The Claims and its memo are made in one allocation: the memo lives
+	// as long as any copy of the Claims, and so does the original.
+	both := new(struct {
+		c Claims
+		m tokenmemo.Memo
+	})
+	c := &both.c
+	*c = Claims{
 		Issuer:            tc.Iss,
 		Audience:          aud,
 		Subject:           tc.Sub,
@@ -250,7 +257,7 @@ func claimsOf(tc *jwt.Claims, aud, kid string, payload []byte) *Claims {
 		IssuedAt:          tc.IssuedAt,
 		keyID:             kid,
 		payload:           payload,
-		memo:              new(tokenmemo.Memo),
+		memo:              &both.m,
 	}
 	return c
 }

@@ -261,6 +261,11 @@ func (v *Validator) check(tc *jwt.Claims, k *publicKey, st *keyState, kid string
 		return nil, fmt.Errorf("%w: the signing key belongs to issuer %q", ErrIssuer, k.issuer)
 	}
 	aud := ""
+	if tc.Aud == nil && tc.AudString != "" {
+		if slices.Contains(v.audiences, tc.AudString) {
+			aud = tc.AudString
+		}
+	}
 	for _, a := range tc.Aud {
 		if slices.Contains(v.audiences, a) {
 			aud = a
@@ -268,7 +273,7 @@ func (v *Validator) check(tc *jwt.Claims, k *publicKey, st *keyState, kid string
 		}
 	}
 	if aud == "" {
-		return nil, fmt.Errorf("%w: aud %s, accepted %s", ErrAudience, quoteList(tc.Aud), quoteList(v.audiences))
+		return nil, fmt.Errorf("%w: aud %s, accepted %s", ErrAudience, quoteList(tc.Audiences()), quoteList(v.audiences))
 	}
 	if !tc.Has(jwt.Exp) {
 		return nil, fmt.Errorf("%w: no exp claim", ErrMalformed)

@@ -101,7 +101,13 @@ func (s rsaScheme) verify(pub *rsa.PublicKey, input string, in signingInput, sig
 		if in.n == 0 {
 			in.sum = sha256.Sum256(jwt.BytesOf(input))
 		}
-		sum = in.sum[:]
+		if !s.pss {
+			// RS256, Entra's: VerifyPKCS1v15 keeps no reference to the
+			// digest, so it stays on the stack; VerifyPSS keeps one, and
+			// gets a copy on the heap.
+			return rsa.VerifyPKCS1v15(pub, s.hash, in.sum[:], sig)
+		}
+		sum = slices.Clone(in.sum[:])
 	case crypto.SHA384:
 		d := sha512.Sum384(jwt.BytesOf(input))
 		sum = d[:]

@@ -10,7 +10,10 @@ import (
 // Claims are the claims the validator reads, as the strict reader found
 // them. Whether a claim is present is in seen: see [Claims.Has].
 type Claims struct {
-	Iss               string
+	Iss string
+	// AudString is aud when it is one string; Aud is nil then. Aud is aud
+	// when it is an array of strings. See [Claims.Audiences].
+	AudString         string
 	Aud               []string
 	Exp               float64
 	Nbf               float64
@@ -37,6 +40,14 @@ type Claims struct {
 	ExpiresAt, NotBefore, IssuedAt time.Time // Exp, Nbf, Iat as times
 }
 
+// Audiences is the aud claim as a list, one string or the array.
+func (tc *Claims) Audiences() []string {
+	if tc.Aud == nil && tc.Has(Aud) {
+		return []string{tc.AudString}
+	}
+	return tc.Aud
+}
+
 // claimNames are the claims the validator reads, each known by its index
 // (bit) in seen. A member named like one of them but for case or folding
 // makes the token malformed.
@@ -54,6 +65,7 @@ const (
 	Nbf    = 1 << 17
 	Iat    = 1 << 18
 	Acct   = 1 << 19
+	Aud    = 1 << 20
 	Nonce  = 1 << 22
 	AtHash = 1 << 23
 	CHash  = 1 << 24
@@ -248,7 +260,7 @@ func (tc *Claims) set(name, raw string, escaped bool) (known bool, err error) {
 		}
 	case name == "aud":
 		if one, isString := stringValue(raw, escaped); isString {
-			tc.Aud = []string{one}
+			tc.AudString = one
 		} else if tc.Aud, ok = stringsValue(raw); !ok {
 			return true, errors.New(`claim "aud" is neither a string nor an array of strings`)
 		}
